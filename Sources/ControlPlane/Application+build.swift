@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import Logging
+import PersonaKit
+import ServiceLifecycle
+
+/// The control plane's HTTP application type.
+public typealias ControlPlaneApplication = Application<RouterResponder<AppRequestContext>>
+
+/// Builds the control plane: opens the database, runs migrations and the first-start admin
+/// bootstrap before the server accepts requests, and wires every route. Tests call this too.
+/// - Parameters:
+///   - configuration: the loaded configuration.
+///   - searchPath: PostgreSQL schema to isolate in (tests).
+///   - logger: the application logger.
+/// - Throws: ``ConfigurationError`` or a storage error when the database cannot be opened.
+public func buildApplication(configuration: AppConfiguration, searchPath: String? = nil,
+                             logger: Logger) async throws -> (ControlPlaneApplication, AppServices) {
+    let database = try Database.open(configuration: configuration, searchPath: searchPath, logger: logger)
+    let services = await AppServices(configuration: configuration, database: database)
+    let router = buildRouter(services: services)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                             serverName: "persona-control-plane"),
+        services: [database.service],
+        logger: logger)
+    app.beforeServerStarts {
+        try await database.migrate()
+        try await AdminBootstrap(services: services, logger: logger).run()
+    }
+    return (app, services)
+}
+
+/// All routes and middleware. Public so tests can compare the routes with the OpenAPI document.
+public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: TraceMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware(registry: services.metrics))
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
+    if let origin = services.configuration.corsOrigin {
+        router.add(middleware: CORSMiddleware(
+            allowOrigin: origin == "*" ? .all : .custom(origin),
+            allowHeaders: [.authorization, .contentType, .traceparent, .tracestate],
+            allowMethods: [.get, .post, .put, .patch, .delete, .options],
+            exposedHeaders: ["traceparent", "X-Trace-Id", "Retry-After"], maxAge: .seconds(600)))
+    }
+    if services.configuration.rateLimit.enabled {
+        router.add(middleware: RateLimitMiddleware(services: services))
+    }
+    OpsController(services: services).addRoutes(to: router)
+
+    let api = router.group("api")
+    let authController = AuthController(services: services)
+    authController.addPublicRoutes(to: api.group("auth"))
+    let authenticated = api.group().add(middleware: AuthMiddleware(auth: AuthService(services: services)))
+    authController.addAuthenticatedRoutes(auth: authenticated.group("auth"), users: authenticated.group("users"))
+    AdminUsersController(services: services).addRoutes(to: authenticated.group("admin/users"))
+    AdminSettingsController(services: services).addRoutes(settings: authenticated.group("admin/settings"),
+                                                          audit: authenticated.group("audit"))
+    let personas = authenticated.group("personas")
+    PersonasController(services: services).addRoutes(to: personas)
+    MembersController(services: services).addRoutes(to: personas)
+    SecretsController(services: services).addRoutes(to: personas)
+    return router
+}

@@ -1,0 +1,153 @@
+import Crypto
+import Foundation
+import Logging
+
+extension AppConfiguration {
+    /// Reads the configuration from `environment`.
+    ///
+    /// In production (`PERSONA_ENV=production`) missing or weak secrets are refused. In
+    /// development missing secrets are generated once and kept in
+    /// `STORAGE_PATH/dev-secrets.env` (mode 0600), so tokens survive restarts.
+    /// - Throws: ``ConfigurationError`` naming the variable that is wrong.
+    public static func load(environment env: Environment) throws -> AppConfiguration {
+        var c = AppConfiguration()
+        if let mode = env["PERSONA_ENV"] ?? env["NODE_ENV"] {
+            guard let parsed = Mode(rawValue: mode.lowercased()) ?? (mode == "test" ? .development : nil) else {
+                throw ConfigurationError("PERSONA_ENV must be development or production, not \(mode)")
+            }
+            c.mode = parsed
+        }
+        c.host = env["HOST"] ?? c.host
+        c.port = try env.int("PORT", default: c.port, range: 0...65535)
+        c.databaseURL = env["DATABASE_URL"]
+        if let url = c.databaseURL, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+            throw ConfigurationError("DATABASE_URL must be a postgres:// URL (leave it unset for embedded SQLite)")
+        }
+        c.storagePath = env["STORAGE_PATH"] ?? c.storagePath
+        c.litellmProxyURL = env["LITELLM_PROXY_URL"] ?? c.litellmProxyURL
+        c.dockerSocketPath = env["DOCKER_SOCKET_PATH"] ?? c.dockerSocketPath
+        c.maxFileSize = try env.int("MAX_FILE_SIZE", default: c.maxFileSize, range: 1...Int.max)
+        c.rateLimit.enabled = try env.bool("RATE_LIMIT_ENABLED", default: c.rateLimit.enabled)
+        c.rateLimit.windowSeconds = Double(try env.int("RATE_LIMIT_WINDOW_MS", default: 60_000, range: 1...Int.max)) / 1000
+        c.rateLimit.maxRequests = try env.int("RATE_LIMIT_MAX_REQUESTS", default: c.rateLimit.maxRequests, range: 1...Int.max)
+        c.loginLimit.maxPerAccount = try env.int("LOGIN_RATE_LIMIT_PER_ACCOUNT", default: c.loginLimit.maxPerAccount, range: 1...Int.max)
+        c.loginLimit.maxPerAddress = try env.int("LOGIN_RATE_LIMIT_PER_ADDRESS", default: c.loginLimit.maxPerAddress, range: 1...Int.max)
+        c.loginLimit.windowSeconds = Double(try env.int("LOGIN_RATE_LIMIT_WINDOW_MS", default: 900_000, range: 1...Int.max)) / 1000
+        if let level = env["LOG_LEVEL"] {
+            guard let parsed = Logger.Level(seedName: level) else {
+                throw ConfigurationError("LOG_LEVEL must be one of trace, debug, info, warn, error, critical")
+            }
+            c.logLevel = parsed
+        }
+        c.logFile = env["LOG_FILE"]
+        c.corsOrigin = env["CORS_ORIGIN"]
+        c.websocketPort = try env["WEBSOCKET_PORT"].map { _ in try env.int("WEBSOCKET_PORT", default: 0, range: 1...65535) }
+        c.adminEmail = env["PERSONA_ADMIN_EMAIL"]
+        c.adminPassword = env["PERSONA_ADMIN_PASSWORD"]
+        c.bcryptCost = UInt8(try env.int("BCRYPT_COST", default: Int(c.bcryptCost), range: 4...31))
+        c.trustProxy = try env.bool("TRUST_PROXY", default: false)
+        c.runDirectory = env["PERSONA_RUN_DIR"] ?? c.runDirectory
+        c.personaImage = env["PERSONA_IMAGE"] ?? c.personaImage
+        if let text = env["JWT_EXPIRES_IN"] {
+            guard let seconds = parseDuration(text) else { throw ConfigurationError("JWT_EXPIRES_IN is not a duration like 15m or 24h") }
+            c.accessTokenLifetime = seconds
+        }
+        if let text = env["JWT_REFRESH_EXPIRES_IN"] {
+            guard let seconds = parseDuration(text) else { throw ConfigurationError("JWT_REFRESH_EXPIRES_IN is not a duration like 7d") }
+            c.refreshTokenLifetime = seconds
+        }
+        try c.loadSecrets(env)
+        return c
+    }
+
+    private mutating func loadSecrets(_ env: Environment) throws {
+        var generated = mode == .development ? try DevelopmentSecrets.load(storagePath: storagePath) : [:]
+        func secret(_ name: String) throws -> [UInt8] {
+            if let value = env[name] {
+                guard value.utf8.count >= 32 else {
+                    throw ConfigurationError("\(name) must be at least 32 bytes long")
+                }
+                return Array(value.utf8)
+            }
+            guard mode == .development else { throw ConfigurationError("\(name) is required in production") }
+            if generated[name] == nil { generated[name] = DevelopmentSecrets.randomHex(bytes: 32) }
+            return Array(generated[name]!.utf8)
+        }
+        jwtSecret = try secret("JWT_SECRET")
+        jwtRefreshSecret = try secret("JWT_REFRESH_SECRET")
+        if let value = env["ENCRYPTION_KEY"] {
+            guard let key = Self.parseEncryptionKey(value) else {
+                throw ConfigurationError("ENCRYPTION_KEY must be 32 bytes: 64 hex characters, base64 of 32 bytes, or 32 raw characters")
+            }
+            encryptionKey = key
+        } else {
+            guard mode == .development else { throw ConfigurationError("ENCRYPTION_KEY is required in production") }
+            if generated["ENCRYPTION_KEY"] == nil { generated["ENCRYPTION_KEY"] = DevelopmentSecrets.randomHex(bytes: 32) }
+            encryptionKey = Self.parseEncryptionKey(generated["ENCRYPTION_KEY"]!)!
+        }
+        if jwtSecret == jwtRefreshSecret {
+            throw ConfigurationError("JWT_SECRET and JWT_REFRESH_SECRET must differ")
+        }
+        if mode == .development { try DevelopmentSecrets.save(generated, storagePath: storagePath) }
+    }
+
+    /// Accepts exactly 32 bytes given as 64 hex characters, as base64, or raw.
+    public static func parseEncryptionKey(_ value: String) -> [UInt8]? {
+        if value.utf8.count == 64, let bytes = hexBytes(value) { return bytes }
+        if let data = Data(base64Encoded: value), data.count == 32 { return Array(data) }
+        if value.utf8.count == 32 { return Array(value.utf8) }
+        return nil
+    }
+
+    static func hexBytes(_ hex: String) -> [UInt8]? {
+        let chars = Array(hex.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard let hi = hexNibble(chars[i]), let lo = hexNibble(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    private static func hexNibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 97...102: c - 87
+        case 65...70: c - 55
+        default: nil
+        }
+    }
+}
+
+extension Environment {
+    func int(_ key: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = self[key] else { return value }
+        guard let parsed = Int(text), range.contains(parsed) else {
+            throw ConfigurationError("\(key) must be a whole number in \(range.lowerBound)...\(range.upperBound), not \(text)")
+        }
+        return parsed
+    }
+
+    func bool(_ key: String, default value: Bool) throws -> Bool {
+        guard let text = self[key]?.lowercased() else { return value }
+        switch text {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError("\(key) must be true or false, not \(text)")
+        }
+    }
+}
+
+extension Logger.Level {
+    init?(seedName: String) {
+        switch seedName.lowercased() {
+        case "warn": self = .warning
+        case "fatal": self = .critical
+        default: self.init(rawValue: seedName.lowercased())
+        }
+    }
+}

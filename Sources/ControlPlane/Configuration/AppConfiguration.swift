@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+
+/// Everything the control plane reads from its environment (the seed's variables plus ours).
+/// Build it with ``AppConfiguration/load(environment:)``; tests build it directly.
+public struct AppConfiguration: Sendable {
+    public enum Mode: String, Sendable { case development, production }
+
+    public var mode: Mode = .development
+    public var host = "127.0.0.1"
+    public var port = 3000
+    /// `postgres://...` for PostgreSQL; `nil` selects SQLite under ``storagePath``.
+    public var databaseURL: String?
+    public var storagePath = "./storage"
+    public var jwtSecret: [UInt8] = []
+    public var jwtRefreshSecret: [UInt8] = []
+    /// Access-token lifetime in seconds (`JWT_EXPIRES_IN`, seed default 24h).
+    public var accessTokenLifetime: Double = 86_400
+    /// Refresh-token (session) lifetime in seconds (`JWT_REFRESH_EXPIRES_IN`, default 7d).
+    public var refreshTokenLifetime: Double = 604_800
+    /// 32 raw bytes (`ENCRYPTION_KEY` as 64 hex characters, base64, or 32 raw bytes).
+    public var encryptionKey: [UInt8] = []
+    public var litellmProxyURL = "http://localhost:4000"
+    public var dockerSocketPath = "/var/run/docker.sock"
+    public var maxFileSize = 104_857_600
+    /// Largest JSON request body accepted by ordinary routes.
+    public var maxJSONBodySize = 1_048_576
+    public var rateLimit = RateLimitSettings()
+    public var loginLimit = LoginLimitSettings()
+    public var logLevel: Logger.Level = .info
+    public var logFile: String?
+    public var corsOrigin: String?
+    public var websocketPort: Int?
+    public var adminEmail: String?
+    public var adminPassword: String?
+    /// bcrypt cost for new password hashes.
+    public var bcryptCost: UInt8 = 12
+    /// Trust `X-Forwarded-For` for the client address (only behind a proxy you run).
+    public var trustProxy = false
+    /// How long a verified session stays cached before it is checked against the database again.
+    public var sessionCacheTTL: Double = 1.0
+    public var runDirectory = "/run/persona"
+    public var personaImage = "persona-platform/persona:latest"
+
+    public init() {}
+
+    public struct RateLimitSettings: Sendable {
+        public var enabled = true
+        public var windowSeconds: Double = 60
+        public var maxRequests = 100
+        public init() {}
+    }
+
+    public struct LoginLimitSettings: Sendable {
+        /// Attempts allowed per account in a window.
+        public var maxPerAccount = 10
+        /// Attempts allowed per client address in a window.
+        public var maxPerAddress = 50
+        public var windowSeconds: Double = 900
+        public init() {}
+    }
+
+    /// The SQLite file used when no `DATABASE_URL` is set.
+    public var sqlitePath: String { (storagePath as NSString).appendingPathComponent("persona.db") }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import PersonaKit
+
+/// `/api/personas/{id}/members[/{userId}]`.
+struct MembersController: Sendable {
+    let services: AppServices
+
+    struct AddBody: StrictBody {
+        var userId: String?
+        var email: String?
+        var role: MemberRole
+        static let fields: Set<String> = ["userId", "email", "role"]
+    }
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("{id}/members") { _, context in
+            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let members = try await services.database.withConnection {
+                try await services.personas.members(personaId: persona.id, on: $0)
+            }
+            return try JSONResponse.data(members)
+        }
+        group.post("{id}/members") { request, context in
+            let (persona, _) = try await services.persona(context, minimum: .owner)
+            let body = try await request.decodeJSON(AddBody.self, limit: 16_384)
+            return try await add(body, to: persona, context: context)
+        }
+        group.delete("{id}/members/{userId}") { _, context in
+            let caller = try context.requireUser()
+            let userId = try context.id("userId", what: "Member")
+            // Anyone may leave a persona; removing someone else needs the owner role.
+            let (persona, _) = try await services.persona(context, minimum: userId == caller.id ? .viewer : .owner)
+            let removed = try await services.database.transaction { tx in
+                let removed = try await services.personas.removeMember(personaId: persona.id, userId: userId, on: tx)
+                if removed {
+                    try await services.audit.insert(AuditEvent(context, type: "member.removed", category: "member",
+                                                               description: "Member removed from persona", personaId: persona.id,
+                                                               metadata: ["memberUserId": userId]), on: tx)
+                }
+                return removed
+            }
+            guard removed else { throw APIError.notFound("Member") }
+            return JSONResponse.noContent()
+        }
+    }
+
+    private func add(_ body: AddBody, to persona: Persona, context: AppRequestContext) async throws -> Response {
+        guard (body.userId == nil) != (body.email == nil) else {
+            throw APIError.validation("Give exactly one of userId or email")
+        }
+        let target: User? = try await services.database.withConnection { db in
+            if let id = body.userId {
+                guard Identifier.isValid(id) else { return nil }
+                return try await services.users.find(id: id.lowercased(), on: db)
+            }
+            return try await services.users.find(email: try Validate.email(body.email ?? ""), on: db)
+        }
+        guard let target, target.isActive else { throw APIError.unprocessable("No active user matches that userId or email") }
+        guard target.id != persona.ownerId else { throw APIError.conflict("The persona's owner is already its owner") }
+        let isNew = try await services.database.transaction { tx in
+            let isNew = try await services.personas.upsertMember(personaId: persona.id, userId: target.id, role: body.role,
+                                                                  now: Date(), on: tx)
+            try await services.audit.insert(AuditEvent(context, type: isNew ? "member.added" : "member.role_changed",
+                                                       category: "member", description: "Persona membership set",
+                                                       personaId: persona.id,
+                                                       metadata: ["memberUserId": target.id, "role": body.role.rawValue]), on: tx)
+            return isNew
+        }
+        let members = try await services.database.withConnection { try await services.personas.members(personaId: persona.id, on: $0) }
+        guard let member = members.first(where: { $0.userId == target.id }) else { throw APIError.notFound("Member") }
+        return try JSONResponse.data(member, status: isNew ? .created : .ok)
+    }
+}
+
+/// `/api/personas/{id}/secrets[/{name}]`: write-only values, names and times listed.
+struct SecretsController: Sendable {
+    let services: AppServices
+
+    struct PutBody: StrictBody {
+        var value: String
+        static let fields: Set<String> = ["value"]
+    }
+
+    static let maxValueBytes = 65_536
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("{id}/secrets") { _, context in
+            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            return try JSONResponse.data(try await services.database.withConnection {
+                try await services.secrets.list(personaId: persona.id, on: $0)
+            })
+        }
+        group.put("{id}/secrets/{name}") { request, context in
+            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let name = try Self.name(context)
+            let body = try await request.decodeJSON(PutBody.self, limit: Self.maxValueBytes * 2)
+            guard body.value.utf8.count <= Self.maxValueBytes else {
+                throw APIError.tooLarge("A secret value may be at most \(Self.maxValueBytes) bytes")
+            }
+            let sealed = try services.secretBox.seal(body.value, personaId: persona.id, name: name)
+            let isNew = try await services.database.transaction { tx in
+                let isNew = try await services.secrets.upsert(personaId: persona.id, name: name, ciphertext: sealed, now: Date(), on: tx)
+                try await services.audit.insert(AuditEvent(context, type: isNew ? "secret.created" : "secret.updated",
+                                                           category: "secret", description: "Secret stored",
+                                                           personaId: persona.id, metadata: ["name": name]), on: tx)
+                return isNew
+            }
+            let listed = try await services.database.withConnection { try await services.secrets.list(personaId: persona.id, on: $0) }
+            guard let dto = listed.first(where: { $0.name == name }) else { throw APIError.notFound("Secret") }
+            return try JSONResponse.data(dto, status: isNew ? .created : .ok)
+        }
+        group.delete("{id}/secrets/{name}") { _, context in
+            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let name = try Self.name(context)
+            let deleted = try await services.database.transaction { tx in
+                let deleted = try await services.secrets.delete(personaId: persona.id, name: name, on: tx)
+                if deleted {
+                    try await services.audit.insert(AuditEvent(context, type: "secret.deleted", category: "secret",
+                                                               description: "Secret deleted", personaId: persona.id,
+                                                               metadata: ["name": name]), on: tx)
+                }
+                return deleted
+            }
+            guard deleted else { throw APIError.notFound("Secret") }
+            return JSONResponse.noContent()
+        }
+    }
+
+    /// Secret names are environment-variable names, since tools receive them that way.
+    static func name(_ context: AppRequestContext) throws -> String {
+        let name = context.parameters.get("name") ?? ""
+        let valid = (1...128).contains(name.utf8.count)
+            && name.utf8.first.map { $0 == 95 || (65...90).contains($0) || (97...122).contains($0) } == true
+            && name.utf8.allSatisfy { $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+        guard valid else {
+            throw APIError.validation("Secret names are letters, digits and underscores, starting with a letter or underscore")
+        }
+        return name
+    }
+}

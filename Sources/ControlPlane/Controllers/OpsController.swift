@@ -1,0 +1,35 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PersonaKit
+
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
+struct OpsController: Sendable {
+    let services: AppServices
+    let startedAt = Date()
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("healthz") { _, _ in
+            try JSONResponse.raw(["status": "ok", "uptimeSeconds": .number((Date().timeIntervalSince(startedAt) * 10).rounded() / 10)] as JSONValue)
+        }
+        router.get("readyz") { _, context in
+            do {
+                try await services.database.ping()
+            } catch {
+                context.logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
+                throw APIError.unavailable("Database is not reachable")
+            }
+            return try JSONResponse.raw(["status": "ready", "database": .string(services.database.kind.rawValue)] as JSONValue)
+        }
+        router.get("metrics") { _, _ in
+            var buffer: [UInt8] = []
+            services.metrics.emit(into: &buffer)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+        let openAPI = try! JSONCoding.encoder.encode(OpenAPIDocument.document)
+        router.get("openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Hummingbird
+import Logging
+import NIOCore
+import PersonaKit
+
+/// The user a request acts for, once ``AuthMiddleware`` has checked its token and session.
+public struct AuthenticatedUser: Sendable, Equatable {
+    public var id: String
+    public var role: UserRole
+    public var sessionId: String
+}
+
+/// Per-request state: trace context, the authenticated user and the client address.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The request's span; ``TraceMiddleware`` replaces the placeholder with the caller's
+    /// trace (or a new one) before anything else runs.
+    public var trace: TraceContext
+    public var identity: AuthenticatedUser?
+    /// The peer address of the connection (`nil` in router tests).
+    public let peerAddress: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.trace = .newRoot()
+        self.identity = nil
+        self.peerAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// The authenticated user, or a 401 when the route was reached without one.
+    public func requireUser() throws -> AuthenticatedUser {
+        guard let identity else { throw APIError.unauthorized() }
+        return identity
+    }
+
+    /// The authenticated user if it is an admin, 403 otherwise.
+    public func requireAdmin() throws -> AuthenticatedUser {
+        let user = try requireUser()
+        guard user.role == .admin else { throw APIError.forbidden("Administrator role required") }
+        return user
+    }
+}

@@ -1,0 +1,168 @@
+import PersonaKit
+
+/// The OpenAPI 3.1 document served at `/openapi.json`. Tests check that it lists exactly the
+/// router's routes and that every response the API gives matches the schema documented here.
+enum OpenAPIDocument {
+    struct Operation {
+        var method: String
+        var path: String
+        var summary: String
+        var tag: String
+        var authenticated = true
+        var body: String? = nil
+        /// status -> component schema name (`nil`: no body); `"[X]"` is a paged list of X.
+        var responses: [Int: String?]
+        var query: [String] = []
+    }
+
+    static let paged = ["limit", "cursor"]
+
+    static let operations: [Operation] = [
+        Operation(method: "get", path: "/healthz", summary: "Liveness", tag: "ops", authenticated: false, responses: [200: "Health"]),
+        Operation(method: "get", path: "/readyz", summary: "Readiness (database reachable)", tag: "ops", authenticated: false,
+                  responses: [200: "Health", 503: "Error"]),
+        Operation(method: "get", path: "/metrics", summary: "Prometheus metrics", tag: "ops", authenticated: false, responses: [200: nil]),
+        Operation(method: "get", path: "/openapi.json", summary: "This document", tag: "ops", authenticated: false, responses: [200: nil]),
+        Operation(method: "post", path: "/api/auth/login", summary: "Log in", tag: "auth", authenticated: false,
+                  body: "LoginRequest", responses: [200: "TokenPair", 400: "Error", 401: "Error", 413: "Error", 429: "Error"]),
+        Operation(method: "post", path: "/api/auth/refresh", summary: "Rotate a refresh token", tag: "auth", authenticated: false,
+                  body: "RefreshRequest", responses: [200: "TokenPair", 400: "Error", 401: "Error", 413: "Error", 429: "Error"]),
+        Operation(method: "post", path: "/api/auth/logout", summary: "End this session", tag: "auth", responses: [204: nil]),
+        Operation(method: "get", path: "/api/users/me", summary: "The current user", tag: "users", responses: [200: "User"]),
+        Operation(method: "patch", path: "/api/users/me", summary: "Change own name or password", tag: "users",
+                  body: "UpdateMeRequest", responses: [200: "User", 400: "Error", 403: "Error"]),
+        Operation(method: "get", path: "/api/admin/users", summary: "List users", tag: "admin",
+                  responses: [200: "[User]", 400: "Error", 403: "Error"], query: paged),
+        Operation(method: "post", path: "/api/admin/users", summary: "Create a user", tag: "admin", body: "CreateUserRequest",
+                  responses: [201: "User", 400: "Error", 403: "Error", 409: "Error"]),
+        Operation(method: "get", path: "/api/admin/users/{id}", summary: "Get a user", tag: "admin",
+                  responses: [200: "User", 403: "Error", 404: "Error"]),
+        Operation(method: "patch", path: "/api/admin/users/{id}", summary: "Update or disable a user", tag: "admin",
+                  body: "UpdateUserRequest", responses: [200: "User", 400: "Error", 403: "Error", 404: "Error", 409: "Error"]),
+        Operation(method: "delete", path: "/api/admin/users/{id}", summary: "Delete a user", tag: "admin",
+                  responses: [204: nil, 403: "Error", 404: "Error", 409: "Error"]),
+        Operation(method: "get", path: "/api/admin/settings", summary: "Platform settings", tag: "admin",
+                  responses: [200: "Settings", 403: "Error"]),
+        Operation(method: "put", path: "/api/admin/settings", summary: "Change platform settings", tag: "admin",
+                  body: "UpdateSettingsRequest", responses: [200: "Settings", 400: "Error", 403: "Error"]),
+        Operation(method: "get", path: "/api/audit", summary: "Audit trail", tag: "admin",
+                  responses: [200: "[AuditEvent]", 400: "Error", 403: "Error"],
+                  query: paged + ["userId", "personaId", "type", "traceId", "from", "to"]),
+        Operation(method: "post", path: "/api/personas", summary: "Create a persona", tag: "personas", body: "CreatePersonaRequest",
+                  responses: [201: "Persona", 400: "Error", 403: "Error", 413: "Error", 422: "Error"]),
+        Operation(method: "get", path: "/api/personas", summary: "Personas visible to you", tag: "personas",
+                  responses: [200: "[Persona]", 400: "Error"], query: paged),
+        Operation(method: "get", path: "/api/personas/{id}", summary: "Get a persona", tag: "personas",
+                  responses: [200: "Persona", 404: "Error"]),
+        Operation(method: "patch", path: "/api/personas/{id}", summary: "Update a persona (editor)", tag: "personas",
+                  body: "UpdatePersonaRequest", responses: [200: "Persona", 400: "Error", 403: "Error", 404: "Error", 413: "Error"]),
+        Operation(method: "delete", path: "/api/personas/{id}", summary: "Delete a persona (owner)", tag: "personas",
+                  responses: [204: nil, 403: "Error", 404: "Error"]),
+        Operation(method: "get", path: "/api/personas/{id}/members", summary: "List members", tag: "members",
+                  responses: [200: "Member[]", 404: "Error"]),
+        Operation(method: "post", path: "/api/personas/{id}/members", summary: "Add a member or change a role (owner)", tag: "members",
+                  body: "AddMemberRequest", responses: [200: "Member", 201: "Member", 400: "Error", 403: "Error", 404: "Error",
+                                                        409: "Error", 422: "Error"]),
+        Operation(method: "delete", path: "/api/personas/{id}/members/{userId}", summary: "Remove a member (owner, or yourself)",
+                  tag: "members", responses: [204: nil, 403: "Error", 404: "Error"]),
+        Operation(method: "get", path: "/api/personas/{id}/secrets", summary: "List secret names", tag: "secrets",
+                  responses: [200: "Secret[]", 404: "Error"]),
+        Operation(method: "put", path: "/api/personas/{id}/secrets/{name}", summary: "Store a secret (write-only, editor)",
+                  tag: "secrets", body: "PutSecretRequest",
+                  responses: [200: "Secret", 201: "Secret", 400: "Error", 403: "Error", 404: "Error", 413: "Error"]),
+        Operation(method: "delete", path: "/api/personas/{id}/secrets/{name}", summary: "Delete a secret (editor)", tag: "secrets",
+                  responses: [204: nil, 400: "Error", 403: "Error", 404: "Error"]),
+    ]
+
+    /// Status codes any operation may answer besides its own: the auth check, rate limit,
+    /// body limits and server trouble.
+    static func commonStatuses(_ op: Operation) -> [Int] {
+        var statuses = [429, 500, 503]
+        if op.authenticated { statuses.append(401) }
+        if op.body != nil { statuses += [400, 413] }
+        return statuses
+    }
+
+    /// The response body schema for one operation and status, as the document states it.
+    static func responseSchema(_ name: String?) -> JSONValue? {
+        guard let name else { return nil }
+        if name.hasPrefix("[") {
+            let item = String(name.dropFirst().dropLast())
+            return OpenAPISchemas.object(["data": ["type": "array", "items": OpenAPISchemas.ref(item)],
+                                          "nextCursor": ["type": ["string", "null"]]], required: ["data"])
+        }
+        if name.hasSuffix("[]") {
+            return OpenAPISchemas.object(["data": ["type": "array", "items": OpenAPISchemas.ref(String(name.dropLast(2)))]])
+        }
+        if name == "Error" || name == "Health" { return OpenAPISchemas.ref(name) }
+        return OpenAPISchemas.object(["data": OpenAPISchemas.ref(name)])
+    }
+
+    static let document: JSONValue = {
+        var paths: [String: JSONValue] = [:]
+        for op in operations {
+            var responses: [String: JSONValue] = [:]
+            var statuses = op.responses
+            for status in commonStatuses(op) where statuses[status] == nil { statuses[status] = "Error" }
+            for (status, schemaName) in statuses.sorted(by: { $0.key < $1.key }) {
+                var response: [String: JSONValue] = ["description": .string(describe(status))]
+                if let schema = responseSchema(schemaName) {
+                    response["content"] = ["application/json": ["schema": schema]]
+                } else if op.path == "/metrics" {
+                    response["content"] = ["text/plain": ["schema": ["type": "string"]]]
+                } else if op.path == "/openapi.json" {
+                    response["content"] = ["application/json": ["schema": ["type": "object"]]]
+                }
+                responses[String(status)] = .object(response)
+            }
+            var operation: [String: JSONValue] = [
+                "summary": .string(op.summary), "tags": [.string(op.tag)], "responses": .object(responses),
+                "operationId": .string(op.method + op.path.split(separator: "/").map { $0.replacing("{", with: "by_").replacing("}", with: "") }
+                    .map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined().replacing(".", with: "")),
+            ]
+            var parameters: [JSONValue] = op.path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
+                ["name": .string(String($0.dropFirst().dropLast())), "in": "path", "required": true, "schema": ["type": "string"]]
+            }
+            parameters += op.query.map { ["name": .string($0), "in": "query", "required": false, "schema": ["type": "string"]] }
+            if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+            if let body = op.body {
+                operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": OpenAPISchemas.ref(body)]]]
+            }
+            operation["security"] = op.authenticated ? [["bearerAuth": []]] : []
+            var item = paths[op.path]?.objectValue ?? [:]
+            item[op.method] = .object(operation)
+            paths[op.path] = .object(item)
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": "Persona Platform control plane", "version": "0.1.0",
+                     "description": "Success bodies are {data, nextCursor?}; errors are {error, code, traceId}."],
+            "paths": .object(paths),
+            "components": [
+                "schemas": .object(OpenAPISchemas.all),
+                "securitySchemes": ["bearerAuth": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]],
+            ],
+        ]
+    }()
+
+    static func describe(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 204: "No content"
+        case 400: "Invalid request"
+        case 401: "Missing, invalid or revoked token"
+        case 403: "Not allowed"
+        case 404: "Not found, or not visible to you"
+        case 409: "Conflict"
+        case 413: "Request body too large"
+        case 422: "Request understood but refused"
+        case 429: "Rate limited (see Retry-After)"
+        case 503: "Service unavailable"
+        default: "Server error"
+        }
+    }
+}
+
+/// The OpenAPI document of the public API (what `/openapi.json` serves).
+public var controlPlaneOpenAPIDocument: JSONValue { OpenAPIDocument.document }

@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresKit
+import SQLiteKit
+
+extension Database {
+    /// Opens the database the configuration names: PostgreSQL for a `postgres://` URL,
+    /// otherwise SQLite at `STORAGE_PATH/persona.db` (the directory is created).
+    /// - Parameter searchPath: a PostgreSQL schema to use before `public` (tests isolate
+    ///   themselves this way).
+    public static func open(configuration: AppConfiguration, searchPath: String? = nil, logger: Logger) throws -> Database {
+        if let url = configuration.databaseURL {
+            let client = PostgresClient(configuration: try postgresConfiguration(url: url, searchPath: searchPath),
+                                        backgroundLogger: logger)
+            return Database(kind: .postgres, backend: .postgres(client), logger: logger)
+        }
+        try FileManager.default.createDirectory(atPath: configuration.storagePath, withIntermediateDirectories: true)
+        let pool = SQLiteConnectionPool(path: configuration.sqlitePath, size: 4, logger: logger)
+        return Database(kind: .sqlite, backend: .sqlite(pool), logger: logger)
+    }
+
+    /// Builds a postgres-nio configuration from a `postgres://user:pass@host:port/db?sslmode=...` URL.
+    static func postgresConfiguration(url: String, searchPath: String?) throws -> PostgresClient.Configuration {
+        guard let parts = URLComponents(string: url), let host = parts.host, !host.isEmpty else {
+            throw ConfigurationError("DATABASE_URL is not a valid postgres:// URL")
+        }
+        let database = parts.path.hasPrefix("/") ? String(parts.path.dropFirst()) : parts.path
+        let query = Dictionary((parts.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let tls: PostgresClient.Configuration.TLS
+        switch query["sslmode"] ?? (["localhost", "127.0.0.1", "::1"].contains(host) ? "disable" : "prefer") {
+        case "disable": tls = .disable
+        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
+        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        case let other: throw ConfigurationError("DATABASE_URL sslmode \(other) is not supported")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: parts.port ?? 5432,
+            username: parts.user?.removingPercentEncoding ?? "postgres",
+            password: parts.password?.removingPercentEncoding,
+            database: database.isEmpty ? nil : database, tls: tls)
+        configuration.options.maximumConnections = Int(query["pool_max"] ?? "") ?? 20
+        configuration.options.minimumConnections = 0
+        if let searchPath {
+            configuration.options.additionalStartupParameters = [("search_path", "\(searchPath),public")]
+        }
+        return configuration
+    }
+}

@@ -1,0 +1,70 @@
+import ControlPlane
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import PersonaKit
+
+/// A control plane under test on a fresh database: a new SQLite file, or a new schema in
+/// the test PostgreSQL server.
+public struct TestApp: Sendable {
+    public static let adminEmail = "admin@example.com"
+    public static let adminPassword = "correct horse battery staple"
+
+    /// Builds the configuration every test starts from; `configure` adjusts it.
+    public static func configuration(backend: TestBackend, storage: String) throws -> AppConfiguration {
+        var c = AppConfiguration()
+        c.storagePath = storage
+        c.databaseURL = nil
+        if backend == .postgres {
+            guard let url = TestBackend.postgresURL else {
+                throw TestSetupError("PERSONA_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts PostgreSQL with pgvector")
+            }
+            c.databaseURL = url
+        }
+        c.jwtSecret = Array("test-jwt-secret-0123456789abcdef0123456789".utf8)
+        c.jwtRefreshSecret = Array("test-refresh-secret-0123456789abcdef012345".utf8)
+        c.encryptionKey = Array(repeating: 7, count: 32)
+        c.adminEmail = adminEmail
+        c.adminPassword = adminPassword
+        c.bcryptCost = 4
+        c.rateLimit.enabled = false
+        c.port = 0
+        return c
+    }
+
+    /// Runs `body` against a fresh application in Hummingbird's router test mode.
+    public static func run<T: Sendable>(
+        _ backend: TestBackend,
+        configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
+        _ body: @Sendable (APIClient, AppServices) async throws -> T
+    ) async throws -> T {
+        let storage = FileManager.default.temporaryDirectory.appendingPathComponent("persona-test-\(Identifier.make())").path
+        defer { try? FileManager.default.removeItem(atPath: storage) }
+        var configuration = try configuration(backend: backend, storage: storage)
+        configure(&configuration)
+        var schema: String?
+        if backend == .postgres, let url = configuration.databaseURL {
+            let name = "t_" + Identifier.make().replacingOccurrences(of: "-", with: "")
+            try await PostgresSchemas.run("CREATE SCHEMA \(name)", url: url)
+            schema = name
+        }
+        let url = configuration.databaseURL
+        func dropSchema() async {
+            if let schema, let url { try? await PostgresSchemas.run("DROP SCHEMA \(schema) CASCADE", url: url) }
+        }
+        var logger = Logger(label: "test")
+        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        do {
+            let (app, services) = try await buildApplication(configuration: configuration, searchPath: schema, logger: logger)
+            let value = try await app.test(.router) { client in
+                try await body(APIClient(client: client), services)
+            }
+            await dropSchema()
+            return value
+        } catch {
+            await dropSchema()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import ControlPlane
+import Foundation
+import Hummingbird
+import Logging
+
+@main
+struct PersonaControlPlane: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "persona-control-plane",
+        abstract: "Persona Platform control plane",
+        subcommands: [Serve.self, Migrate.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Options shared by the subcommands.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "A .env file read under the process environment.")
+    var envFile = ".env"
+}
+
+extension CommonOptions {
+    func load() throws -> (AppConfiguration, Logger) {
+        let configuration = try AppConfiguration.load(environment: Environment.load(dotenvPath: envFile))
+        let sink = try JSONLogHandler.Sink(path: configuration.logFile)
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level, sink: sink) }
+        var logger = Logger(label: "persona-control-plane")
+        logger.logLevel = level
+        return (configuration, logger)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API (default).")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Listen address (overrides HOST).") var host: String?
+    @Option(help: "Listen port (overrides PORT).") var port: Int?
+
+    func run() async throws {
+        var (configuration, logger) = try common.load()
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        let (app, _) = try await buildApplication(configuration: configuration, logger: logger)
+        logger.info("starting", metadata: [
+            "address": "\(configuration.host):\(configuration.port)",
+            "database": "\(configuration.databaseURL == nil ? "sqlite:\(configuration.sqlitePath)" : "postgres")",
+            "mode": "\(configuration.mode.rawValue)",
+        ])
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply database migrations and exit.")
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let (configuration, logger) = try common.load()
+        let database = try ControlPlane.Database.open(configuration: configuration, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let service = database.service
+            group.addTask { try await service.run() }
+            try await database.migrate()
+            group.cancelAll()
+        }
+    }
+}
