@@ -28,7 +28,12 @@ let package = Package(
         ),
         .testTarget(
             name: "DockerEngineTests",
-            dependencies: ["DockerEngine"],
+            dependencies: [
+                "DockerEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
