@@ -12,6 +12,11 @@
 #   PERSONA_DOCKER_ROOT   state of a dockerd we start (/var/lib/persona-docker)
 #   PERSONA_DOCKER_EXEC   its exec root               (/run/persona-docker)
 #   DOCKER_START_TIMEOUT  seconds to wait for _ping   (60)
+#   PERSONA_DOCKER_TLS_PORT  loopback port of a mutual-TLS listener on a dockerd
+#                         we start, for the client's TLS tests (23760; 0 = none)
+#
+# When that TLS listener answers, DOCKER_TLS_TEST_HOST and DOCKER_TLS_TEST_CERT_PATH
+# (ca.pem, cert.pem, key.pem) are exported too.
 
 set -euo pipefail
 
@@ -49,12 +54,40 @@ apt_ensure_packages() {
         "${missing[@]}" >&2
 }
 
+# Makes a CA, a server certificate for 127.0.0.1/localhost and a client certificate
+# under $1 (once). Layout: $1/{ca,server-cert,server-key}.pem, $1/client/{ca,cert,key}.pem.
+_docker_tls_material() {
+    local dir="$1"
+    [[ -f "$dir/client/key.pem" ]] && return 0
+    command -v openssl >/dev/null || apt_ensure_packages openssl
+    mkdir -p "$dir/client"
+    (
+        cd "$dir"
+        umask 077
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=persona-test-ca" \
+            -keyout ca-key.pem -out ca.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+            -keyout server-key.pem -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
+            -extfile server.ext -out server-cert.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=persona-test-client" \
+            -keyout client/key.pem -out client.csr 2>/dev/null
+        printf 'extendedKeyUsage=clientAuth\n' >client.ext
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
+            -extfile client.ext -out client/cert.pem 2>/dev/null
+        cp ca.pem client/ca.pem
+        rm -f ./*.csr ./*.ext
+    )
+}
+
 ensure_docker_engine() {
     local sock="${DOCKER_SOCKET_PATH:-/var/run/docker.sock}"
     local root="${PERSONA_DOCKER_ROOT:-/var/lib/persona-docker}"
     local exec_root="${PERSONA_DOCKER_EXEC:-/run/persona-docker}"
     local timeout="${DOCKER_START_TIMEOUT:-60}"
     local pidfile="$exec_root.pid" logfile="$root.log"
+    local tls_port="${PERSONA_DOCKER_TLS_PORT:-23760}" tls_dir="$root.tls"
 
     command -v curl >/dev/null || apt_ensure_packages curl ca-certificates
 
@@ -72,6 +105,13 @@ ensure_docker_engine() {
             # A stale socket from a previous dockerd would make the new one fail to bind.
             [[ -S "$sock" ]] && rm -f "$sock"
             mkdir -p "$root" "$exec_root" "$(dirname "$sock")"
+            local tls_args=()
+            if [[ "$tls_port" != "0" ]]; then
+                _docker_tls_material "$tls_dir"
+                # Loopback only, and only for clients holding a certificate from our CA.
+                tls_args=(--tlsverify --tlscacert "$tls_dir/ca.pem" --tlscert "$tls_dir/server-cert.pem"
+                    --tlskey "$tls_dir/server-key.pem" -H "tcp://127.0.0.1:$tls_port")
+            fi
             _docker_log "starting dockerd on unix://$sock (log: $logfile)"
             # setsid: dockerd must outlive the shell that started it and not get its signals.
             setsid dockerd \
@@ -79,6 +119,7 @@ ensure_docker_engine() {
                 --exec-root "$exec_root" \
                 --pidfile "$pidfile" \
                 -H "unix://$sock" \
+                "${tls_args[@]}" \
                 >>"$logfile" 2>&1 </dev/null &
             disown || true
         fi
@@ -99,4 +140,12 @@ ensure_docker_engine() {
 
     export DOCKER_SOCKET_PATH="$sock"
     export DOCKER_HOST="unix://$sock"
+
+    if [[ "$tls_port" != "0" && -f "$tls_dir/client/key.pem" ]] &&
+        curl --silent --fail --max-time 3 --cacert "$tls_dir/client/ca.pem" \
+            --cert "$tls_dir/client/cert.pem" --key "$tls_dir/client/key.pem" \
+            "https://127.0.0.1:$tls_port/_ping" >/dev/null 2>&1; then
+        export DOCKER_TLS_TEST_HOST="tcp://127.0.0.1:$tls_port"
+        export DOCKER_TLS_TEST_CERT_PATH="$tls_dir/client"
+    fi
 }
