@@ -33,17 +33,24 @@ extension Docker {
             public var maximumResponseSize: Int
             /// `User-Agent` header.
             public var userAgent: String
+            /// Connections the client opens to the engine at most. Every open stream (events,
+            /// followed logs, stats, a pending wait, a running exec) holds one for its whole
+            /// life, and requests beyond the limit queue until one is free, so keep this well
+            /// above the number of streams the program keeps open.
+            public var maximumConnections: Int
 
             public init(
                 connectTimeout: TimeAmount = .seconds(5),
                 requestTimeout: TimeAmount = .seconds(60),
                 maximumResponseSize: Int = 64 << 20,
-                userAgent: String = "persona-platform-docker-engine"
+                userAgent: String = "persona-platform-docker-engine",
+                maximumConnections: Int = 64
             ) {
                 self.connectTimeout = connectTimeout
                 self.requestTimeout = requestTimeout
                 self.maximumResponseSize = maximumResponseSize
                 self.userAgent = userAgent
+                self.maximumConnections = maximumConnections
             }
         }
 
@@ -61,9 +68,12 @@ extension Docker {
                 tlsConfiguration: try Client.tlsConfiguration(for: endpoint),
                 redirectConfiguration: .disallow,
                 timeout: .init(connect: configuration.connectTimeout),
-                connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 16),
+                connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maximumConnections),
                 decompression: .disabled
             )
+            // A local socket that refuses now will refuse in a moment too: fail at once rather
+            // than retry until the connect timeout. Remote engines keep the retries.
+            if case .unixSocket = endpoint { http.connectionPool.retryConnectionEstablishment = false }
             // exec and attach take over the connection: that only works over HTTP/1.1.
             http.httpVersion = .http1Only
             self.httpClient = HTTPClient(

@@ -122,6 +122,19 @@ struct ContainerLifecycleTests {
         }
     }
 
+    @Test("twenty waits on one container all see its exit and do not starve other requests")
+    func concurrentWaits() async throws {
+        try await TestEngine.withClient { client in
+            try await TestEngine.withContainer(client, command: ["sh", "-c", "sleep 0.3; exit 5"]) { id in
+                var waits: [Docker.ContainerWait] = []
+                for _ in 0..<20 { waits.append(try await client.beginWait(id, condition: .nextExit)) }
+                _ = try await client.ping()
+                try await client.startContainer(id)
+                for wait in waits { #expect(try await wait.result().statusCode == 5) }
+            }
+        }
+    }
+
     @Test("kill, pause, unpause and restart change the container's state")
     func signalsAndPause() async throws {
         try await TestEngine.withClient { client in

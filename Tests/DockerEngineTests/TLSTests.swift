@@ -46,7 +46,8 @@ struct TLSTests {
         let endpoint = try Docker.Endpoint.parse(try #require(tlsHost), tls: files)
         let error = await #expect(throws: DockerError.self) { _ = try await Docker.Client.connect(to: endpoint) }
         #expect(error?.code == .engineUnreachable)
-        #expect(String(reflecting: error?.underlying).contains("CERTIFICATE"), "a TLS failure, not some other one")
+        let cause = String(reflecting: error?.underlying)
+        #expect(cause.contains("CERTIFICATE"), "a TLS failure, not some other one")
     }
 
     @Test("an engine certificate not signed by the given CA is refused when verifying")
@@ -59,6 +60,7 @@ struct TLSTests {
         let endpoint = try Docker.Endpoint.parse(try #require(tlsHost), tls: files)
         let error = await #expect(throws: DockerError.self) { _ = try await Docker.Client.connect(to: endpoint) }
         #expect(error?.code == .engineUnreachable)
-        #expect(String(reflecting: error?.underlying).contains("CERTIFICATE"), "a TLS failure, not some other one")
+        let cause = String(reflecting: error?.underlying)
+        #expect(cause.contains("CERTIFICATE"), "a TLS failure, not some other one")
     }
 }
