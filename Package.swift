@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "persona-platform",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "DockerEngine", targets: ["DockerEngine"]),
     ],
