@@ -2,7 +2,8 @@ import Hummingbird
 import Prometheus
 
 /// Counts requests and records latencies by method, matched route and status, into the
-/// application's own Prometheus registry (served at `/metrics`).
+/// application's own Prometheus registry (served at `/metrics`), and writes one access-log
+/// line per request (its trace id comes from the request's logger).
 struct HTTPMetricsMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let registry: PrometheusCollectorRegistry
@@ -24,6 +25,11 @@ struct HTTPMetricsMiddleware: RouterMiddleware {
                                        labels: [("method", request.method.rawValue), ("route", route)],
                                        buckets: Self.buckets)
             .record(elapsed)
+        context.logger.info("request", metadata: [
+            "method": .string(request.method.rawValue), "path": .string(request.uri.path), "route": .string(route),
+            "status": .stringConvertible(response.status.code),
+            "duration_ms": .stringConvertible((Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
+        ])
         return response
     }
 }

@@ -39,7 +39,8 @@ struct AdminBootstrap: Sendable {
         if generated {
             // Printed once, on the first start only; it is never stored in clear.
             logger.notice("created the first administrator with a generated password (printed on the console)", metadata: ["email": "\(email)"])
-            print("\nFirst administrator created:\n  email:    \(email)\n  password: \(password!)\n(shown once; change it with PATCH /api/users/me)\n")
+            let notice = "\nFirst administrator created:\n  email:    \(email)\n  password: \(password!)\n(shown once; change it with PATCH /api/users/me)\n\n"
+            FileHandle.standardOutput.write(Data(notice.utf8))
         } else {
             logger.notice("created the first administrator", metadata: ["email": "\(email)"])
         }
