@@ -48,6 +48,10 @@ extension AppConfiguration {
         c.trustProxy = try env.bool("TRUST_PROXY", default: false)
         c.runDirectory = env["PERSONA_RUN_DIR"] ?? c.runDirectory
         c.personaImage = env["PERSONA_IMAGE"] ?? c.personaImage
+        c.benchCeilingFile = env["PERSONA_BENCH_CEILING_FILE"]
+        if c.benchCeilingFile != nil, c.mode == .production {
+            throw ConfigurationError("PERSONA_BENCH_CEILING_FILE is for benchmarks and is refused in production")
+        }
         if let text = env["JWT_EXPIRES_IN"] {
             guard let seconds = parseDuration(text) else { throw ConfigurationError("JWT_EXPIRES_IN is not a duration like 15m or 24h") }
             c.accessTokenLifetime = seconds

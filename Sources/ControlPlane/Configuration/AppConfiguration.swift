@@ -41,6 +41,10 @@ public struct AppConfiguration: Sendable {
     public var sessionCacheTTL: Double = 1.0
     public var runDirectory = "/run/persona"
     public var personaImage = "persona-platform/persona:latest"
+    /// Benchmarks only (`PERSONA_BENCH_CEILING_FILE`): serve this file's bytes at
+    /// `GET /bench/ceiling` through the same middleware, without auth or database, as the
+    /// in-memory ceiling `scripts/bench-api` compares against. Unset in production.
+    public var benchCeilingFile: String?
 
     public init() {}
 

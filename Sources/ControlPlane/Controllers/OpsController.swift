@@ -27,6 +27,12 @@ struct OpsController: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
+        if let path = services.configuration.benchCeilingFile, let bytes = FileManager.default.contents(atPath: path) {
+            router.get("bench/ceiling") { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            }
+        }
         let openAPI = try! JSONCoding.encoder.encode(OpenAPIDocument.document)
         router.get("openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
