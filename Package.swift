@@ -51,6 +51,8 @@ let package = Package(
             name: "ControlPlane",
             dependencies: [
                 "PersonaKit",
+                "DockerEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
