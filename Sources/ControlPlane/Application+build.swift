@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -19,11 +20,17 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
     let database = try Database.open(configuration: configuration, searchPath: searchPath, logger: logger)
     let services = await AppServices(configuration: configuration, database: database)
     let router = buildRouter(services: services)
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    var llmConfiguration = LLMClient.Configuration(baseURL: configuration.litellmProxyURL, apiKey: configuration.litellmAPIKey)
+    llmConfiguration.timeout = .seconds(Int64(configuration.llmTimeoutSeconds))
+    let worker = RunWorker(services: services, llm: LLMClient(configuration: llmConfiguration, http: http, logger: logger),
+                           tools: UnavailableToolInvoker(), configuration: configuration.runWorker,
+                           wakeUp: services.runWakeUp, logger: logger)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                              serverName: "persona-control-plane"),
-        services: [database.service],
+        services: [database.service, HTTPClientService(client: http), worker],
         logger: logger)
     app.beforeServerStarts {
         try await database.migrate()
@@ -63,5 +70,18 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     PersonasController(services: services).addRoutes(to: personas)
     MembersController(services: services).addRoutes(to: personas)
     SecretsController(services: services).addRoutes(to: personas)
+    AgentsController(services: services).addRoutes(personas: personas, agents: authenticated.group("agents"))
+    RunsController(services: services).addRoutes(to: authenticated.group("runs"))
     return router
+}
+
+/// Owns the shared HTTP client for the life of the service group and shuts it down after
+/// the services that use it (the group stops services in reverse order).
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
 }

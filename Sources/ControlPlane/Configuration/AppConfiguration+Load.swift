@@ -25,6 +25,9 @@ extension AppConfiguration {
         }
         c.storagePath = env["STORAGE_PATH"] ?? c.storagePath
         c.litellmProxyURL = env["LITELLM_PROXY_URL"] ?? c.litellmProxyURL
+        c.litellmAPIKey = env["LITELLM_API_KEY"]
+        c.llmTimeoutSeconds = try env.int("LLM_TIMEOUT_SECONDS", default: c.llmTimeoutSeconds, range: 1...3600)
+        c.runWorker.maxConcurrentRuns = try env.int("RUN_WORKER_CONCURRENCY", default: c.runWorker.maxConcurrentRuns, range: 1...1024)
         c.dockerSocketPath = env["DOCKER_SOCKET_PATH"] ?? c.dockerSocketPath
         c.maxFileSize = try env.int("MAX_FILE_SIZE", default: c.maxFileSize, range: 1...Int.max)
         c.rateLimit.enabled = try env.bool("RATE_LIMIT_ENABLED", default: c.rateLimit.enabled)

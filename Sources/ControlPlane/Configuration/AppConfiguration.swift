@@ -21,6 +21,12 @@ public struct AppConfiguration: Sendable {
     /// 32 raw bytes (`ENCRYPTION_KEY` as 64 hex characters, base64, or 32 raw bytes).
     public var encryptionKey: [UInt8] = []
     public var litellmProxyURL = "http://localhost:4000"
+    /// Sent as `Authorization: Bearer` to the gateway (`LITELLM_API_KEY`, LiteLLM's master key).
+    public var litellmAPIKey: String?
+    /// Seconds one LLM call may take (`LLM_TIMEOUT_SECONDS`).
+    public var llmTimeoutSeconds = 120
+    /// The run worker: lease, poll and concurrency settings.
+    public var runWorker = RunWorker.Configuration()
     public var dockerSocketPath = "/var/run/docker.sock"
     public var maxFileSize = 104_857_600
     /// Largest JSON request body accepted by ordinary routes.

@@ -72,6 +72,25 @@ enum OpenAPIDocument {
                   responses: [200: "Secret", 201: "Secret", 400: "Error", 403: "Error", 404: "Error", 413: "Error"]),
         Operation(method: "delete", path: "/api/personas/{id}/secrets/{name}", summary: "Delete a secret (editor)", tag: "secrets",
                   responses: [204: nil, 400: "Error", 403: "Error", 404: "Error"]),
+        Operation(method: "get", path: "/api/personas/{id}/agents", summary: "List a persona's agents", tag: "agents",
+                  responses: [200: "Agent[]", 404: "Error"]),
+        Operation(method: "post", path: "/api/personas/{id}/agents", summary: "Create an agent (editor)", tag: "agents",
+                  body: "CreateAgentRequest", responses: [201: "Agent", 400: "Error", 403: "Error", 404: "Error"]),
+        Operation(method: "get", path: "/api/agents/{id}", summary: "Get an agent", tag: "agents", responses: [200: "Agent", 404: "Error"]),
+        Operation(method: "patch", path: "/api/agents/{id}", summary: "Update an agent (editor)", tag: "agents",
+                  body: "UpdateAgentRequest", responses: [200: "Agent", 400: "Error", 403: "Error", 404: "Error"]),
+        Operation(method: "delete", path: "/api/agents/{id}", summary: "Delete an agent (editor)", tag: "agents",
+                  responses: [204: nil, 403: "Error", 404: "Error"]),
+        Operation(method: "post", path: "/api/runs", summary: "Queue a run of an agent (editor)", tag: "runs", body: "CreateRunRequest",
+                  responses: [201: "Run", 400: "Error", 403: "Error", 422: "Error"]),
+        Operation(method: "get", path: "/api/runs", summary: "Runs visible to you", tag: "runs",
+                  responses: [200: "[Run]", 400: "Error"], query: paged + ["personaId", "agentId", "status"]),
+        Operation(method: "get", path: "/api/runs/{id}", summary: "A run with its step timeline", tag: "runs",
+                  responses: [200: "RunDetail", 404: "Error"]),
+        Operation(method: "post", path: "/api/runs/{id}/cancel", summary: "Cancel a run (editor)", tag: "runs",
+                  responses: [202: "Run", 403: "Error", 404: "Error", 409: "Error"]),
+        Operation(method: "get", path: "/api/runs/{id}/events", summary: "Live run events (Server-Sent Events, resumable with Last-Event-ID)",
+                  tag: "runs", responses: [200: "@sse", 404: "Error"], query: ["lastEventId"]),
     ]
 
     /// Status codes any operation may answer besides its own: the auth check, rate limit,
@@ -85,7 +104,7 @@ enum OpenAPIDocument {
 
     /// The response body schema for one operation and status, as the document states it.
     static func responseSchema(_ name: String?) -> JSONValue? {
-        guard let name else { return nil }
+        guard let name, name != "@sse" else { return nil }
         if name.hasPrefix("[") {
             let item = String(name.dropFirst().dropLast())
             return OpenAPISchemas.object(["data": ["type": "array", "items": OpenAPISchemas.ref(item)],
@@ -110,6 +129,8 @@ enum OpenAPIDocument {
                     response["content"] = ["application/json": ["schema": schema]]
                 } else if op.path == "/metrics" {
                     response["content"] = ["text/plain": ["schema": ["type": "string"]]]
+                } else if schemaName == "@sse" {
+                    response["content"] = ["text/event-stream": ["schema": ["type": "string"]]]
                 } else if op.path == "/openapi.json" {
                     response["content"] = ["application/json": ["schema": ["type": "object"]]]
                 }
@@ -149,6 +170,7 @@ enum OpenAPIDocument {
         switch status {
         case 200: "OK"
         case 201: "Created"
+        case 202: "Accepted"
         case 204: "No content"
         case 400: "Invalid request"
         case 401: "Missing, invalid or revoked token"

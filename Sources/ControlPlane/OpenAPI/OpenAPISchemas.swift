@@ -18,6 +18,20 @@ enum OpenAPISchemas {
 
     static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
 
+    static func runSchema(extra: [String: JSONValue]) -> JSONValue {
+        var properties: [String: JSONValue] = [
+            "id": id, "personaId": id, "agentId": nullableString, "createdBy": nullableString,
+            "status": ["type": "string", "enum": ["queued", "running", "awaiting_approval", "completed", "failed", "cancelled"]],
+            "input": ["type": "string"], "output": nullableString, "error": nullableString,
+            "traceId": ["type": "string", "pattern": "^[0-9a-f]{32}$"], "spanId": ["type": "string"],
+            "stepCount": ["type": "integer"], "nextNode": nullableString, "cancelRequested": ["type": "boolean"],
+            "promptTokens": ["type": "integer"], "completionTokens": ["type": "integer"],
+            "createdAt": time, "updatedAt": time, "startedAt": nullableTime, "completedAt": nullableTime,
+        ]
+        properties.merge(extra) { $1 }
+        return object(properties, required: ["id", "personaId", "status", "input", "traceId", "stepCount", "createdAt"] + extra.keys.sorted())
+    }
+
     static let all: [String: JSONValue] = [
         "Error": object(["error": ["type": "string"], "code": ["type": "string"],
                          "traceId": ["type": "string", "pattern": "^[0-9a-f]{32}$"]]),
@@ -53,6 +67,24 @@ enum OpenAPISchemas {
             "defaultPersonaCpuShares": ["type": "integer", "minimum": 2, "maximum": 262_144],
             "auditRetentionDays": ["type": "integer", "minimum": 1, "maximum": 36_500],
         ]),
+        "Agent": object([
+            "id": id, "personaId": id, "name": ["type": "string"], "model": ["type": "string"], "systemPrompt": nullableString,
+            "temperature": ["type": ["number", "null"]], "maxSteps": ["type": "integer", "minimum": 1],
+            "tools": ["type": "array", "items": ["type": "string"]], "createdBy": nullableString, "createdAt": time, "updatedAt": time,
+        ], required: ["id", "personaId", "name", "model", "maxSteps", "tools", "createdAt", "updatedAt"]),
+        "CreateAgentRequest": object(["name": ["type": "string"], "model": ["type": "string"], "systemPrompt": ["type": "string"],
+                                      "temperature": ["type": "number", "minimum": 0, "maximum": 2],
+                                      "maxSteps": ["type": "integer", "minimum": 1, "maximum": 200],
+                                      "tools": ["type": "array", "items": ["type": "string"]]], required: ["name", "model"]),
+        "UpdateAgentRequest": object(["name": ["type": "string"], "model": ["type": "string"], "systemPrompt": nullableString,
+                                      "temperature": ["type": ["number", "null"]], "maxSteps": ["type": "integer"],
+                                      "tools": ["type": "array", "items": ["type": "string"]]], required: []),
+        "Run": runSchema(extra: [:]),
+        "RunDetail": runSchema(extra: ["steps": ["type": "array", "items": object([
+            "step": ["type": "integer"], "node": ["type": "string"], "spanId": ["type": "string"],
+            "detail": ["type": "object"], "createdAt": time,
+        ])]]),
+        "CreateRunRequest": object(["agentId": id, "input": ["type": "string", "minLength": 1]]),
         "Health": object(["status": ["type": "string"]], additional: true),
         // Request bodies.
         "LoginRequest": object(["email": ["type": "string"], "password": ["type": "string"]]),

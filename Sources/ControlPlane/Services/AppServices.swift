@@ -18,6 +18,9 @@ public struct AppServices: Sendable {
     let secrets = SecretRepository()
     let audit = AuditRepository()
     let settings = SettingsRepository()
+    let agents = AgentRepository()
+    let runs = RunRepository()
+    public let runWakeUp = RunWakeUp()
     let requestLimiter: RateLimiter
     let loginAccountLimiter: RateLimiter
     let loginAddressLimiter: RateLimiter

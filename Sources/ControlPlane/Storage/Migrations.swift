@@ -15,6 +15,7 @@ struct SQLTypes: Sendable {
     var time: String { kind == .postgres ? "TIMESTAMPTZ" : "REAL" }
     var bool: String { kind == .postgres ? "BOOLEAN" : "INTEGER" }
     var bigint: String { kind == .postgres ? "BIGINT" : "INTEGER" }
+    var real: String { kind == .postgres ? "DOUBLE PRECISION" : "REAL" }
     var text: String { "TEXT" }
 }
 
@@ -50,5 +51,5 @@ extension Database {
         }
     }
 
-    static let migrations: [Migration] = [coreSchema]
+    static let migrations: [Migration] = [coreSchema, runsSchema]
 }

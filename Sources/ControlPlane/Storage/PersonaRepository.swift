@@ -14,6 +14,10 @@ struct PersonaRepository: Sendable {
             .run()
     }
 
+    func find(id: String, on db: any SQLDatabase) async throws -> Persona? {
+        try await db.select().column("*").from("personas").where("id", .equal, id).first().map(Persona.init(row:))
+    }
+
     /// The persona and the caller's effective role, or `nil` when it does not exist or is
     /// not visible to the caller (both answer 404).
     func access(personaId: String, user: AuthenticatedUser, on db: any SQLDatabase) async throws -> (Persona, MemberRole)? {

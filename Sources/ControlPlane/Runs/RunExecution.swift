@@ -1,0 +1,59 @@
+import Foundation
+import PersonaKit
+
+/// One run's execution: load agent and persona, rebuild the state from checkpoint deltas
+/// (so a resumed run continues where it stopped), run the graph, checkpoint every step.
+struct RunExecution: Sendable {
+    let services: AppServices
+    let llm: LLMClient
+    let tools: any ToolInvoker
+    let run: Run
+    let owner: String
+
+    struct Gone: Error, CustomStringConvertible { var description: String }
+
+    func execute() async throws -> String {
+        let db = services.database
+        let (agent, persona, deltas) = try await db.withConnection { conn -> (Agent?, Persona?, [String]) in
+            (try await run.agentId.asyncMap { try await services.agents.find(id: $0, on: conn) } ?? nil,
+             try await services.personas.find(id: run.personaId, on: conn),
+             try await services.runs.deltas(runId: run.id, on: conn))
+        }
+        guard let agent, let persona else { throw Gone(description: "the run's agent or persona was deleted") }
+        let events = RunEventSink(runId: run.id, database: db, runs: services.runs)
+        let graph = RunGraph(run: run, agent: agent, persona: persona, llm: llm, tools: tools, events: events)
+        let compiled = try graph.compile()
+        var cursor: GraphCursor<RunState>
+        if let next = run.nextNode, !deltas.isEmpty {
+            var state = graph.initialState
+            for delta in deltas { state.reduce(try JSONCoding.decode(RunState.Update.self, from: delta)) }
+            cursor = GraphCursor(state: state, step: deltas.count, next: next)
+        } else {
+            try await events.emit("status", ["status": "running"])
+            cursor = try compiled.start(graph.initialState)
+        }
+        let finished = try await compiled.run(from: cursor) { step in
+            var delta = step.update
+            let meta = delta.meta ?? .null
+            delta.meta = nil
+            let encoded = try JSONCoding.encodeString(delta)
+            let tokens = (meta["promptTokens"]?.intValue ?? 0, meta["completionTokens"]?.intValue ?? 0)
+            try await db.transaction { tx in
+                try await services.runs.checkpoint(runId: run.id, step: step.step, node: step.node, delta: encoded, meta: meta,
+                                                   spanId: meta["spanId"]?.stringValue ?? "", next: step.next, tokens: tokens,
+                                                   now: Date(), on: tx)
+                try await services.runs.appendEvent(runId: run.id, type: "step_finished",
+                                                    data: ["step": .number(Double(step.step)), "node": .string(step.node), "detail": meta],
+                                                    now: Date(), on: tx)
+            }
+        }
+        return finished.state.output ?? ""
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import PersonaKit
+
+/// Builds the run workflow `llm -> (tool calls? tools -> llm : END)` for one run.
+struct RunGraph: Sendable {
+    let run: Run
+    let agent: Agent
+    let persona: Persona
+    let llm: LLMClient
+    let tools: any ToolInvoker
+    let events: RunEventSink
+
+    func compile() throws -> CompiledGraph<RunState> {
+        var graph = StateGraph<RunState>()
+        graph.addNode("llm") { state, context in try await callModel(state, context) }
+        graph.addNode("tools") { state, context in try await callTools(state, context) }
+        graph.addEdge(from: GraphNode.start, to: "llm")
+        graph.addConditionalEdges(from: "llm", targets: ["tools", GraphNode.end]) { $0.pendingToolCalls.isEmpty ? GraphNode.end : "tools" }
+        graph.addEdge(from: "tools", to: "llm")
+        return try graph.compile(recursionLimit: agent.maxSteps)
+    }
+
+    var initialState: RunState {
+        var messages: [Chat.Message] = []
+        if let prompt = agent.systemPrompt ?? persona.systemPrompt { messages.append(.system(prompt)) }
+        messages.append(.user(run.input))
+        return RunState(messages: messages)
+    }
+
+    var trace: TraceContext { TraceContext(traceId: run.traceId, spanId: run.spanId, parentSpanId: nil, flags: 1, traceState: nil) }
+
+    private func callModel(_ state: RunState, _ context: StepContext) async throws -> RunState.Update {
+        let span = trace.child()
+        try await events.emit("step_started", ["step": .number(Double(context.step)), "node": "llm", "spanId": .string(span.spanId)])
+        let toolSpecs = agent.tools.map { Chat.Tool(name: $0, description: "Persona tool \($0)", parameters: ["type": "object"]) }
+        let request = Chat.Request(model: agent.model, messages: state.messages, tools: toolSpecs, temperature: agent.temperature)
+        let coalescer = TokenCoalescer(events: events, step: context.step)
+        let result = try await llm.complete(request, trace: span) { try await coalescer.add($0) }
+        try await coalescer.flush()
+        let calls = result.message.toolCalls ?? []
+        let meta: JSONValue = [
+            "kind": "llm", "model": .string(result.model ?? agent.model), "spanId": .string(span.spanId),
+            "promptTokens": .number(Double(result.usage?.promptTokens ?? 0)),
+            "completionTokens": .number(Double(result.usage?.completionTokens ?? 0)),
+            "latencyMs": .number(Double(result.latency.components.seconds * 1000 + result.latency.components.attoseconds / 1_000_000_000_000_000)),
+            "attempts": .number(Double(result.attempts)), "finishReason": result.finishReason.map { .string($0) } ?? .null,
+            "toolCalls": .array(calls.map { ["id": .string($0.id), "name": .string($0.function.name)] }),
+        ]
+        return RunState.Update(messages: [result.message], pendingToolCalls: calls,
+                               output: calls.isEmpty ? (result.message.content ?? "") : nil, meta: meta)
+    }
+
+    private func callTools(_ state: RunState, _ context: StepContext) async throws -> RunState.Update {
+        let span = trace.child()
+        try await events.emit("step_started", ["step": .number(Double(context.step)), "node": "tools", "spanId": .string(span.spanId)])
+        var messages: [Chat.Message] = []
+        var records: [JSONValue] = []
+        for call in state.pendingToolCalls {
+            let started = ContinuousClock.now
+            let result: ToolCallResult
+            if !agent.tools.contains(call.function.name) {
+                result = ToolCallResult(status: "error", output: ["error": .string("tool '\(call.function.name)' is not allowed for this agent")], durationMs: 0)
+            } else if let arguments = try? JSONCoding.decode(JSONValue.self, from: call.function.arguments), case .object = arguments {
+                result = try await tools.invoke(personaId: run.personaId, tool: call.function.name, arguments: arguments,
+                                                idempotencyKey: "\(run.id):\(context.step):\(call.id)", trace: span)
+            } else {
+                // The model wrote arguments that are not a JSON object: tell it, so it can correct itself.
+                result = ToolCallResult(status: "error", output: ["error": "arguments are not a valid JSON object"], durationMs: 0)
+            }
+            let elapsed = ContinuousClock.now - started
+            let text = (try? JSONCoding.encodeString(result.output)) ?? "{}"
+            messages.append(.tool(callId: call.id, content: text))
+            records.append(["id": .string(call.id), "name": .string(call.function.name), "arguments": .string(call.function.arguments),
+                            "status": .string(result.status), "result": result.output,
+                            "durationMs": .number(Double(max(result.durationMs, Int(elapsed.components.seconds * 1000))))])
+            try await events.emit("tool_output", ["step": .number(Double(context.step)), "callId": .string(call.id),
+                                                  "name": .string(call.function.name), "status": .string(result.status)])
+        }
+        return RunState.Update(messages: messages, pendingToolCalls: [], meta: ["kind": "tools", "spanId": .string(span.spanId), "calls": .array(records)])
+    }
+}
+
+/// Batches streamed tokens into events of at least ~64 characters or 100 ms, so a fast
+/// model does not write one row per token.
+actor TokenCoalescer {
+    let events: RunEventSink
+    let step: Int
+    var buffer = ""
+    var last = ContinuousClock.now
+
+    init(events: RunEventSink, step: Int) {
+        self.events = events
+        self.step = step
+    }
+
+    func add(_ text: String) async throws {
+        buffer += text
+        if buffer.count >= 64 || ContinuousClock.now - last > .milliseconds(100) { try await flush() }
+    }
+
+    func flush() async throws {
+        guard !buffer.isEmpty else { return }
+        let text = buffer
+        buffer = ""
+        last = ContinuousClock.now
+        try await events.emit("token", ["step": .number(Double(step)), "text": .string(text)])
+    }
+}
+
+/// Appends a run's events to the database (the SSE log).
+struct RunEventSink: Sendable {
+    let runId: String
+    let database: Database
+    let runs: RunRepository
+
+    func emit(_ type: String, _ data: JSONValue) async throws {
+        try await database.withConnection { try await runs.appendEvent(runId: runId, type: type, data: data, now: Date(), on: $0) }
+    }
+}

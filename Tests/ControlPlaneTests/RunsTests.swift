@@ -1,0 +1,147 @@
+import ControlPlane
+import Foundation
+import PersonaKit
+import Testing
+import TestSupport
+
+@Suite("Agents and runs")
+struct RunsTests {
+    /// A fresh app whose LLM gateway is a scripted server; yields the client, an admin token and an agent id.
+    func withRunApp(_ backend: TestBackend, script: [ScriptedReply], tools: [String] = [],
+                    _ body: @Sendable (APIClient, String, String, ScriptedLLM) async throws -> Void) async throws {
+        let llm = ScriptedLLM(script)
+        try await llm.serve { url in
+            try await TestApp.run(backend, configure: {
+                $0.litellmProxyURL = url
+                $0.llmTimeoutSeconds = 5
+                $0.runWorker.pollInterval = .milliseconds(50)
+                $0.runWorker.heartbeatInterval = .milliseconds(100)
+            }) { api, _ in
+                let admin = try await api.login().access
+                let persona = try #require(try await api.post("/api/personas", token: admin, json: ["name": "Runner", "systemPrompt": "Be brief."]).data?["id"]?.stringValue)
+                let agent = try await api.post("/api/personas/\(persona)/agents", token: admin, json: [
+                    "name": "Helper", "model": "gpt-4o-mini", "maxSteps": 6, "tools": .array(tools.map { .string($0) }),
+                ])
+                #expect(agent.status == .created)
+                try await body(api, admin, try #require(agent.data?["id"]?.stringValue), llm)
+            }
+        }
+    }
+
+    func waitForEnd(_ api: APIClient, _ token: String, _ run: String) async throws -> APIResponse {
+        for _ in 0..<200 {
+            let response = try await api.get("/api/runs/\(run)", token: token)
+            if let status = response.data?["status"]?.stringValue, ["completed", "failed", "cancelled"].contains(status) { return response }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSetupError("run \(run) did not end")
+    }
+
+    @Test("a run answers through the LLM, records its steps with tokens and trace, and streams its events", arguments: TestBackend.allCases)
+    func completes(backend: TestBackend) async throws {
+        try await withRunApp(backend, script: [.text("The answer is 42.", pieces: 3)]) { api, admin, agent, llm in
+            let traceId = TraceContext.newRoot().traceId
+            let created = try await api.request(.post, "/api/runs", token: admin, json: ["agentId": .string(agent), "input": "What is the answer?"],
+                                                headers: [.init("traceparent")!: "00-\(traceId)-00f067aa0ba902b7-01"])
+            #expect(created.status == .created)
+            #expect(created.data?["status"] == "queued")
+            #expect(created.data?["traceId"]?.stringValue == traceId)
+            let id = try #require(created.data?["id"]?.stringValue)
+            let done = try await waitForEnd(api, admin, id)
+            #expect(done.data?["status"] == "completed")
+            #expect(done.data?["output"] == "The answer is 42.")
+            #expect(done.data?["promptTokens"]?.intValue == 12)
+            let step = try #require(done.data?["steps"]?[0])
+            #expect(step["node"] == "llm")
+            #expect(step["detail"]?["model"] == "scripted-model")
+            #expect(step["detail"]?["completionTokens"]?.intValue == 7)
+            let request = try #require(await llm.requests.first)
+            #expect(request["messages"]?[0]?["content"] == "Be brief.")
+            #expect(request["messages"]?[1]?["content"] == "What is the answer?")
+            #expect(await llm.headers.first?["traceparent"]?.contains(traceId) == true)
+
+            let events = try await api.get("/api/runs/\(id)/events", token: admin)
+            #expect(events.headers[.contentType] == "text/event-stream")
+            let types = events.body.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { $0.dropFirst(7) }
+            #expect(types.first == "status" && types.last == "status")
+            #expect(types.contains("token") && types.contains("step_finished"))
+            #expect(events.body.contains("The answer"))
+            // Resuming after the first event replays only what follows it.
+            let ids = events.body.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int($0.dropFirst(4)) }
+            let resumed = try await api.request(.get, "/api/runs/\(id)/events", token: admin, headers: [.init("Last-Event-ID")!: String(ids[0])])
+            let resumedIds = resumed.body.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int($0.dropFirst(4)) }
+            #expect(resumedIds == Array(ids.dropFirst()))
+            let list = try await api.get("/api/runs?status=completed", token: admin)
+            #expect(list.data?.arrayValue?.count == 1)
+        }
+    }
+
+    @Test("a run fails cleanly when the LLM keeps failing", arguments: TestBackend.allCases)
+    func llmFailure(backend: TestBackend) async throws {
+        try await withRunApp(backend, script: [.status(500), .status(500), .status(500), .status(500), .status(500)]) { api, admin, agent, _ in
+            let id = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "hi"]).data?["id"]?.stringValue)
+            let done = try await waitForEnd(api, admin, id)
+            #expect(done.data?["status"] == "failed")
+            #expect(done.data?["error"]?.stringValue?.contains("LLM call failed") == true)
+        }
+    }
+
+    @Test("cancel during an LLM stream stops the run", arguments: [TestBackend.sqlite])
+    func cancelDuringLLM(backend: TestBackend) async throws {
+        try await withRunApp(backend, script: [.stall(.seconds(4), then: .init(.text("too late")))]) { api, admin, agent, _ in
+            let id = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "slow"]).data?["id"]?.stringValue)
+            for _ in 0..<100 {
+                if try await api.get("/api/runs/\(id)", token: admin).data?["status"] == "running" { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let started = ContinuousClock.now
+            #expect(try await api.post("/api/runs/\(id)/cancel", token: admin).status == .accepted)
+            let done = try await waitForEnd(api, admin, id)
+            #expect(done.data?["status"] == "cancelled")
+            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(try await api.post("/api/runs/\(id)/cancel", token: admin).status == .conflict)
+        }
+    }
+
+    @Test("malformed tool arguments and tools without a container go back to the model, which answers", arguments: [TestBackend.sqlite])
+    func toolErrorsReachTheModel(backend: TestBackend) async throws {
+        let calls = [Chat.ToolCall(id: "c1", name: "shell", arguments: "{not json"), Chat.ToolCall(id: "c2", name: "shell", arguments: #"{"command":"ls"}"#)]
+        try await withRunApp(backend, script: [.toolCalls(calls), .text("I could not run tools.")], tools: ["shell"]) { api, admin, agent, llm in
+            let id = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "list files"]).data?["id"]?.stringValue)
+            let done = try await waitForEnd(api, admin, id)
+            #expect(done.data?["status"] == "completed")
+            #expect(done.data?["output"] == "I could not run tools.")
+            let toolStep = try #require(done.data?["steps"]?[1])
+            #expect(toolStep["node"] == "tools")
+            #expect(toolStep["detail"]?["calls"]?[0]?["status"] == "error")
+            #expect(toolStep["detail"]?["calls"]?[0]?["result"]?["error"] == "arguments are not a valid JSON object")
+            let second = try #require(await llm.requests.last)
+            let toolMessages = second["messages"]?.arrayValue?.filter { $0["role"] == "tool" } ?? []
+            #expect(toolMessages.count == 2)
+            #expect(toolMessages.first?["tool_call_id"] == "c1")
+        }
+    }
+
+    @Test("agents follow persona roles; runs of invisible agents are refused", arguments: [TestBackend.sqlite])
+    func permissions(backend: TestBackend) async throws {
+        try await withRunApp(backend, script: []) { api, admin, agent, _ in
+            let viewer = try await api.makeUser("viewer-runs@example.com", adminToken: admin)
+            let stranger = try await api.makeUser("stranger-runs@example.com", adminToken: admin)
+            let persona = try #require(try await api.get("/api/agents/\(agent)", token: admin).data?["personaId"]?.stringValue)
+            #expect(try await api.post("/api/personas/\(persona)/members", token: admin, json: ["userId": .string(viewer.id), "role": "viewer"]).status == .created)
+            #expect(try await api.get("/api/agents/\(agent)", token: viewer.token).status == .ok)
+            #expect(try await api.patch("/api/agents/\(agent)", token: viewer.token, json: ["name": "x"]).status == .forbidden)
+            #expect(try await api.post("/api/runs", token: viewer.token, json: ["agentId": .string(agent), "input": "x"]).status == .forbidden)
+            #expect(try await api.get("/api/agents/\(agent)", token: stranger.token).status == .notFound)
+            #expect(try await api.post("/api/runs", token: stranger.token, json: ["agentId": .string(agent), "input": "x"]).status == .unprocessableContent)
+            #expect(try await api.post("/api/runs", token: admin, json: ["agentId": .string(Identifier.make()), "input": "x"]).status == .unprocessableContent)
+            #expect(try await api.post("/api/personas/\(persona)/agents", token: admin, json: ["name": "Bad", "model": "m", "maxSteps": 0]).status == .badRequest)
+            #expect(try await api.post("/api/personas/\(persona)/agents", token: admin, json: ["name": "Bad", "model": "m", "tools": ["Not A Tool"]]).status == .badRequest)
+            let patched = try await api.patch("/api/agents/\(agent)", token: admin, json: ["temperature": 0.2, "systemPrompt": nil])
+            #expect(patched.data?["temperature"]?.doubleValue == 0.2)
+            #expect(try await api.get("/api/runs", token: stranger.token).data?.arrayValue?.isEmpty == true)
+            #expect(try await api.delete("/api/agents/\(agent)", token: admin).status == .noContent)
+            #expect(try await api.get("/api/personas/\(persona)/agents", token: admin).data?.arrayValue?.isEmpty == true)
+        }
+    }
+}
