@@ -1,5 +1,4 @@
 import Embeddings
-let tok = try WordPieceTokenizer(vocabularyPath: "models/all-MiniLM-L6-v2/vocab.txt")
-for t in ["The quick brown fox jumps over the lazy dog.", "Héllo, WORLD!! naïve café", "", "ΟΔΟΣ 中文字 [CLS]x[sep] unaffable", String(repeating: "a", count: 101)] {
-    print(tok.encode(t), tok.tokenize(t).map { "\($0.piece)=\(t[$0.range])" })
-}
+let e = try MiniLMEmbedder(modelDirectory: "models/all-MiniLM-L6-v2", configuration: .init(threads: 1))
+let v = try await e.embed(["The quick brown fox jumps over the lazy dog.", "Hello world"])
+print(v.map { Array($0.prefix(5)) })
