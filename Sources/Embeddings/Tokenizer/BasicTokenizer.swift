@@ -7,12 +7,13 @@ struct SourcedScalar {
     var end: String.Index
 }
 
-/// HuggingFace `BasicTokenizer` (do_lower_case, strip_accents=None, tokenize_chinese_chars)
-/// that keeps, for every output scalar, where it came from in the input.
+/// HuggingFace's BERT normaliser and pre-tokenizer (`BertNormalizer` with clean_text,
+/// handle_chinese_chars, lowercase, accents stripped; `BertPreTokenizer`) that keeps, for
+/// every output scalar, where it came from in the input.
 ///
-/// Steps, as in `BasicTokenizer.tokenize`: drop NUL, U+FFFD and control scalars; turn
-/// whitespace into separators; isolate CJK ideographs; per whitespace-separated word:
-/// lower-case (with Greek final sigma), NFD, drop Mn marks; split out punctuation.
+/// Steps: drop NUL, U+FFFD and control scalars; turn whitespace into separators; isolate
+/// CJK ideographs; per whitespace-separated word: lower-case, NFD, drop Mn marks; split
+/// out punctuation.
 enum BasicTokenizer {
     /// Splits `text[range]` into basic tokens (each non-empty).
     static func tokenize(_ text: String, range: Range<String.Index>) -> [[SourcedScalar]] {
@@ -49,7 +50,7 @@ enum BasicTokenizer {
     static func normalize(_ word: [SourcedScalar]) -> [SourcedScalar] {
         var output: [SourcedScalar] = []
         output.reserveCapacity(word.count)
-        for (position, item) in word.enumerated() {
+        for item in word {
             let scalar = item.scalar
             if scalar.isASCII {
                 let value = scalar.value
@@ -57,9 +58,9 @@ enum BasicTokenizer {
                 output.append(SourcedScalar(scalar: lowered, start: item.start, end: item.end))
                 continue
             }
-            let lowered = scalar.value == 0x03A3
-                ? (isFinalSigma(word, at: position) ? "\u{03C2}" : "\u{03C3}")
-                : scalar.properties.lowercaseMapping
+            // Per-scalar lower-casing, as the tokenizers library (Rust `char::to_lowercase`)
+            // used by sentence-transformers: no final-sigma rule, unlike Python's str.lower().
+            let lowered = scalar.properties.lowercaseMapping
             for decomposed in lowered._nfd {
                 if decomposed.properties.generalCategory == .nonspacingMark {
                     // Keep the stripped mark inside the previous token's range so that
@@ -73,17 +74,6 @@ enum BasicTokenizer {
             }
         }
         return output
-    }
-
-    /// Python's `str.lower()` rule for U+03A3: final sigma when preceded by a cased
-    /// letter and not followed by one (case-ignorable scalars skipped both ways).
-    static func isFinalSigma(_ word: [SourcedScalar], at position: Int) -> Bool {
-        var before = position - 1
-        while before >= 0, word[before].scalar.properties.isCaseIgnorable { before -= 1 }
-        guard before >= 0, word[before].scalar.properties.isCased else { return false }
-        var after = position + 1
-        while after < word.count, word[after].scalar.properties.isCaseIgnorable { after += 1 }
-        return after == word.count || !word[after].scalar.properties.isCased
     }
 
     /// `_run_split_on_punc`: every punctuation scalar becomes a token of its own.
