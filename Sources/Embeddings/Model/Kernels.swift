@@ -47,15 +47,6 @@ enum Kernels {
         }
     }
 
-    /// In-place exact GELU: `x · ½ · (1 + erf(x / √2))` (HuggingFace's "gelu").
-    static func gelu(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        let inverseSqrt2: Float = 0.70710678118654752440
-        for i in 0..<count {
-            let x = values[i]
-            values[i] = 0.5 * x * (1 + erff(x * inverseSqrt2))
-        }
-    }
-
     /// In-place softmax of each row of `matrix[rows×width]`.
     static func softmaxRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         for row in 0..<rows {
