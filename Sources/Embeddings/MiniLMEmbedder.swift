@@ -64,6 +64,12 @@ public final class MiniLMEmbedder: Embedder {
         if let threads = configuration.threads { BLAS.setThreadCount(threads) }
     }
 
+    /// The BLAS library doing the matrix products, its build options and the CPU kernel
+    /// it selected (OPENBLAS_CORETYPE can override that choice), e.g. for benchmark reports.
+    public static var computeBackendDescription: String {
+        "OpenBLAS (\(BLAS.configuration)), core \(BLAS.coreName), \(BLAS.threadCount) thread(s)"
+    }
+
     /// Embeds `texts`: one L2-normalised 384-float vector per text, in order.
     /// - Throws: `CancellationError` if the task is cancelled before the work starts.
     public func embed(_ texts: [String]) async throws -> [[Float]] {

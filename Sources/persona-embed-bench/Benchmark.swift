@@ -17,6 +17,7 @@ struct Benchmark {
         var medianSeconds: Double
         var embeddingsPerSecond: Double
         var maxAbsDiffReference: Float?
+        var backend: String
     }
 
     struct Reference: Decodable {
@@ -57,7 +58,8 @@ struct Benchmark {
             threads: threads, sentences: sentences.count,
             tokens: sentences.reduce(0) { $0 + embedder.tokenizer.encode($1).count },
             runs: runs, bestSeconds: best, medianSeconds: durations[durations.count / 2],
-            embeddingsPerSecond: Double(sentences.count) / best
+            embeddingsPerSecond: Double(sentences.count) / best,
+            backend: MiniLMEmbedder.computeBackendDescription
         )
         if let referencePath {
             let references = try JSONDecoder().decode([Reference].self, from: Data(contentsOf: URL(fileURLWithPath: referencePath)))

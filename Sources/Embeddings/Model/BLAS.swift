@@ -31,6 +31,9 @@ enum BLAS {
     /// How many threads OpenBLAS uses now.
     static var threadCount: Int { Int(openblas_get_num_threads()) }
 
+    /// OpenBLAS's build configuration string.
+    static var configuration: String { String(cString: openblas_get_config()) }
+
     /// The CPU kernel OpenBLAS picked (e.g. "Haswell", "Zen").
     static var coreName: String { String(cString: openblas_get_corename()) }
 }
