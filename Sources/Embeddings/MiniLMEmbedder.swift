@@ -58,10 +58,13 @@ public final class MiniLMEmbedder: Embedder {
             throw EmbeddingsError(.invalidModel, "vocab.txt has \(tokenizer.vocabularySize) entries, expected \(bert.vocabularySize)")
         }
         let file = try SafeTensorsFile(path: directory + "model.safetensors")
-        self.encoder = BertEncoder(weights: try BertWeights(file: file, configuration: bert))
+        if let threads = configuration.threads { BLAS.setThreadCount(threads) }
+        self.encoder = BertEncoder(
+            weights: try BertWeights(file: file, configuration: bert),
+            parallelism: Parallelism(threads: configuration.threads ?? BLAS.threadCount)
+        )
         self.dimension = bert.hiddenSize
         self.configuration = configuration
-        if let threads = configuration.threads { BLAS.setThreadCount(threads) }
     }
 
     /// The BLAS library doing the matrix products, its build options and the CPU kernel

@@ -29,6 +29,7 @@ struct Benchmark {
     let threads: Int
     let sentences: [String]
     let runs: Int
+    let maxBatchTokens: Int
     let referencePath: String?
     let outputPath: String?
 
@@ -37,12 +38,13 @@ struct Benchmark {
         threads = try arguments.int("--threads", default: 1)
         sentences = try readStrings(try arguments.string("--sentences"))
         runs = try arguments.int("--repeat", default: 5)
+        maxBatchTokens = try arguments.int("--max-batch-tokens", default: MiniLMEmbedder.Configuration().maxBatchTokens)
         referencePath = arguments.optional("--reference")
         outputPath = arguments.optional("--output")
     }
 
     func run() async throws {
-        let embedder = try MiniLMEmbedder(modelDirectory: modelDirectory, configuration: .init(threads: threads))
+        let embedder = try MiniLMEmbedder(modelDirectory: modelDirectory, configuration: .init(threads: threads, maxBatchTokens: maxBatchTokens))
         var vectors = try await embedder.embed(sentences)  // warm-up: page in weights, spin up threads
         var durations: [Double] = []
         let clock = ContinuousClock()

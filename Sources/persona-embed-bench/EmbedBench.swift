@@ -15,7 +15,7 @@ import Embeddings
 /// persona-embed-bench: measures MiniLMEmbedder throughput, or dumps tokenizer output.
 ///
 ///   persona-embed-bench embed --sentences FILE [--model-dir DIR] [--threads N]
-///       [--repeat N] [--reference FILE] [--output FILE]
+///       [--repeat N] [--max-batch-tokens N] [--reference FILE] [--output FILE]
 ///   persona-embed-bench tokenize --input FILE [--model-dir DIR]
 ///
 /// FILE inputs are JSON arrays of strings. `embed` prints one JSON object.

@@ -44,6 +44,16 @@ struct MiniLMEmbedderTests {
         }
     }
 
+    @Test("two threads give the same vectors as one")
+    func threads() async throws {
+        let texts = try Fixtures.references().map(\.text) + (0..<40).map { "Sentence number \($0) is about topic \($0 % 7)." }
+        let one = try await Fixtures.embedder(.init(threads: 1)).embed(texts)
+        let two = try await Fixtures.embedder(.init(threads: 2)).embed(texts)
+        for (a, b) in zip(one, two) {
+            #expect(Fixtures.maxAbsDifference(a, b) <= 1e-5)
+        }
+    }
+
     @Test("vectors are unit length")
     func unitLength() async throws {
         let vectors = try await Fixtures.embedder().embed(["", "x", "Some text."])

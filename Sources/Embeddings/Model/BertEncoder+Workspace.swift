@@ -9,10 +9,10 @@ extension BertEncoder {
         let qkv: UnsafeMutablePointer<Float>
         let context: UnsafeMutablePointer<Float>
         let intermediate: UnsafeMutablePointer<Float>
-        /// One `[longest × longest]` attention score matrix.
+        /// One `[longest × longest]` attention score matrix per thread.
         let scores: UnsafeMutablePointer<Float>
 
-        init(sequences: [[Int]], configuration c: BertConfiguration) {
+        init(sequences: [[Int]], configuration c: BertConfiguration, threads: Int) {
             var spans: [Range<Int>] = []
             var row = 0
             for sequence in sequences {
@@ -26,7 +26,7 @@ extension BertEncoder {
             qkv = .allocate(capacity: row * 3 * c.hiddenSize)
             context = .allocate(capacity: row * c.hiddenSize)
             intermediate = .allocate(capacity: row * c.intermediateSize)
-            scores = .allocate(capacity: longest * longest)
+            scores = .allocate(capacity: longest * longest * max(1, threads))
         }
 
         func deallocate() {

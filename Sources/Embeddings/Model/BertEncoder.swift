@@ -5,6 +5,8 @@
 /// (no padding means no attention mask is needed).
 struct BertEncoder: Sendable {
     let weights: BertWeights
+    /// Threads for the steps between GEMMs (OpenBLAS threads the GEMMs themselves).
+    let parallelism: Parallelism
 
     var configuration: BertConfiguration { weights.configuration }
 
@@ -24,7 +26,7 @@ struct BertEncoder: Sendable {
             }
         }
         guard !sequences.isEmpty else { return [] }
-        let workspace = Workspace(sequences: sequences, configuration: c)
+        let workspace = Workspace(sequences: sequences, configuration: c, threads: parallelism.threads)
         defer { workspace.deallocate() }
         embed(sequences, into: workspace)
         for layer in weights.layers {
@@ -47,8 +49,7 @@ struct BertEncoder: Sendable {
                 row += 1
             }
         }
-        Kernels.layerNorm(w.hidden, rows: w.tokens, width: h, gamma: weights.embeddingNormGamma,
-                          beta: weights.embeddingNormBeta, epsilon: configuration.layerNormEpsilon)
+        layerNorm(w.hidden, w, gamma: weights.embeddingNormGamma, beta: weights.embeddingNormBeta)
     }
 
     private func run(_ layer: BertLayerWeights, _ w: Workspace) {
@@ -56,28 +57,37 @@ struct BertEncoder: Sendable {
         let h = c.hiddenSize, t = w.tokens, inner = c.intermediateSize
 
         // Q, K, V for all tokens in one GEMM (bias pre-filled, beta = 1).
-        Kernels.fillRows(w.qkv, rows: t, width: 3 * h, with: layer.qkvBias)
+        rows(w) { Kernels.fillRows(w.qkv + $0.lowerBound * 3 * h, rows: $0.count, width: 3 * h, with: layer.qkvBias) }
         BLAS.gemmTransposedB(m: t, n: 3 * h, k: h, a: w.hidden, lda: h, b: layer.qkvWeight, ldb: h,
                              beta: 1, c: w.qkv, ldc: 3 * h)
         attention(w)
 
         // Output projection with the residual folded in: hidden += bias + context · Woᵀ.
-        Kernels.addToRows(w.hidden, rows: t, width: h, layer.attentionOutputBias)
+        rows(w) { Kernels.addToRows(w.hidden + $0.lowerBound * h, rows: $0.count, width: h, layer.attentionOutputBias) }
         BLAS.gemmTransposedB(m: t, n: h, k: h, a: w.context, lda: h, b: layer.attentionOutputWeight, ldb: h,
                              beta: 1, c: w.hidden, ldc: h)
-        Kernels.layerNorm(w.hidden, rows: t, width: h, gamma: layer.attentionNormGamma,
-                          beta: layer.attentionNormBeta, epsilon: c.layerNormEpsilon)
+        layerNorm(w.hidden, w, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta)
 
         // Feed-forward: GELU(hidden · Wiᵀ + bi) · Wo2ᵀ + bo2, residual folded in the same way.
-        Kernels.fillRows(w.intermediate, rows: t, width: inner, with: layer.intermediateBias)
+        rows(w) { Kernels.fillRows(w.intermediate + $0.lowerBound * inner, rows: $0.count, width: inner, with: layer.intermediateBias) }
         BLAS.gemmTransposedB(m: t, n: inner, k: h, a: w.hidden, lda: h, b: layer.intermediateWeight, ldb: h,
                              beta: 1, c: w.intermediate, ldc: inner)
-        Kernels.gelu(w.intermediate, count: t * inner)
-        Kernels.addToRows(w.hidden, rows: t, width: h, layer.outputBias)
+        rows(w) {
+            Kernels.gelu(w.intermediate + $0.lowerBound * inner, count: $0.count * inner)
+            Kernels.addToRows(w.hidden + $0.lowerBound * h, rows: $0.count, width: h, layer.outputBias)
+        }
         BLAS.gemmTransposedB(m: t, n: h, k: inner, a: w.intermediate, lda: inner, b: layer.outputWeight, ldb: inner,
                              beta: 1, c: w.hidden, ldc: h)
-        Kernels.layerNorm(w.hidden, rows: t, width: h, gamma: layer.outputNormGamma,
-                          beta: layer.outputNormBeta, epsilon: c.layerNormEpsilon)
+        layerNorm(w.hidden, w, gamma: layer.outputNormGamma, beta: layer.outputNormBeta)
+    }
+
+    private func rows(_ w: Workspace, _ body: (Range<Int>) -> Void) {
+        parallelism.forEachRange(w.tokens, grain: 32, body)
+    }
+
+    private func layerNorm(_ matrix: UnsafeMutablePointer<Float>, _ w: Workspace, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>) {
+        let h = configuration.hiddenSize, epsilon = configuration.layerNormEpsilon
+        rows(w) { Kernels.layerNorm(matrix + $0.lowerBound * h, rows: $0.count, width: h, gamma: gamma, beta: beta, epsilon: epsilon) }
     }
 
     /// Mean over each sequence's tokens (every token is real: there is no padding).
