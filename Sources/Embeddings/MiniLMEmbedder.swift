@@ -1,4 +1,9 @@
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The local all-MiniLM-L6-v2 sentence embedder: WordPiece tokenization, a 6-layer BERT
 /// encoder on OpenBLAS, mean pooling and L2 normalisation (384 dimensions).
@@ -9,8 +14,9 @@ import Dispatch
 public final class MiniLMEmbedder: Embedder {
     /// Tuning knobs for ``MiniLMEmbedder``.
     public struct Configuration: Sendable {
-        /// OpenBLAS threads. OpenBLAS keeps this setting process-wide, so the last embedder
-        /// created wins; `nil` leaves OpenBLAS's own default (`OPENBLAS_NUM_THREADS` or all cores).
+        /// Threads one `embed` call computes on; `nil` means all active processors.
+        /// (Creating an embedder sets OpenBLAS, process-wide, to one thread per call: the
+        /// encoder splits the work itself.)
         public var threads: Int?
         /// Longest token sequence, `[CLS]` and `[SEP]` included; longer texts are truncated.
         public var maxSequenceLength: Int
@@ -20,7 +26,7 @@ public final class MiniLMEmbedder: Embedder {
 
         /// Creates a configuration.
         /// - Parameters:
-        ///   - threads: OpenBLAS threads, `nil` for OpenBLAS's default.
+        ///   - threads: compute threads, `nil` for all active processors.
         ///   - maxSequenceLength: 2...512, 256 as the model was trained.
         ///   - maxBatchTokens: tokens per forward pass, at least `maxSequenceLength`.
         public init(threads: Int? = nil, maxSequenceLength: Int = 256, maxBatchTokens: Int = 2048) {
@@ -58,10 +64,12 @@ public final class MiniLMEmbedder: Embedder {
             throw EmbeddingsError(.invalidModel, "vocab.txt has \(tokenizer.vocabularySize) entries, expected \(bert.vocabularySize)")
         }
         let file = try SafeTensorsFile(path: directory + "model.safetensors")
-        if let threads = configuration.threads { BLAS.setThreadCount(threads) }
+        // The encoder threads by itself (see BertEncoder); OpenBLAS's own threads would only
+        // compete with it for the cores.
+        BLAS.setThreadCount(1)
         self.encoder = BertEncoder(
             weights: try BertWeights(file: file, configuration: bert),
-            parallelism: Parallelism(threads: configuration.threads ?? BLAS.threadCount)
+            parallelism: Parallelism(threads: configuration.threads ?? ProcessInfo.processInfo.activeProcessorCount)
         )
         self.dimension = bert.hiddenSize
         self.configuration = configuration
@@ -70,7 +78,7 @@ public final class MiniLMEmbedder: Embedder {
     /// The BLAS library doing the matrix products, its build options and the CPU kernel
     /// it selected (OPENBLAS_CORETYPE can override that choice), e.g. for benchmark reports.
     public static var computeBackendDescription: String {
-        "OpenBLAS (\(BLAS.configuration)), core \(BLAS.coreName), \(BLAS.threadCount) thread(s)"
+        "OpenBLAS (\(BLAS.configuration)), core \(BLAS.coreName), \(BLAS.threadCount) BLAS thread(s) per call"
     }
 
     /// Embeds `texts`: one L2-normalised 384-float vector per text, in order.

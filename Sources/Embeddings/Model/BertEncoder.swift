@@ -1,11 +1,17 @@
 /// The BERT encoder forward pass over a batch packed without padding.
 ///
 /// All tokens of the batch form one `[totalTokens × hidden]` matrix, so each dense layer
-/// is a single GEMM whatever the sentence lengths; only attention works per sentence
-/// (no padding means no attention mask is needed).
+/// is one GEMM whatever the sentence lengths; only attention works per sentence (no
+/// padding means no attention mask is needed).
+///
+/// Threading: everything but attention is row-local, so with N threads the token rows are
+/// cut into N blocks and each thread runs the whole post-attention chain (GEMMs with
+/// single-threaded OpenBLAS, layer norms, GELU) on its block; attention is shared out by
+/// (sentence, head). That leaves two barriers per layer, and no step stays serial, unlike
+/// threading inside OpenBLAS, whose idle workers spin against the row-wise steps.
 struct BertEncoder: Sendable {
     let weights: BertWeights
-    /// Threads for the steps between GEMMs (OpenBLAS threads the GEMMs themselves).
+    /// Threads for the forward pass (OpenBLAS itself is kept at one thread).
     let parallelism: Parallelism
 
     var configuration: BertConfiguration { weights.configuration }
@@ -54,35 +60,42 @@ struct BertEncoder: Sendable {
 
     private func run(_ layer: BertLayerWeights, _ w: Workspace) {
         let c = configuration
-        let h = c.hiddenSize, t = w.tokens, inner = c.intermediateSize
+        let h = c.hiddenSize, inner = c.intermediateSize
 
-        // Q, K, V for all tokens in one GEMM (bias pre-filled, beta = 1).
-        rows(w) { Kernels.fillRows(w.qkv + $0.lowerBound * 3 * h, rows: $0.count, width: 3 * h, with: layer.qkvBias) }
-        BLAS.gemmTransposedB(m: t, n: 3 * h, k: h, a: w.hidden, lda: h, b: layer.qkvWeight, ldb: h,
-                             beta: 1, c: w.qkv, ldc: 3 * h)
-        attention(w)
-
-        // Output projection with the residual folded in: hidden += bias + context · Woᵀ.
-        rows(w) { Kernels.addToRows(w.hidden + $0.lowerBound * h, rows: $0.count, width: h, layer.attentionOutputBias) }
-        BLAS.gemmTransposedB(m: t, n: h, k: h, a: w.context, lda: h, b: layer.attentionOutputWeight, ldb: h,
-                             beta: 1, c: w.hidden, ldc: h)
-        layerNorm(w.hidden, w, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta)
-
-        // Feed-forward: GELU(hidden · Wiᵀ + bi) · Wo2ᵀ + bo2, residual folded in the same way.
-        rows(w) { Kernels.fillRows(w.intermediate + $0.lowerBound * inner, rows: $0.count, width: inner, with: layer.intermediateBias) }
-        BLAS.gemmTransposedB(m: t, n: inner, k: h, a: w.hidden, lda: h, b: layer.intermediateWeight, ldb: h,
-                             beta: 1, c: w.intermediate, ldc: inner)
-        rows(w) {
-            Kernels.gelu(w.intermediate + $0.lowerBound * inner, count: $0.count * inner)
-            Kernels.addToRows(w.hidden + $0.lowerBound * h, rows: $0.count, width: h, layer.outputBias)
+        // Q, K, V of a block of rows in one GEMM (bias pre-filled, beta = 1).
+        rows(w) { block in
+            let qkv = w.qkv + block.lowerBound * 3 * h
+            Kernels.fillRows(qkv, rows: block.count, width: 3 * h, with: layer.qkvBias)
+            BLAS.gemmTransposedB(m: block.count, n: 3 * h, k: h, a: w.hidden + block.lowerBound * h, lda: h,
+                                 b: layer.qkvWeight, ldb: h, beta: 1, c: qkv, ldc: 3 * h)
         }
-        BLAS.gemmTransposedB(m: t, n: h, k: inner, a: w.intermediate, lda: inner, b: layer.outputWeight, ldb: inner,
-                             beta: 1, c: w.hidden, ldc: h)
-        layerNorm(w.hidden, w, gamma: layer.outputNormGamma, beta: layer.outputNormBeta)
+        attention(w)
+        rows(w) { block in
+            let m = block.count
+            let hidden = w.hidden + block.lowerBound * h
+            let intermediate = w.intermediate + block.lowerBound * inner
+            // Output projection with the residual folded in: hidden += bias + context · Woᵀ.
+            Kernels.addToRows(hidden, rows: m, width: h, layer.attentionOutputBias)
+            BLAS.gemmTransposedB(m: m, n: h, k: h, a: w.context + block.lowerBound * h, lda: h,
+                                 b: layer.attentionOutputWeight, ldb: h, beta: 1, c: hidden, ldc: h)
+            Kernels.layerNorm(hidden, rows: m, width: h, gamma: layer.attentionNormGamma,
+                              beta: layer.attentionNormBeta, epsilon: c.layerNormEpsilon)
+            // Feed-forward: GELU(hidden · Wiᵀ + bi) · Wo2ᵀ + bo2, residual folded in the same way.
+            Kernels.fillRows(intermediate, rows: m, width: inner, with: layer.intermediateBias)
+            BLAS.gemmTransposedB(m: m, n: inner, k: h, a: hidden, lda: h, b: layer.intermediateWeight, ldb: h,
+                                 beta: 1, c: intermediate, ldc: inner)
+            Kernels.gelu(intermediate, count: m * inner)
+            Kernels.addToRows(hidden, rows: m, width: h, layer.outputBias)
+            BLAS.gemmTransposedB(m: m, n: h, k: inner, a: intermediate, lda: inner, b: layer.outputWeight, ldb: inner,
+                                 beta: 1, c: hidden, ldc: h)
+            Kernels.layerNorm(hidden, rows: m, width: h, gamma: layer.outputNormGamma,
+                              beta: layer.outputNormBeta, epsilon: c.layerNormEpsilon)
+        }
     }
 
+    /// Splits the token rows into one block per thread (fewer for small batches).
     private func rows(_ w: Workspace, _ body: (Range<Int>) -> Void) {
-        parallelism.forEachRange(w.tokens, grain: 32, body)
+        parallelism.forEachRange(w.tokens, grain: 16, body)
     }
 
     private func layerNorm(_ matrix: UnsafeMutablePointer<Float>, _ w: Workspace, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>) {
