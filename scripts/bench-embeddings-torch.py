@@ -86,18 +86,20 @@ def embed(args):
     best = None
     for batch in (32, len(sentences)):  # sentence-transformers' default, and one big batch
         encode(sentences, batch)  # warm-up
-        durations = []
+        durations, cpu = [], []
         for _ in range(args.repeat):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             vectors = encode(sentences, batch)
             durations.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - cpu_start)
         durations.sort()
         if best is None or durations[0] < best["bestSeconds"]:
-            best = {"batchSize": batch, "bestSeconds": durations[0],
+            best = {"batchSize": batch, "bestSeconds": durations[0], "bestCPUSeconds": min(cpu),
                     "medianSeconds": durations[len(durations) // 2], "vectors": vectors}
     report = {"implementation": "pytorch", "backend": backend, "torch": torch.__version__,
               "threads": args.threads, "sentences": len(sentences), "runs": args.repeat,
               "batchSize": best["batchSize"], "bestSeconds": best["bestSeconds"],
+              "bestCPUSeconds": best["bestCPUSeconds"],
               "medianSeconds": best["medianSeconds"],
               "embeddingsPerSecond": len(sentences) / best["bestSeconds"]}
     if args.reference:
