@@ -10,6 +10,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "persona-control-plane", targets: ["persona-control-plane"]),
+        .library(name: "Embeddings", targets: ["Embeddings"]),
+        .executable(name: "persona-embed-bench", targets: ["persona-embed-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
@@ -31,6 +33,28 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
     ],
     targets: [
+        // OpenBLAS from Debian (apt: libopenblas-dev, pkg-config).
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "Embeddings",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "persona-embed-bench",
+            dependencies: ["Embeddings"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EmbeddingsTests",
+            dependencies: ["Embeddings"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PersonaKit",
             swiftSettings: swiftSettings
