@@ -26,13 +26,13 @@ final class Wakeup: Sendable {
     func wait(upTo timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                try? await Task.sleep(for: timeout)
-                self.signal()
+                // Only a timer that ran out wakes the waiter; a cancelled one leaves no signal behind.
+                if (try? await Task.sleep(for: timeout)) != nil { self.signal() }
             }
             group.addTask {
                 await withCheckedContinuation { continuation in
                     let ready: Bool = self.state.withLock { state in
-                        if state.pending {
+                        if state.pending || Task.isCancelled {
                             state.pending = false
                             return true
                         }
@@ -43,10 +43,14 @@ final class Wakeup: Sendable {
                 }
             }
             await group.next()
+            // Whichever ended first (timer, signal, cancellation), the other must end too.
+            let waiter = self.state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
             group.cancelAll()
             await group.waitForAll()
         }
-        // The timer may have left a signal behind after the waiter returned; drop it.
-        state.withLock { $0.pending = false }
     }
 }
