@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "persona-control-plane", targets: ["persona-control-plane"]),
+        .executable(name: "persona-supervisor", targets: ["persona-supervisor"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .executable(name: "persona-embed-bench", targets: ["persona-embed-bench"]),
     ],
@@ -101,6 +102,35 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The supervisor ships in every persona image: its dependency set stays small
+        // (PersonaKit, swift-nio's HTTP/1, swift-log, argument parser, the system's libsqlite3).
+        .systemLibrary(
+            name: "CSupervisorSQLite",
+            path: "Sources/CSupervisorSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "CSupervisorShim"),
+        .target(
+            name: "Supervisor",
+            dependencies: [
+                "PersonaKit",
+                "CSupervisorShim",
+                "CSupervisorSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "persona-supervisor",
+            dependencies: [
+                "Supervisor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: [
@@ -113,6 +143,19 @@ let package = Package(
         .testTarget(
             name: "DockerEngineTests",
             dependencies: [
+                "DockerEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SupervisorTests",
+            dependencies: [
+                "Supervisor",
+                "PersonaKit",
+                "CSupervisorShim",
                 "DockerEngine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,0 +1,134 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import NIOHTTP1
+import PersonaKit
+
+/// The supervisor's HTTP API (see docs/supervisor.md). Every request needs
+/// `Authorization: Bearer <container token>`; W3C `traceparent` is accepted, a child span is
+/// made per request and returned as `traceparent` and `X-Trace-Id`.
+public struct SupervisorAPI: Sendable {
+    let token: String
+    let runner: ToolRunner
+    let workspace: Workspace
+    let logger: Logger
+    let info: @Sendable () async -> SupervisorInfo
+    let health: @Sendable () async -> SupervisorHealth
+
+    public init(token: String, runner: ToolRunner, workspace: Workspace, logger: Logger,
+                info: @escaping @Sendable () async -> SupervisorInfo, health: @escaping @Sendable () async -> SupervisorHealth) {
+        self.token = token
+        self.runner = runner
+        self.workspace = workspace
+        self.logger = logger
+        self.info = info
+        self.health = health
+    }
+
+    /// Answers one request.
+    public func handle(_ request: APIRequest) async -> APIResponse {
+        let incoming = request.headers.first(name: "traceparent").flatMap {
+            TraceContext(traceparent: $0, traceState: request.headers.first(name: "tracestate"))
+        }
+        let trace = incoming?.child() ?? TraceContext.newRoot()
+        let started = monotonicNanos()
+        var response: APIResponse
+        do {
+            try authorize(request)
+            response = try await route(request, trace: trace)
+        } catch {
+            if error.status >= 500 {
+                logger.error("request failed", metadata: ["traceId": "\(trace.traceId)", "error": "\(String(reflecting: error))"])
+            }
+            response = APIErrors.response(error, traceId: trace.traceId)
+        }
+        response.headers.append(("traceparent", trace.traceparent))
+        response.headers.append(("X-Trace-Id", trace.traceId))
+        logger.info("request", metadata: [
+            "traceId": "\(trace.traceId)", "spanId": "\(trace.spanId)", "method": "\(request.method.rawValue)",
+            "path": "\(request.path)", "status": "\(response.status.code)",
+            "durationMs": "\((monotonicNanos() - started) / 1_000_000)",
+        ])
+        return response
+    }
+
+    private func authorize(_ request: APIRequest) throws(SupervisorError) {
+        guard let header = request.headers.first(name: "authorization"), header.hasPrefix("Bearer "),
+              constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(token.utf8)), !token.isEmpty
+        else { throw SupervisorError("unauthorized", "a valid bearer token is required", status: 401) }
+    }
+
+    private func route(_ request: APIRequest, trace: TraceContext) async throws(SupervisorError) -> APIResponse {
+        let parts = request.path.split(separator: "/").map(String.init)
+        let method = request.method
+        if method == .GET && parts == ["health"] {
+            return try json(await health())
+        }
+        if method == .GET && parts == ["v1", "info"] {
+            return try json(await info())
+        }
+        if method == .GET && parts == ["v1", "tools"] {
+            return try json(["tools": runner.catalog.manifests])
+        }
+        if method == .POST && parts.count == 4 && parts[0] == "v1" && parts[1] == "tools" && parts[3] == "invocations" {
+            let body: InvocationRequest
+            do {
+                body = try JSONDecoder().decode(InvocationRequest.self, from: Data(request.body.isEmpty ? Array("{}".utf8) : request.body))
+            } catch {
+                throw SupervisorError("validation_failed", "body must be {arguments, idempotencyKey?, timeoutMs?}", status: 400)
+            }
+            if let timeout = body.timeoutMs, timeout <= 0 {
+                throw SupervisorError("validation_failed", "timeoutMs must be positive", status: 400)
+            }
+            return try json(try await runner.invoke(tool: parts[2], request: body, trace: trace))
+        }
+        if method == .POST && parts.count == 4 && parts[0] == "v1" && parts[1] == "invocations" && parts[3] == "cancel" {
+            guard await runner.cancel(id: parts[2]) else { throw SupervisorError.notFound("no running invocation \(parts[2])") }
+            return APIResponse(status: .accepted, headers: [("Content-Type", "application/json")], body: Array(#"{"cancelled":true}"#.utf8))
+        }
+        if parts == ["v1", "files"] && method == .GET {
+            let bytes = try workspace.readFile(try pathParameter(request))
+            return APIResponse(status: .ok, headers: [("Content-Type", "application/octet-stream")], body: bytes)
+        }
+        if parts == ["v1", "files"] && method == .PUT {
+            let path = try pathParameter(request)
+            try workspace.writeFile(path, request.body)
+            return try json(["path": path, "size": String(request.body.count)], status: .created)
+        }
+        if parts == ["v1", "files", "list"] && method == .GET {
+            let path = request.query["path"].flatMap { $0.isEmpty ? nil : $0 } ?? "."
+            let entries = try workspace.list(path, recursive: request.query["recursive"] == "true")
+            return try json(["entries": entries])
+        }
+        let known = [["health"], ["v1", "info"], ["v1", "tools"], ["v1", "files"], ["v1", "files", "list"]]
+        if known.contains(parts) || (parts.count == 4 && parts[0] == "v1" && ["tools", "invocations"].contains(parts[1])) {
+            throw SupervisorError("method_not_allowed", "\(method.rawValue) \(request.path) is not supported", status: 405)
+        }
+        throw SupervisorError.notFound("no route \(request.path)")
+    }
+
+    private func pathParameter(_ request: APIRequest) throws(SupervisorError) -> String {
+        guard let path = request.query["path"], !path.isEmpty else { throw SupervisorError.badRequest("the path query parameter is required") }
+        return path
+    }
+
+    private func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) throws(SupervisorError) -> APIResponse {
+        do {
+            return APIResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(try SupervisorJSON.encoder.encode(value)))
+        } catch {
+            throw SupervisorError("encoding_failed", "the response could not be encoded", underlying: error)
+        }
+    }
+}
+
+/// Compares without leaking where the first difference is.
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+    for index in 0..<max(a.count, b.count) {
+        difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+    }
+    return difference == 0
+}

@@ -1,0 +1,153 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import PersonaKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// PID 1 of a persona container, as a library (`persona-supervisor serve` is a thin wrapper,
+/// tests run it in process). ``run()`` starts the reaper, opens the journal/outbox, loads the
+/// tools, listens on the run directory's socket (and TCP when configured), reports to the
+/// control plane, and returns after a clean shutdown: on `SIGTERM`/`SIGINT` (or
+/// ``requestShutdown()``) it stops accepting, forwards `SIGTERM` to every tool's process
+/// group, waits ``SupervisorConfiguration/shutdownGrace``, kills what is left and returns.
+public final class Supervisor: Sendable {
+    public let configuration: SupervisorConfiguration
+    public let reaper: Reaper
+    public let bootId: String
+    let logger: Logger
+    let startedAt = Date()
+    let startedMonotonic = monotonicNanos()
+    private let shutdownSignal: AsyncStream<Int32>
+    private let shutdownContinuation: AsyncStream<Int32>.Continuation
+
+    /// - Parameters:
+    ///   - reaperMode: `.allChildren` for PID 1 (signals must already be blocked), `.ownGroups`
+    ///     when embedded in a process with other children.
+    public init(configuration: SupervisorConfiguration, reaperMode: Reaper.Mode, logger: Logger) {
+        self.configuration = configuration
+        self.reaper = Reaper(mode: reaperMode)
+        self.bootId = Identifier.make()
+        self.logger = logger
+        (shutdownSignal, shutdownContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Starts a clean shutdown (what `SIGTERM` does).
+    public func requestShutdown(signal: Int32 = SIGTERM) {
+        shutdownContinuation.yield(signal)
+    }
+
+    /// Runs until shutdown. Throws when start-up fails (missing token, unusable database,
+    /// socket cannot be bound); never after it is serving.
+    public func run(onReady: @Sendable (_ tcpPort: Int?) -> Void = { _ in }) async throws {
+        let token = try ContainerToken.read(configuration.tokenPath)
+        try ensureDirectory(configuration.cacheDirectory)
+        let db = try SupervisorStore.open(path: configuration.databasePath)
+        defer { db.close() }
+        let journal = InvocationJournal(db: db)
+        let interrupted = try journal.markInterrupted()
+        if interrupted > 0 { logger.warning("invocations interrupted by the previous stop", metadata: ["count": "\(interrupted)"]) }
+        let outbox = Outbox(db: db)
+        let catalog = ToolCatalog.load(from: configuration.toolsDirectory, logger: logger)
+        let reporter = ControlPlaneReporter(endpoint: configuration.controlPlane, token: token, outbox: outbox, logger: logger)
+        let secrets = SecretStore()
+        let workspace = Workspace(root: configuration.workspace, owner: configuration.toolUser)
+        let context = ToolContext(personaId: configuration.personaId, bootId: bootId, workspace: workspace,
+                                  processes: ProcessRunner(reaper: reaper), toolUser: configuration.toolUser, secrets: secrets)
+        let runner = ToolRunner(catalog: catalog, journal: journal, context: context, logger: logger) { reporter.record($0) }
+
+        reaper.start { [self] signal in
+            logger.info("signal received", metadata: ["signal": "\(signal)"])
+            if [SIGTERM, SIGINT, SIGQUIT, SIGHUP].contains(signal) { requestShutdown(signal: signal) }
+        }
+        defer { reaper.stop() }
+
+        reporter.enqueue(SupervisorRoutes.register, RegisterRequest(
+            personaId: configuration.personaId, bootId: bootId, version: SupervisorVersion.current,
+            startedAt: startedAt, tools: catalog.manifests))
+
+        let health: @Sendable () async -> SupervisorHealth = { SupervisorHealth(status: "ok", sidecars: []) }
+        let info: @Sendable () async -> SupervisorInfo = { [self] in
+            SupervisorInfo(
+                version: SupervisorVersion.current, personaId: configuration.personaId, bootId: bootId,
+                uptimeSeconds: Int((monotonicNanos() - startedMonotonic) / 1_000_000_000), rssBytes: currentRSSBytes(),
+                toolCount: catalog.entries.count, runningInvocations: await runner.runningCount,
+                outboxDepth: (try? outbox.depth()) ?? -1, registered: reporter.isRegistered,
+                recentInvocations: (try? journal.recent(limit: 10)) ?? [])
+        }
+        let api = SupervisorAPI(token: token, runner: runner, workspace: workspace, logger: logger, info: info, health: health)
+        let http = SupervisorHTTPServer(logger: logger) { await api.handle($0) }
+        var listeners = [try await http.bindUnixSocket(configuration.socketPath)]
+        if let tcp = configuration.tcpListener {
+            listeners.append(try await http.bindTCP(host: tcp.host, port: tcp.port))
+        }
+        logger.info("supervisor ready", metadata: [
+            "version": "\(SupervisorVersion.current)", "personaId": "\(configuration.personaId)", "bootId": "\(bootId)",
+            "listeners": "\(listeners.map(\.description).joined(separator: ","))", "tools": "\(catalog.entries.count)",
+            "controlPlane": "\(configuration.controlPlane)", "pid": "\(getpid())",
+        ])
+        onReady(listeners.count > 1 ? listeners[1].port : nil)
+
+        let heartbeat: @Sendable () async -> Heartbeat = { [self] in
+            let current = await info()
+            return Heartbeat(personaId: configuration.personaId, bootId: bootId, sentAt: Date(), status: "ok",
+                             uptimeSeconds: current.uptimeSeconds, rssBytes: current.rssBytes,
+                             runningInvocations: current.runningInvocations, outboxDepth: current.outboxDepth)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for listener in listeners { group.addTask { await http.serve(listener) } }
+            group.addTask { await reporter.runDelivery() }
+            group.addTask { await reporter.runHeartbeats(interval: self.configuration.heartbeatInterval, make: heartbeat) }
+            group.addTask { await reporter.loadSecrets(into: secrets) }
+
+            var iterator = shutdownSignal.makeAsyncIterator()
+            let signal = await iterator.next() ?? SIGTERM
+            logger.info("shutting down", metadata: ["signal": "\(signal)"])
+            for listener in listeners { listener.close() }
+            await runner.beginShutdown()
+            reaper.signalAllGroups(SIGTERM)
+            let deadline = monotonicNanos() + UInt64(configuration.shutdownGrace.components.seconds) * 1_000_000_000
+                + UInt64(configuration.shutdownGrace.components.attoseconds / 1_000_000_000)
+            while await runner.runningCount > 0 && monotonicNanos() < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            reaper.signalAllGroups(SIGKILL)
+            await runner.cancelAll()
+            while await runner.runningCount > 0 {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            group.cancelAll()
+        }
+        if configuration.socketPath.isEmpty == false { unlink(configuration.socketPath) }
+        logger.info("supervisor stopped")
+    }
+
+    private func ensureDirectory(_ path: String) throws(SupervisorError) {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw .system("could not create \(path)", errno: errno, code: "storage_error")
+        }
+    }
+}
+
+/// The per-container token: a root-owned `0600` file in the run directory (never in `Env`).
+public enum ContainerToken {
+    /// Reads and trims the token.
+    /// - Throws: `token_missing` when unreadable or empty, `token_insecure` when the file is
+    ///   readable by group/others (or, when we are root, not owned by root).
+    public static func read(_ path: String) throws(SupervisorError) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0, let bytes = readWholeFile(path, limit: 4096) else {
+            throw SupervisorError("token_missing", "the container token file \(path) is missing or unreadable")
+        }
+        guard info.st_mode & 0o077 == 0, geteuid() != 0 || info.st_uid == 0 else {
+            throw SupervisorError("token_insecure", "the container token file \(path) must be mode 0600 and owned by root")
+        }
+        let token = String(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace })
+        guard !token.isEmpty else { throw SupervisorError("token_missing", "the container token file \(path) is empty") }
+        return token
+    }
+}

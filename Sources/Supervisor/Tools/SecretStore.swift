@@ -1,0 +1,29 @@
+import Synchronization
+
+/// The persona's secrets, fetched from the control plane at start and held in memory only
+/// (never written to disk, never in the container's `Env`). A tool sees only the secrets its
+/// manifest declares.
+public final class SecretStore: Sendable {
+    private let values = Mutex<[String: String]?>(nil)
+
+    public init(_ initial: [String: String]? = nil) {
+        values.withLock { $0 = initial }
+    }
+
+    /// Replaces every secret.
+    public func replace(with secrets: [String: String]) {
+        values.withLock { $0 = secrets }
+    }
+
+    /// Whether secrets have been fetched at least once.
+    public var isLoaded: Bool { values.withLock { $0 != nil } }
+
+    /// The declared `names` that exist, as environment entries.
+    public func environment(for names: [String]) -> [String: String] {
+        values.withLock { stored in
+            var out: [String: String] = [:]
+            for name in names { if let value = stored?[name] { out[name] = value } }
+            return out
+        }
+    }
+}

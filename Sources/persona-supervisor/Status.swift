@@ -1,0 +1,63 @@
+import ArgumentParser
+import PersonaKit
+import Supervisor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print health, sidecars, recent invocations and outbox depth of the running supervisor.")
+
+    @Flag(help: "Print nothing; exit 0 when healthy (for HEALTHCHECK).")
+    var quiet = false
+
+    @Flag(help: "Print the raw JSON of /health and /v1/info.")
+    var json = false
+
+    func run() async throws {
+        let config = try SupervisorConfiguration.fromEnvironment()
+        let token = try ContainerToken.read(config.tokenPath)
+        let client = SimpleHTTPClient()
+        let headers = [("Authorization", "Bearer \(token)")]
+        let target = SimpleHTTPClient.Target.unixSocket(config.socketPath)
+        let healthResponse = try await client.send(target, method: .GET, path: "/health", headers: headers, timeout: .seconds(5))
+        guard healthResponse.status == 200,
+              let health = try? SupervisorJSON.decoder.decode(SupervisorHealth.self, from: Data(healthResponse.body))
+        else {
+            if !quiet { print("supervisor unhealthy: HTTP \(healthResponse.status)") }
+            throw ExitCode(1)
+        }
+        if quiet { throw health.status == "ok" ? ExitCode.success : ExitCode(1) }
+        let infoResponse = try await client.send(target, method: .GET, path: "/v1/info", headers: headers, timeout: .seconds(5))
+        if json {
+            print(String(decoding: healthResponse.body, as: UTF8.self))
+            print(String(decoding: infoResponse.body, as: UTF8.self))
+            return
+        }
+        guard let info = try? SupervisorJSON.decoder.decode(SupervisorInfo.self, from: Data(infoResponse.body)) else {
+            print("health: \(health.status) (info unavailable: HTTP \(infoResponse.status))")
+            throw ExitCode(1)
+        }
+        print("health:      \(health.status)")
+        print("version:     \(info.version)  persona: \(info.personaId)  boot: \(info.bootId)")
+        print("uptime:      \(info.uptimeSeconds)s  rss: \(info.rssBytes / 1024) KiB  tools: \(info.toolCount)")
+        print("registered:  \(info.registered ? "yes" : "no")  outbox depth: \(info.outboxDepth)  running: \(info.runningInvocations)")
+        print("sidecars:    \(health.sidecars.isEmpty ? "none" : health.sidecars.map { "\($0.name)=\($0.state)" }.joined(separator: " "))")
+        print("recent invocations:")
+        if info.recentInvocations.isEmpty { print("  (none)") }
+        for item in info.recentInvocations {
+            let duration = item.durationMs.map { "\($0)ms" } ?? "-"
+            print("  \(item.id)  \(item.tool.padding(12))  \(item.status.rawValue.padding(11))  \(duration.padding(8))  trace \(item.traceId)")
+        }
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
