@@ -35,7 +35,7 @@ struct PersonasController: Sendable {
                 try await services.personas.listVisible(user: user, cursor: page.cursor, limit: page.limit + 1, on: $0)
             }
             let (personas, next) = page.split(rows, id: \.0.id)
-            return try JSONResponse.data(personas.map { $0.0.dto(role: $0.1) }, nextCursor: next)
+            return JSONResponse.data(personas.map { $0.0.dto(role: $0.1) }, nextCursor: next)
         }
         group.get("{id}") { _, context in
             let (persona, role) = try await services.persona(context, minimum: .viewer)
