@@ -35,6 +35,7 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
     app.beforeServerStarts {
         try await database.migrate()
         try await AdminBootstrap(services: services, logger: logger).run()
+        services.startup.open()
     }
     return (app, services)
 }

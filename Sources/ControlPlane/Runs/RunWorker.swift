@@ -26,6 +26,7 @@ public struct RunWorker: Service {
     let logger: Logger
 
     public func run() async throws {
+        await services.startup.wait()
         await withDiscardingTaskGroup { group in
             let active = RunCounter()
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -98,6 +99,23 @@ public struct RunWorker: Service {
             logger.info("run finished", metadata: ["status": .string(outcome.0.rawValue)])
         } catch {
             logger.error("recording a run's end failed", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+}
+
+/// Opens once the database is migrated: background services wait for it before their
+/// first query (the service group starts them beside the HTTP server's start-up work).
+public final class StartupGate: Sendable {
+    private let isOpen = Mutex(false)
+
+    public init() {}
+
+    public func open() { isOpen.withLock { $0 = true } }
+
+    /// Returns once ``open()`` was called, or when the task is cancelled.
+    public func wait() async {
+        while !isOpen.withLock({ $0 }), !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(10))
         }
     }
 }

@@ -21,6 +21,8 @@ public struct AppServices: Sendable {
     let agents = AgentRepository()
     let runs = RunRepository()
     public let runWakeUp = RunWakeUp()
+    /// Opened after migrations and the admin bootstrap.
+    public let startup = StartupGate()
     let requestLimiter: RateLimiter
     let loginAccountLimiter: RateLimiter
     let loginAddressLimiter: RateLimiter
