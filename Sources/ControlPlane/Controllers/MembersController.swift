@@ -31,17 +31,11 @@ struct MembersController: Sendable {
             let userId = try context.id("userId", what: "Member")
             // Anyone may leave a persona; removing someone else needs the owner role.
             let (persona, _) = try await services.persona(context, minimum: userId == caller.id ? .viewer : .owner)
-            let removed = try await services.database.transaction { tx in
-                let removed = try await services.personas.removeMember(personaId: persona.id, userId: userId, on: tx)
-                if removed {
-                    try await services.audit.insert(AuditEvent(context, type: "member.removed", category: "member",
-                                                               description: "Member removed from persona", personaId: persona.id,
-                                                               metadata: ["memberUserId": userId]), on: tx)
-                }
-                return removed
-            }
-            guard removed else { throw APIError.notFound("Member") }
-            return JSONResponse.noContent()
+            return try await services.auditedDelete(
+                what: "Member",
+                event: AuditEvent(context, type: "member.removed", category: "member", description: "Member removed from persona",
+                                  personaId: persona.id, metadata: ["memberUserId": userId])
+            ) { try await services.personas.removeMember(personaId: persona.id, userId: userId, on: $0) }
         }
     }
 
@@ -113,17 +107,11 @@ struct SecretsController: Sendable {
         group.delete("{id}/secrets/{name}") { _, context in
             let (persona, _) = try await services.persona(context, minimum: .editor)
             let name = try Self.name(context)
-            let deleted = try await services.database.transaction { tx in
-                let deleted = try await services.secrets.delete(personaId: persona.id, name: name, on: tx)
-                if deleted {
-                    try await services.audit.insert(AuditEvent(context, type: "secret.deleted", category: "secret",
-                                                               description: "Secret deleted", personaId: persona.id,
-                                                               metadata: ["name": name]), on: tx)
-                }
-                return deleted
-            }
-            guard deleted else { throw APIError.notFound("Secret") }
-            return JSONResponse.noContent()
+            return try await services.auditedDelete(
+                what: "Secret",
+                event: AuditEvent(context, type: "secret.deleted", category: "secret", description: "Secret deleted",
+                                  personaId: persona.id, metadata: ["name": name])
+            ) { try await services.secrets.delete(personaId: persona.id, name: name, on: $0) }
         }
     }
 

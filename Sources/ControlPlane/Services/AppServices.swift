@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import SQLKit
 import HummingbirdBcrypt
 import Logging
 import Prometheus
@@ -83,5 +85,20 @@ extension AppServices {
     /// Opens a sealed persona secret. For the server's own use (tools, tests); never for a response.
     public func openSecret(_ sealed: String, personaId: String, name: String) throws -> String {
         try secretBox.open(sealed, personaId: personaId, name: name)
+    }
+}
+
+extension AppServices {
+    /// Runs `delete` and, when it removed something, records `event` in the same transaction.
+    /// Answers 204, or 404 naming `what` when there was nothing to delete.
+    func auditedDelete(what: String, event: AuditEvent,
+                       _ delete: @Sendable (any SQLDatabase) async throws -> Bool) async throws -> Response {
+        let deleted = try await database.transaction { tx in
+            let deleted = try await delete(tx)
+            if deleted { try await audit.insert(event, on: tx) }
+            return deleted
+        }
+        guard deleted else { throw APIError.notFound(what) }
+        return JSONResponse.noContent()
     }
 }
