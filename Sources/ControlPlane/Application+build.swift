@@ -18,19 +18,20 @@ public typealias ControlPlaneApplication = Application<RouterResponder<AppReques
 public func buildApplication(configuration: AppConfiguration, searchPath: String? = nil,
                              logger: Logger) async throws -> (ControlPlaneApplication, AppServices) {
     let database = try Database.open(configuration: configuration, searchPath: searchPath, logger: logger)
-    let services = await AppServices(configuration: configuration, database: database)
+    let services = await AppServices(configuration: configuration, database: database, logger: logger)
     let router = buildRouter(services: services)
-    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    let http = services.http
     var llmConfiguration = LLMClient.Configuration(baseURL: configuration.litellmProxyURL, apiKey: configuration.litellmAPIKey)
     llmConfiguration.timeout = .seconds(Int64(configuration.llmTimeoutSeconds))
     let worker = RunWorker(services: services, llm: LLMClient(configuration: llmConfiguration, http: http, logger: logger),
-                           tools: UnavailableToolInvoker(), configuration: configuration.runWorker,
+                           tools: SupervisorToolInvoker(services: services), configuration: configuration.runWorker,
                            wakeUp: services.runWakeUp, logger: logger)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                              serverName: "persona-control-plane"),
-        services: [database.service, HTTPClientService(client: http), worker],
+        services: [database.service, HTTPClientService(client: http, containers: services.containers), worker,
+                   InternalAPIServer(services: services, logger: logger), Reconciler(services: services, logger: logger)],
         logger: logger)
     app.beforeServerStarts {
         try await database.migrate()
@@ -72,6 +73,7 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     MembersController(services: services).addRoutes(to: personas)
     SecretsController(services: services).addRoutes(to: personas)
     AgentsController(services: services).addRoutes(personas: personas, agents: authenticated.group("agents"))
+    ContainersController(services: services).addRoutes(to: personas)
     RunsController(services: services).addRoutes(to: authenticated.group("runs"))
     return router
 }
@@ -80,9 +82,11 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
 /// the services that use it (the group stops services in reverse order).
 struct HTTPClientService: Service {
     let client: HTTPClient
+    let containers: ContainerManager
 
     func run() async throws {
         try? await gracefulShutdown()
+        await containers.shutdown()
         try await client.shutdown()
     }
 }

@@ -1,4 +1,5 @@
 import ControlPlane
+import DockerEngine
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -30,6 +31,16 @@ public struct TestApp: Sendable {
         c.bcryptCost = 4
         c.rateLimit.enabled = false
         c.port = 0
+        // Short per-test directories (socket paths must fit 108 bytes), the engine the test
+        // environment names, and a label `scripts/test` checks for leftovers.
+        let short = Identifier.make().replacingOccurrences(of: "-", with: "").suffix(10)
+        c.runDirectory = "/tmp/pr-\(short)"
+        c.controlSocketDirectory = "/tmp/pc-\(short)"
+        c.dockerEndpoint = (try? Docker.Endpoint.fromEnvironment()) ?? c.dockerEndpoint
+        c.personaImage = ProcessInfo.processInfo.environment["PERSONA_IMAGE"] ?? c.personaImage
+        c.extraContainerLabels = ["io.persona.test": "1"]
+        c.supervisorHeartbeatSeconds = 1
+        c.reconcileIntervalSeconds = 2
         return c
     }
 
@@ -43,6 +54,8 @@ public struct TestApp: Sendable {
         defer { try? FileManager.default.removeItem(atPath: storage) }
         var configuration = try configuration(backend: backend, storage: storage)
         configure(&configuration)
+        let directories = [configuration.runDirectory, configuration.controlSocketDirectory]
+        defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
         var schema: String?
         if backend == .postgres, let url = configuration.databaseURL {
             let name = "t_" + Identifier.make().replacingOccurrences(of: "-", with: "")
@@ -57,8 +70,16 @@ public struct TestApp: Sendable {
         logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         do {
             let (app, services) = try await buildApplication(configuration: configuration, searchPath: schema, logger: logger)
-            let value = try await app.test(.router) { client in
-                try await body(APIClient(client: client), services)
+            let value: T
+            do {
+                value = try await app.test(.router) { client in
+                    let value = try await body(APIClient(client: client), services)
+                    await services.containers.removeManagedContainers()
+                    return value
+                }
+            } catch {
+                await services.containers.removeManagedContainers()
+                throw error
             }
             await dropSchema()
             return value

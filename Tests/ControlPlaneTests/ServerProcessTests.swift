@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DockerEngine
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -36,8 +37,13 @@ struct ServerProcessTests {
     }
 
     func environment(storage: String, port: Int, extra: [String: String] = [:]) -> [String: String] {
+        let short = UUID().uuidString.prefix(8).lowercased()
         var env = ["PATH": "/usr/bin:/bin", "STORAGE_PATH": storage, "HOST": "127.0.0.1", "PORT": String(port),
-                   "LOG_FILE": storage + "/logs/app.log", "BCRYPT_COST": "4", "RATE_LIMIT_ENABLED": "false"]
+                   "LOG_FILE": storage + "/logs/app.log", "BCRYPT_COST": "4", "RATE_LIMIT_ENABLED": "false",
+                   "PERSONA_RUN_DIR": "/tmp/pr-\(short)", "PERSONA_CONTROL_SOCKET_DIR": "/tmp/pc-\(short)"]
+        for key in ["DOCKER_HOST", "DOCKER_SOCKET_PATH", "PERSONA_IMAGE"] {
+            if let value = ProcessInfo.processInfo.environment[key] { env[key] = value }
+        }
         env.merge(extra) { $1 }
         return env
     }
@@ -124,6 +130,77 @@ struct ServerProcessTests {
             throw error
         }
         try await client.shutdown()
+    }
+
+    @Test("a control plane killed with SIGKILL and restarted adopts its running persona container instead of duplicating it")
+    func adoptsRunningContainers() async throws {
+        let storage = FileManager.default.temporaryDirectory.appendingPathComponent("persona-proc-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: storage) }
+        let port = Int.random(in: 41000..<49000)
+        var env = environment(storage: storage, port: port, extra: ["PERSONA_ADMIN_EMAIL": "admin@example.com",
+                                                                    "PERSONA_ADMIN_PASSWORD": "adoption test password",
+                                                                    "PERSONA_HEARTBEAT_SECONDS": "1"])
+        env["LOG_LEVEL"] = "info"
+        let docker = try await Docker.Client.connect(to: try Docker.Endpoint.fromEnvironment())
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var personaId: String?
+        var server = try Server(environment: env, port: port)
+        do {
+            try await waitUntilHealthy(client, port: port)
+            let base = "http://127.0.0.1:\(port)"
+            let (_, _, login) = try await send(client, .POST, base + "/api/auth/login",
+                                               json: #"{"email":"admin@example.com","password":"adoption test password"}"#)
+            let token = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(login.utf8))["data"]?["accessToken"]?.stringValue)
+            let auth = [("Authorization", "Bearer \(token)")]
+            let (_, _, created) = try await send(client, .POST, base + "/api/personas", json: #"{"name":"Adopted"}"#, headers: auth)
+            let id = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(created.utf8))["data"]?["id"]?.stringValue)
+            personaId = id
+            let (startStatus, _, started) = try await send(client, .POST, base + "/api/personas/\(id)/container/start?wait=60", headers: auth)
+            #expect(startStatus == 200, "\(started)")
+            let containerId = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(started.utf8))["data"]?["containerId"]?.stringValue)
+
+            kill(server.process.processIdentifier, SIGKILL)
+            server.process.waitUntilExit()
+            server = try Server(environment: env, port: port)
+            try await waitUntilHealthy(client, port: port)
+
+            var state: JSONValue?
+            for _ in 0..<100 {
+                let (_, _, body) = try await send(client, .GET, base + "/api/personas/\(id)/container", headers: auth)
+                state = try JSONDecoder().decode(JSONValue.self, from: Data(body.utf8))["data"]
+                if state?["state"] == "ready" { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(state?["state"] == "ready", "\(String(describing: state))")
+            #expect(state?["containerId"]?.stringValue == containerId)
+            let (invokeStatus, _, invoked) = try await send(client, .POST, base + "/api/personas/\(id)/tools/shell/invoke",
+                                                            json: #"{"arguments":{"command":"echo adopted"}}"#, headers: auth)
+            #expect(invokeStatus == 200, "\(invoked)")
+            #expect(invoked.contains("adopted"))
+            // Let a sweep run, then count: still exactly one container for the persona.
+            try await Task.sleep(for: .seconds(1))
+            let all = try await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.persona-id", id))
+            #expect(all.map(\.id) == [containerId])
+
+            let (deleted, _, _) = try await send(client, .DELETE, base + "/api/personas/\(id)", headers: auth)
+            #expect(deleted == 204)
+            #expect(try await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.persona-id", id)).isEmpty)
+            server.process.terminate()
+            server.process.waitUntilExit()
+            #expect(server.process.terminationStatus == 0)
+        } catch {
+            if server.process.isRunning { server.process.terminate() }
+            if let personaId {
+                for container in (try? await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.persona-id", personaId))) ?? [] {
+                    try? await docker.removeContainer(container.id, force: true)
+                }
+            }
+            try? await client.shutdown()
+            try? await docker.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        try await docker.shutdown()
     }
 
     @Test("production mode refuses to start without strong secrets")

@@ -1,4 +1,5 @@
 import Crypto
+import DockerEngine
 import Foundation
 import Logging
 
@@ -28,7 +29,6 @@ extension AppConfiguration {
         c.litellmAPIKey = env["LITELLM_API_KEY"]
         c.llmTimeoutSeconds = try env.int("LLM_TIMEOUT_SECONDS", default: c.llmTimeoutSeconds, range: 1...3600)
         c.runWorker.maxConcurrentRuns = try env.int("RUN_WORKER_CONCURRENCY", default: c.runWorker.maxConcurrentRuns, range: 1...1024)
-        c.dockerSocketPath = env["DOCKER_SOCKET_PATH"] ?? c.dockerSocketPath
         c.maxFileSize = try env.int("MAX_FILE_SIZE", default: c.maxFileSize, range: 1...Int.max)
         c.rateLimit.enabled = try env.bool("RATE_LIMIT_ENABLED", default: c.rateLimit.enabled)
         c.rateLimit.windowSeconds = Double(try env.int("RATE_LIMIT_WINDOW_MS", default: 60_000, range: 1...Int.max)) / 1000
@@ -49,8 +49,40 @@ extension AppConfiguration {
         c.adminPassword = env["PERSONA_ADMIN_PASSWORD"]
         c.bcryptCost = UInt8(try env.int("BCRYPT_COST", default: Int(c.bcryptCost), range: 4...31))
         c.trustProxy = try env.bool("TRUST_PROXY", default: false)
+        do {
+            c.dockerEndpoint = try Docker.Endpoint.fromEnvironment(env.values)
+        } catch {
+            throw ConfigurationError("DOCKER_HOST is not usable: \(error.message)")
+        }
         c.runDirectory = env["PERSONA_RUN_DIR"] ?? c.runDirectory
+        c.controlSocketDirectory = env["PERSONA_CONTROL_SOCKET_DIR"] ?? c.controlSocketDirectory
+        for (name, path) in [("PERSONA_RUN_DIR", c.runDirectory), ("PERSONA_CONTROL_SOCKET_DIR", c.controlSocketDirectory)] {
+            // <dir>/<36-character persona id>/supervisor.sock must fit sun_path (108 bytes).
+            guard path.hasPrefix("/"), path.utf8.count <= 60 else {
+                throw ConfigurationError("\(name) must be an absolute path of at most 60 bytes (socket paths must fit 108 bytes)")
+            }
+        }
         c.personaImage = env["PERSONA_IMAGE"] ?? c.personaImage
+        c.supervisorHeartbeatSeconds = try env.int("PERSONA_HEARTBEAT_SECONDS", default: c.supervisorHeartbeatSeconds, range: 1...3600)
+        c.reconcileIntervalSeconds = Double(try env.int("PERSONA_RECONCILE_SECONDS", default: Int(c.reconcileIntervalSeconds), range: 1...86_400))
+        switch env["PERSONA_CONTROL_CHANNEL"]?.lowercased() ?? "unix" {
+        case "unix": c.controlChannel = .unixSocket
+        case "tcp":
+            guard let url = env["PERSONA_CONTROL_PLANE_URL"], url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigurationError("PERSONA_CONTROL_CHANNEL=tcp needs PERSONA_CONTROL_PLANE_URL, the http:// address containers reach the internal API at")
+            }
+            let publishHost = env["PERSONA_SUPERVISOR_PUBLISH_HOST"] ?? "127.0.0.1"
+            guard Self.isLoopbackOrPrivate(publishHost) else {
+                throw ConfigurationError("PERSONA_SUPERVISOR_PUBLISH_HOST must be a loopback or private address: a supervisor port is never published publicly")
+            }
+            c.controlChannel = .tcp(publishHost: publishHost,
+                                    supervisorHost: env["PERSONA_SUPERVISOR_HOST"] ?? "127.0.0.1",
+                                    internalHost: env["PERSONA_INTERNAL_HOST"] ?? "127.0.0.1",
+                                    internalPort: try env.int("PERSONA_INTERNAL_PORT", default: 3001, range: 1...65535),
+                                    controlPlaneURL: url)
+        default:
+            throw ConfigurationError("PERSONA_CONTROL_CHANNEL must be unix or tcp")
+        }
         c.benchCeilingFile = env["PERSONA_BENCH_CEILING_FILE"]
         if c.benchCeilingFile != nil, c.mode == .production {
             throw ConfigurationError("PERSONA_BENCH_CEILING_FILE is for benchmarks and is refused in production")
@@ -65,6 +97,19 @@ extension AppConfiguration {
         }
         try c.loadSecrets(env)
         return c
+    }
+
+    /// 127/8, ::1, 10/8, 172.16/12, 192.168/16 and fc00::/7.
+    static func isLoopbackOrPrivate(_ address: String) -> Bool {
+        if address == "::1" { return true }
+        if address.lowercased().hasPrefix("fc") || address.lowercased().hasPrefix("fd") { return address.contains(":") }
+        let parts = address.split(separator: ".").compactMap { UInt8($0) }
+        guard parts.count == 4, address.split(separator: ".").count == 4 else { return false }
+        switch (parts[0], parts[1]) {
+        case (127, _), (10, _), (192, 168): return true
+        case (172, 16...31): return true
+        default: return false
+        }
     }
 
     private mutating func loadSecrets(_ env: Environment) throws {

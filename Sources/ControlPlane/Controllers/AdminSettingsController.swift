@@ -12,6 +12,14 @@ struct PlatformSettings: Codable, Sendable, Equatable {
     var defaultPersonaMemoryMb = 2048
     /// CPU shares of a new persona container (seed: 512).
     var defaultPersonaCpuShares = 512
+    /// CPU limit of a new persona container in thousandths of a CPU (`NanoCpus`; shares are
+    /// only a weight under contention).
+    var defaultPersonaCpuMillis = 1000
+    /// Process limit of a persona container (fork bombs stop here).
+    var defaultPersonaPidsLimit = 512
+    /// How often the reconciler restarts a crashed persona container (with backoff) before it
+    /// marks it failed; 0 never restarts.
+    var personaRestartMaxAttempts = 5
     /// How long audit events are kept.
     var auditRetentionDays = 365
 
@@ -19,6 +27,9 @@ struct PlatformSettings: Codable, Sendable, Equatable {
         "maxPersonasPerUser": 0...100_000,
         "defaultPersonaMemoryMb": 128...262_144,
         "defaultPersonaCpuShares": 2...262_144,
+        "defaultPersonaCpuMillis": 10...256_000,
+        "defaultPersonaPidsLimit": 32...1_000_000,
+        "personaRestartMaxAttempts": 0...100,
         "auditRetentionDays": 1...36_500,
     ]
     static let booleans: Set<String> = ["allowUserPersonaCreation"]
@@ -30,6 +41,9 @@ struct PlatformSettings: Codable, Sendable, Equatable {
         if let v = stored["maxPersonasPerUser"]?.intValue { maxPersonasPerUser = v }
         if let v = stored["defaultPersonaMemoryMb"]?.intValue { defaultPersonaMemoryMb = v }
         if let v = stored["defaultPersonaCpuShares"]?.intValue { defaultPersonaCpuShares = v }
+        if let v = stored["defaultPersonaCpuMillis"]?.intValue { defaultPersonaCpuMillis = v }
+        if let v = stored["defaultPersonaPidsLimit"]?.intValue { defaultPersonaPidsLimit = v }
+        if let v = stored["personaRestartMaxAttempts"]?.intValue { personaRestartMaxAttempts = v }
         if let v = stored["auditRetentionDays"]?.intValue { auditRetentionDays = v }
     }
 

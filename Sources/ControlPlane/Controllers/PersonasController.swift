@@ -53,6 +53,9 @@ struct PersonasController: Sendable {
                                                            description: "Persona deleted", personaId: persona.id,
                                                            metadata: ["name": persona.name]), on: tx)
             }
+            // The container and its directories go with it (the reconciler finishes the job
+            // if the engine is unreachable now).
+            await services.containers.removeAll(personaId: persona.id)
             return JSONResponse.noContent()
         }
     }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import SQLKit
@@ -25,6 +26,10 @@ public struct AppServices: Sendable {
     public let runWakeUp = RunWakeUp()
     /// Opened after migrations and the admin bootstrap.
     public let startup = StartupGate()
+    /// The shared HTTP client (LLM gateway, supervisors), shut down last.
+    public let http: HTTPClient
+    /// Persona containers: provisioning, status, tools.
+    public let containers: ContainerManager
     let requestLimiter: RateLimiter
     let loginAccountLimiter: RateLimiter
     let loginAddressLimiter: RateLimiter
@@ -32,13 +37,16 @@ public struct AppServices: Sendable {
     /// email is unknown so a wrong email costs the same time as a wrong password.
     let decoyPasswordHash: String
 
-    init(configuration: AppConfiguration, database: Database) async {
+    init(configuration: AppConfiguration, database: Database, logger: Logger) async {
         self.configuration = configuration
         self.database = database
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton)
         self.metrics = PrometheusCollectorRegistry()
         self.tokens = await TokenService(configuration: configuration)
         self.passwords = PasswordHasher(cost: configuration.bcryptCost)
         self.secretBox = SecretBox(key: configuration.encryptionKey)
+        self.containers = ContainerManager(configuration: configuration, database: database, secretBox: secretBox, http: http,
+                                           logger: logger)
         self.sessions = SessionCache(ttl: configuration.sessionCacheTTL)
         self.requestLimiter = RateLimiter(limit: configuration.rateLimit.maxRequests,
                                           windowSeconds: configuration.rateLimit.windowSeconds)

@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PersonaKit
+import ServiceLifecycle
+
+/// `/internal/v1/supervisors/...`: what supervisors report. Never on the public port: served on
+/// the unix socket mounted into containers (or, for a remote engine, its own TCP listener).
+/// Every request carries a container token; the token names the persona.
+struct InternalAPIController: Sendable {
+    let services: AppServices
+    var manager: ContainerManager { services.containers }
+
+    /// Largest report accepted (an events batch of 50 finished invocations with outputs).
+    static let maxBody = 64 << 20
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.post(RouterPath(SupervisorRoutes.register)) { request, context in
+            let record = try await authenticate(request)
+            let body = try await decode(RegisterRequest.self, request)
+            guard body.personaId == record.personaId else {
+                throw APIError(.forbidden, code: "wrong_persona", "This token belongs to another persona")
+            }
+            let registered = try await services.database.transaction { tx in
+                guard try await manager.repository.markRegistered(personaId: record.personaId, tokenHash: record.tokenHash,
+                                                                  bootId: body.bootId, version: body.version, now: Date(), on: tx)
+                else { return false }
+                try await manager.tools.syncCatalog(personaId: record.personaId, manifests: body.tools, now: Date(), on: tx)
+                try await services.audit.insert(AuditEvent(userId: nil, personaId: record.personaId, traceId: context.trace.traceId,
+                                                           eventType: "container.registered", eventCategory: "container",
+                                                           description: "Supervisor registered",
+                                                           metadata: ["bootId": .string(body.bootId), "version": .string(body.version),
+                                                                      "tools": .number(Double(body.tools.count))]), on: tx)
+                return true
+            }
+            guard registered else { throw APIError.unauthorized("This container token is no longer valid") }
+            context.logger.info("supervisor registered", metadata: ["persona_id": "\(record.personaId)", "boot_id": "\(body.bootId)"])
+            await manager.waiters.signal(record.personaId)
+            return try reply(RegisterResponse(heartbeatIntervalSeconds: record.heartbeatIntervalSeconds))
+        }
+        router.post(RouterPath(SupervisorRoutes.heartbeat)) { request, context in
+            let record = try await authenticate(request)
+            let body = try await decode(Heartbeat.self, request)
+            let text = try JSONCoding.encodeString(body)
+            let fresh = try await services.database.withConnection {
+                try await manager.repository.recordHeartbeat(personaId: record.personaId, bootId: body.bootId, heartbeat: text,
+                                                             healthy: body.status == "ok", now: Date(), on: $0)
+            }
+            guard fresh else { throw APIError(.conflict, code: "stale_boot", "This boot is not the registered one; register first") }
+            return Response(status: .noContent)
+        }
+        router.post(RouterPath(SupervisorRoutes.events)) { request, context in
+            let record = try await authenticate(request)
+            let batch = try await decode(SupervisorEventBatch.self, request)
+            try await services.database.transaction { tx in
+                for event in batch.events.sorted(by: { $0.sequence < $1.sequence }) {
+                    // Delivered in order; a sequence seen before is a duplicate delivery.
+                    guard try await manager.repository.advanceSequence(personaId: record.personaId, to: event.sequence, on: tx) else { continue }
+                    if event.kind == .finished, let key = event.idempotencyKey, let result = event.result {
+                        try await manager.tools.finishRun(personaId: record.personaId, idempotencyKey: key, result: result, now: Date(), on: tx)
+                    }
+                }
+            }
+            return Response(status: .noContent)
+        }
+        router.get(RouterPath(SupervisorRoutes.secrets)) { request, context in
+            let record = try await authenticate(request)
+            let secrets = try await services.database.withConnection { db -> [String: String] in
+                var out: [String: String] = [:]
+                for secret in try await services.secrets.list(personaId: record.personaId, on: db) {
+                    guard let sealed = try await services.secrets.ciphertext(personaId: record.personaId, name: secret.name, on: db) else { continue }
+                    out[secret.name] = try services.secretBox.open(sealed, personaId: record.personaId, name: secret.name)
+                }
+                try await services.audit.insert(AuditEvent(userId: nil, personaId: record.personaId, traceId: context.trace.traceId,
+                                                           eventType: "secret.delivered", eventCategory: "secret",
+                                                           description: "Secrets delivered to the persona's supervisor",
+                                                           metadata: ["names": .array(out.keys.sorted().map { .string($0) })]), on: db)
+                return out
+            }
+            var response = try reply(SecretsResponse(secrets: secrets))
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+    }
+
+    /// The container whose token the request carries, or 401.
+    private func authenticate(_ request: Request) async throws -> PersonaContainerRecord {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw APIError.unauthorized("A container token is required")
+        }
+        let hash = ContainerManager.tokenHash(String(header.dropFirst(7)))
+        guard let record = try await services.database.withConnection({ try await manager.repository.find(tokenHash: hash, on: $0) })
+        else { throw APIError.unauthorized("Unknown container token") }
+        return record
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        let buffer = try await request.body.collect(upTo: Self.maxBody)
+        do {
+            return try SupervisorJSON.decoder.decode(type, from: Data(buffer: buffer))
+        } catch {
+            throw APIError.validation("The report is not a valid \(T.self)")
+        }
+    }
+
+    private func reply<T: Encodable>(_ value: T) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: try SupervisorJSON.encoder.encode(value))))
+    }
+}
+
+/// The internal API's own HTTP server: a unix socket in ``AppConfiguration/controlSocketDirectory``
+/// (re-created at every start; containers mount the directory, not the file), or a TCP
+/// listener for remote engines.
+struct InternalAPIServer: Service {
+    let services: AppServices
+    let logger: Logger
+
+    func run() async throws {
+        let configuration = services.configuration
+        let address: BindAddress
+        switch configuration.controlChannel {
+        case .unixSocket:
+            let directory = configuration.controlSocketDirectory
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            chmod(directory, 0o755)
+            address = .unixDomainSocket(path: services.containers.controlSocketPath)
+        case .tcp(_, _, let host, let port, _):
+            address = .hostname(host, port: port)
+        }
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: TraceMiddleware())
+        router.add(middleware: ErrorMiddleware())
+        InternalAPIController(services: services).addRoutes(to: router)
+        await services.startup.wait()
+        let app = Application(router: router, configuration: .init(address: address, serverName: "persona-control-plane-internal"),
+                              logger: logger)
+        try await app.run()
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import PersonaKit
+
+/// `/api/personas/{id}/container[/start|/stop]`, `/api/personas/{id}/tools[...]` and
+/// `/api/personas/{id}/tool-runs[/{runId}]`.
+struct ContainersController: Sendable {
+    let services: AppServices
+    var manager: ContainerManager { services.containers }
+
+    struct InvokeBody: StrictBody {
+        var arguments: JSONValue?
+        var timeoutMs: Int?
+        var idempotencyKey: String?
+        static let fields: Set<String> = ["arguments", "timeoutMs", "idempotencyKey"]
+    }
+
+    struct ToolPatchBody: StrictBody {
+        var enabled: Bool
+        static let fields: Set<String> = ["enabled"]
+    }
+
+    static let maxWaitSeconds = 120
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("{id}/container") { _, context in
+            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            return try JSONResponse.data(try await manager.status(persona.id, trace: context.trace))
+        }
+        group.post("{id}/container/start") { request, context in
+            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let wait = try Self.waitSeconds(request)
+            try await audit(context, persona: persona, type: "container.start_requested", description: "Container start requested")
+            let status = try await manager.start(persona, wait: wait.map { .seconds($0) }, trace: context.trace)
+            return try JSONResponse.data(status, status: status.state == .ready ? .ok : .accepted)
+        }
+        group.post("{id}/container/stop") { _, context in
+            let (persona, _) = try await services.persona(context, minimum: .editor)
+            try await audit(context, persona: persona, type: "container.stop_requested", description: "Container stop requested")
+            return try JSONResponse.data(try await manager.stop(persona, trace: context.trace))
+        }
+        group.get("{id}/tools") { _, context in
+            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            return try JSONResponse.data(try await services.database.withConnection {
+                try await manager.tools.catalog(personaId: persona.id, on: $0)
+            })
+        }
+        group.patch("{id}/tools/{name}") { request, context in
+            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let name = context.parameters.get("name") ?? ""
+            let body = try await request.decodeJSON(ToolPatchBody.self, limit: 4096)
+            let found = try await services.database.transaction { tx in
+                guard try await manager.tools.setEnabled(personaId: persona.id, name: name, enabled: body.enabled, now: Date(), on: tx)
+                else { return false }
+                try await services.audit.insert(AuditEvent(context, type: body.enabled ? "tool.enabled" : "tool.disabled", category: "tool",
+                                                           description: "Tool switched for persona", personaId: persona.id,
+                                                           metadata: ["tool": name]), on: tx)
+                return true
+            }
+            guard found else { throw APIError.notFound("Tool") }
+            let catalog = try await services.database.withConnection { try await manager.tools.catalog(personaId: persona.id, on: $0) }
+            guard let tool = catalog.first(where: { $0.name == name }) else { throw APIError.notFound("Tool") }
+            return try JSONResponse.data(tool)
+        }
+        group.post("{id}/tools/{name}/invoke") { request, context in
+            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let user = try context.requireUser()
+            let name = context.parameters.get("name") ?? ""
+            let body = try await request.decodeJSON(InvokeBody.self, limit: services.configuration.maxJSONBodySize)
+            let arguments = body.arguments ?? [:]
+            guard case .object = arguments else { throw APIError.validation("arguments must be a JSON object") }
+            if let timeout = body.timeoutMs, !(1...3_600_000).contains(timeout) {
+                throw APIError.validation("timeoutMs must be from 1 to 3600000")
+            }
+            if let key = body.idempotencyKey, key.isEmpty || key.utf8.count > 200 {
+                throw APIError.validation("idempotencyKey must be 1 to 200 characters")
+            }
+            let run = try await manager.invoke(persona, .init(tool: name, arguments: arguments, timeoutMs: body.timeoutMs,
+                                                              idempotencyKey: body.idempotencyKey, runId: nil, userId: user.id),
+                                               trace: context.trace)
+            return try JSONResponse.data(run)
+        }
+        group.get("{id}/tool-runs") { request, context in
+            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let page = try Page(request: request)
+            let rows = try await services.database.withConnection {
+                try await manager.tools.runs(personaId: persona.id, cursor: page.cursor, limit: page.limit + 1, on: $0)
+            }
+            let (runs, next) = page.split(rows, id: \.id)
+            return try JSONResponse.data(runs, nextCursor: next)
+        }
+        group.get("{id}/tool-runs/{runId}") { _, context in
+            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let id = try context.id("runId", what: "Tool run")
+            guard let run = try await services.database.withConnection({ try await manager.tools.find(id: id, on: $0) }),
+                  run.personaId == persona.id else { throw APIError.notFound("Tool run") }
+            return try JSONResponse.data(run)
+        }
+    }
+
+    private func audit(_ context: AppRequestContext, persona: Persona, type: String, description: String) async throws {
+        try await services.database.withConnection {
+            try await services.audit.insert(AuditEvent(context, type: type, category: "container", description: description,
+                                                       personaId: persona.id), on: $0)
+        }
+    }
+
+    /// `?wait=SECONDS` (0-120): how long start waits for the supervisor to register.
+    static func waitSeconds(_ request: Request) throws -> Int? {
+        guard let text = request.uri.queryParameters.get("wait") else { return nil }
+        guard let value = Int(text), (0...maxWaitSeconds).contains(value) else {
+            throw APIError.validation("wait must be a whole number of seconds from 0 to \(maxWaitSeconds)")
+        }
+        return value == 0 ? nil : value
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import PersonaKit
+import SQLKit
+
+/// One tool of a persona's catalog (`GET /api/personas/{id}/tools`): what its supervisor
+/// reported at its last registration, with the per-persona switch.
+struct PersonaToolDTO: Codable, Sendable {
+    var id: String
+    var name: String
+    var version: String
+    var description: String
+    var category: String
+    var enabled: Bool
+    var builtin: Bool
+    var requiresApproval: Bool
+    var timeoutMs: Int
+    var needs: [String]
+    var dependsOn: [String]
+    var inputSchema: JSONValue
+    var outputSchema: JSONValue?
+    var updatedAt: Date
+}
+
+/// A tool run (`tool_runs`): one invocation through the supervisor, from the API or a run.
+struct ToolRun: Codable, Sendable {
+    var id: String
+    var personaId: String
+    var tool: String
+    var runId: String?
+    var userId: String?
+    var idempotencyKey: String
+    var invocationId: String?
+    /// `running`, then an ``InvocationStatus``.
+    var status: String
+    var input: JSONValue
+    var output: JSONValue?
+    var errorCode: String?
+    var exitCode: Int?
+    var durationMs: Int?
+    var stderrTail: String?
+    var artifacts: [InvocationArtifact]
+    var traceId: String
+    var createdAt: Date
+    var finishedAt: Date?
+
+    init(row: any SQLRow) throws {
+        id = try row.decode(column: "id", as: String.self)
+        personaId = try row.decode(column: "persona_id", as: String.self)
+        tool = try row.decode(column: "tool_name", as: String.self)
+        runId = try row.decode(column: "run_id", as: String?.self)
+        userId = try row.decode(column: "user_id", as: String?.self)
+        idempotencyKey = try row.decode(column: "idempotency_key", as: String.self)
+        invocationId = try row.decode(column: "invocation_id", as: String?.self)
+        status = try row.decode(column: "status", as: String.self)
+        input = (try? JSONCoding.decode(JSONValue.self, from: try row.decode(column: "input", as: String.self))) ?? .null
+        output = try row.decode(column: "output", as: String?.self).flatMap { try? JSONCoding.decode(JSONValue.self, from: $0) }
+        errorCode = try row.decode(column: "error_code", as: String?.self)
+        exitCode = try row.decode(column: "exit_code", as: Int?.self)
+        durationMs = try row.decode(column: "duration_ms", as: Int?.self)
+        stderrTail = try row.decode(column: "stderr_tail", as: String?.self)
+        artifacts = try row.decode(column: "artifacts", as: String?.self)
+            .flatMap { try? JSONCoding.decode([InvocationArtifact].self, from: $0) } ?? []
+        traceId = try row.decode(column: "trace_id", as: String.self)
+        createdAt = try row.decode(column: "created_at", as: Date.self)
+        finishedAt = try row.decode(column: "finished_at", as: Date?.self)
+    }
+}
+
+/// `tools`, `tool_dependencies`, `persona_tools` and `tool_runs` access.
+struct ToolRepository: Sendable {
+    /// Makes the persona's catalog exactly `manifests`: tools are upserted by (name, version),
+    /// dependencies recorded by id, and each tool's per-persona switch carried over by name
+    /// (new tools start enabled).
+    func syncCatalog(personaId: String, manifests: [ToolManifest], now: Date, on db: any SQLDatabase) async throws {
+        var enabledByName: [String: Bool] = [:]
+        for row in try await db.raw("""
+            SELECT t.name AS name, pt.enabled AS enabled FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id
+            WHERE pt.persona_id = \(bind: personaId)
+            """).all() {
+            enabledByName[try row.decode(column: "name", as: String.self)] = try row.decode(column: "enabled", as: Bool.self)
+        }
+        var ids: [String: String] = [:]
+        for manifest in manifests {
+            let text = try JSONCoding.encodeString(manifest)
+            if let row = try await db.update("tools").set("manifest", to: text).set("description", to: manifest.description)
+                .set("category", to: manifest.category).set("builtin", to: manifest.builtin)
+                .set("requires_approval", to: manifest.requiresApproval).set("updated_at", to: now)
+                .where("name", .equal, manifest.name).where("version", .equal, manifest.version).returning("id").first() {
+                ids[manifest.name] = try row.decode(column: "id", as: String.self)
+                continue
+            }
+            let id = Identifier.make()
+            try await db.insert(into: "tools")
+                .columns("id", "name", "version", "description", "category", "manifest", "builtin", "requires_approval",
+                         "created_at", "updated_at")
+                .values(SQLBind(id), SQLBind(manifest.name), SQLBind(manifest.version), SQLBind(manifest.description),
+                        SQLBind(manifest.category), SQLBind(text), SQLBind(manifest.builtin), SQLBind(manifest.requiresApproval),
+                        SQLBind(now), SQLBind(now))
+                .run()
+            ids[manifest.name] = id
+        }
+        for manifest in manifests {
+            guard let id = ids[manifest.name] else { continue }
+            try await db.delete(from: "tool_dependencies").where("tool_id", .equal, id).run()
+            for dependency in Set(manifest.dependsOn) {
+                guard let target = ids[dependency] else { continue }
+                try await db.insert(into: "tool_dependencies").columns("tool_id", "depends_on_id")
+                    .values(SQLBind(id), SQLBind(target)).run()
+            }
+        }
+        try await db.delete(from: "persona_tools").where("persona_id", .equal, personaId).run()
+        for manifest in manifests {
+            guard let id = ids[manifest.name] else { continue }
+            try await db.insert(into: "persona_tools").columns("persona_id", "tool_id", "enabled", "created_at", "updated_at")
+                .values(SQLBind(personaId), SQLBind(id), SQLBind(enabledByName[manifest.name] ?? true), SQLBind(now), SQLBind(now))
+                .run()
+        }
+    }
+
+    func catalog(personaId: String, on db: any SQLDatabase) async throws -> [PersonaToolDTO] {
+        try await db.raw("""
+            SELECT t.id AS id, t.manifest AS manifest, pt.enabled AS enabled, pt.updated_at AS updated_at
+            FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id WHERE pt.persona_id = \(bind: personaId) ORDER BY t.name
+            """).all()
+            .map { row in
+                let manifest = try JSONCoding.decode(ToolManifest.self, from: try row.decode(column: "manifest", as: String.self))
+                return PersonaToolDTO(id: try row.decode(column: "id", as: String.self), name: manifest.name, version: manifest.version,
+                                      description: manifest.description, category: manifest.category,
+                                      enabled: try row.decode(column: "enabled", as: Bool.self), builtin: manifest.builtin,
+                                      requiresApproval: manifest.requiresApproval, timeoutMs: manifest.timeoutMs,
+                                      needs: manifest.needs.map(\.rawValue), dependsOn: manifest.dependsOn,
+                                      inputSchema: manifest.inputSchema, outputSchema: manifest.outputSchema,
+                                      updatedAt: try row.decode(column: "updated_at", as: Date.self))
+            }
+    }
+
+    /// Turns one tool of the persona's catalog on or off; `false` when it has no such tool.
+    func setEnabled(personaId: String, name: String, enabled: Bool, now: Date, on db: any SQLDatabase) async throws -> Bool {
+        let ids = try await db.raw("""
+            SELECT t.id AS id FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id
+            WHERE pt.persona_id = \(bind: personaId) AND t.name = \(bind: name)
+            """).all()
+            .map { try $0.decode(column: "id", as: String.self) }
+        guard !ids.isEmpty else { return false }
+        try await db.update("persona_tools").set("enabled", to: enabled).set("updated_at", to: now)
+            .where("persona_id", .equal, personaId).where("tool_id", .in, ids).run()
+        return true
+    }
+
+    static let runColumns = ["id", "persona_id", "tool_name", "run_id", "user_id", "idempotency_key", "invocation_id", "status",
+                             "input", "output", "error_code", "exit_code", "duration_ms", "stderr_tail", "artifacts", "trace_id",
+                             "created_at", "finished_at"]
+
+    /// Starts a tool run; returns the existing one when the idempotency key was used before.
+    func beginRun(id: String, personaId: String, tool: String, toolId: String?, runId: String?, userId: String?,
+                  idempotencyKey: String, input: JSONValue, traceId: String, now: Date, on db: any SQLDatabase) async throws -> ToolRun {
+        if let existing = try await run(personaId: personaId, idempotencyKey: idempotencyKey, on: db) { return existing }
+        try await db.insert(into: "tool_runs")
+            .columns("id", "persona_id", "tool_name", "tool_id", "run_id", "user_id", "idempotency_key", "status", "input",
+                     "trace_id", "created_at")
+            .values(SQLBind(id), SQLBind(personaId), SQLBind(tool), SQLBind(toolId), SQLBind(runId), SQLBind(userId),
+                    SQLBind(idempotencyKey), SQLBind("running"), SQLBind(try JSONCoding.encodeString(input)),
+                    SQLBind(traceId), SQLBind(now))
+            .run()
+        guard let run = try await find(id: id, on: db) else { throw StorageError(.failed, "tool run vanished after insert") }
+        return run
+    }
+
+    /// Records how a run ended. Only a run still `running` (or one whose supervisor could not
+    /// be reached, so it may have run after all) changes: a late duplicate (the supervisor's
+    /// event after the API already recorded the result) is harmless.
+    @discardableResult
+    func finishRun(personaId: String, idempotencyKey: String, result: InvocationResult, now: Date,
+                   on db: any SQLDatabase) async throws -> Bool {
+        try await db.update("tool_runs")
+            .set("status", to: result.status.rawValue).set("invocation_id", to: result.id)
+            .set("output", to: try JSONCoding.encodeString(result.output)).set("error_code", to: result.errorCode)
+            .set("exit_code", to: result.exitCode).set("duration_ms", to: result.durationMs)
+            .set("stderr_tail", to: result.stderrTail).set("artifacts", to: try JSONCoding.encodeString(result.artifacts))
+            .set("finished_at", to: now)
+            .where("persona_id", .equal, personaId).where("idempotency_key", .equal, idempotencyKey)
+            .where(SQLRaw("(status = 'running' OR error_code = 'supervisor_unavailable')")).returning("id").first() != nil
+    }
+
+    /// Ends a run that never reached the supervisor (container down, invalid arguments...).
+    func failRun(id: String, code: String, message: String, now: Date, on db: any SQLDatabase) async throws {
+        try await db.update("tool_runs").set("status", to: InvocationStatus.failed.rawValue).set("error_code", to: code)
+            .set("output", to: try JSONCoding.encodeString(JSONValue.object(["error": .string(message)])))
+            .set("finished_at", to: now).where("id", .equal, id).where("status", .equal, "running").run()
+    }
+
+    func find(id: String, on db: any SQLDatabase) async throws -> ToolRun? {
+        try await db.select().columns(Self.runColumns.map { SQLColumn($0) }).from("tool_runs")
+            .where("id", .equal, id).first().map(ToolRun.init(row:))
+    }
+
+    func run(personaId: String, idempotencyKey: String, on db: any SQLDatabase) async throws -> ToolRun? {
+        try await db.select().columns(Self.runColumns.map { SQLColumn($0) }).from("tool_runs")
+            .where("persona_id", .equal, personaId).where("idempotency_key", .equal, idempotencyKey).first().map(ToolRun.init(row:))
+    }
+
+    func runs(personaId: String, cursor: String?, limit: Int, on db: any SQLDatabase) async throws -> [ToolRun] {
+        var query = db.select().columns(Self.runColumns.map { SQLColumn($0) }).from("tool_runs").where("persona_id", .equal, personaId)
+        if let cursor { query = query.where("id", .lessThan, cursor) }
+        return try await query.orderBy("id", .descending).limit(limit).all().map(ToolRun.init(row:))
+    }
+
+    /// The tool id of a persona's tool by name (the newest version it reported).
+    func toolId(personaId: String, name: String, on db: any SQLDatabase) async throws -> (id: String, enabled: Bool)? {
+        guard let row = try await db.raw("""
+            SELECT t.id AS id, pt.enabled AS enabled FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id
+            WHERE pt.persona_id = \(bind: personaId) AND t.name = \(bind: name)
+            """).first() else { return nil }
+        return (try row.decode(column: "id", as: String.self), try row.decode(column: "enabled", as: Bool.self))
+    }
+}
