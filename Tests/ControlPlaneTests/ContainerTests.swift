@@ -328,4 +328,102 @@ struct ContainerTests {
             try await http.shutdown()
         }
     }
+
+    /// The IPv4 address of `docker0` (containers on the default bridge reach the host there).
+    static func bridgeAddress() -> String? {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return nil }
+        defer { freeifaddrs(list) }
+        for entry in sequence(first: first, next: { $0.pointee.ifa_next }) {
+            guard String(cString: entry.pointee.ifa_name) == "docker0", let address = entry.pointee.ifa_addr,
+                  address.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            guard getnameinfo(address, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0
+            else { continue }
+            return String(cString: host)
+        }
+        return nil
+    }
+
+    @Test("the TCP control channel (remote engines): supervisor published on loopback only, internal API over TCP")
+    func tcpChannel() async throws {
+        let docker = try await Self.engine()
+        defer { Task { try? await docker.shutdown() } }
+        let gateway = try #require(Self.bridgeAddress(), "docker0 has no IPv4 address")
+        let port = Int.random(in: 47000..<48999)
+        try await TestApp.run(.sqlite, configure: {
+            $0.controlChannel = .tcp(publishHost: "127.0.0.1", supervisorHost: "127.0.0.1", internalHost: gateway,
+                                     internalPort: port, controlPlaneURL: "http://\(gateway):\(port)")
+        }) { api, _ in
+            let admin = try await api.login().access
+            let id = try await Self.persona(api, admin)
+            let started = try await Self.start(api, admin, id)
+            let published = try #require(started["hostPorts"]?["supervisor"]?.stringValue)
+            #expect(published.hasPrefix("127.0.0.1:"))
+            let inspect = try await docker.inspectContainer(try #require(started["containerId"]?.stringValue))
+            #expect(inspect.hostConfig?.portBindings?["7070/tcp"]?.allSatisfy { $0.hostIP == "127.0.0.1" } == true)
+            #expect(!(inspect.hostConfig?.binds ?? []).contains { $0.contains("/run/persona-cp") })
+            let run = try await Self.invoke(api, admin, id, "shell", ["arguments": ["command": "echo over tcp"]])
+            #expect(run.data?["output"]?["stdout"] == "over tcp\n", "\(run.body)")
+        }
+    }
+
+    @Test("when the engine goes away the API answers 503 and the reconciler waits; when it returns everything recovers")
+    func engineRecovery() async throws {
+        let upstream: String
+        switch try Docker.Endpoint.fromEnvironment() {
+        case .unixSocket(let path): upstream = path
+        default: Issue.record("this test proxies a unix-socket engine"); return
+        }
+        let proxy = "/tmp/engine-proxy-\(UUID().uuidString.prefix(8)).sock"
+        final class Socat: @unchecked Sendable {
+            var process: Process?
+            let proxy: String, upstream: String
+            init(proxy: String, upstream: String) { self.proxy = proxy; self.upstream = upstream }
+            func start() throws {
+                unlink(proxy)
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/socat")
+                process.arguments = ["UNIX-LISTEN:\(proxy),fork", "UNIX-CONNECT:\(upstream)"]
+                try process.run()
+                self.process = process
+                for _ in 0..<100 where access(proxy, F_OK) != 0 { usleep(20_000) }
+            }
+            func stop() {
+                guard let process else { return }
+                // The whole group: forked children hold the engine's streams open.
+                kill(-process.processIdentifier, SIGKILL)
+                process.terminate()
+                process.waitUntilExit()
+                system("pkill -9 -f 'UNIX-LISTEN:\(proxy)' >/dev/null 2>&1")
+                unlink(proxy)
+                self.process = nil
+            }
+        }
+        let socat = Socat(proxy: proxy, upstream: upstream)
+        try socat.start()
+        defer { socat.stop() }
+        try await TestApp.run(.sqlite, configure: { $0.dockerEndpoint = .unixSocket(path: proxy) }) { api, services in
+            let admin = try await api.login().access
+            let id = try await Self.persona(api, admin)
+            _ = try await Self.start(api, admin, id)
+
+            socat.stop()
+            let status = try await api.get("/api/personas/\(id)/container", token: admin)
+            #expect(status.status == .serviceUnavailable, "\(status.body)")
+            #expect(status.code == "engine_unavailable")
+            let other = try await Self.persona(api, admin, name: "Other")
+            #expect(try await api.post("/api/personas/\(other)/container/start", token: admin).code == "engine_unavailable")
+            // The running persona's supervisor does not need the engine: tools still run.
+            #expect(try await Self.invoke(api, admin, id, "shell", ["arguments": ["command": "true"]]).data?["status"] == "succeeded")
+
+            try socat.start()
+            let back = try await Self.eventually(20) {
+                try await api.get("/api/personas/\(id)/container", token: admin).data?["state"] == "ready"
+            }
+            #expect(back)
+            #expect(try await api.post("/api/personas/\(other)/container/start?wait=60", token: admin).data?["state"] == "ready")
+            _ = services
+        }
+    }
 }

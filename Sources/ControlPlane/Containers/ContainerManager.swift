@@ -127,15 +127,19 @@ public final class ContainerManager: Sendable {
     /// Starts the persona's container (idempotent: a running one is left alone) and, when
     /// `wait` is given, waits up to that long for its supervisor to register.
     func start(_ persona: Persona, wait: Duration?, trace: TraceContext) async throws -> ContainerStatusDTO {
-        try await locks.withLock(persona.id) {
-            let client = try await self.docker.get()
-            let record = try await self.find(persona.id)
-            if let record, record.desiredState == .running, record.state != .failed, let id = record.containerId,
-               let inspect = try? await client.inspectContainer(id), inspect.state.running {
-                return
+        do {
+            try await locks.withLock(persona.id) {
+                let client = try await self.docker.get()
+                let record = try await self.find(persona.id)
+                if let record, record.desiredState == .running, record.state != .failed, let id = record.containerId,
+                   let inspect = try? await client.inspectContainer(id), inspect.state.running {
+                    return
+                }
+                try await self.provision(personaId: persona.id, ownerId: persona.ownerId, client: client, previous: record,
+                                         resetRestarts: true)
             }
-            try await self.provision(personaId: persona.id, ownerId: persona.ownerId, client: client, previous: record,
-                                     resetRestarts: true)
+        } catch {
+            throw ContainerErrors.map(error, endpoint: configuration.dockerEndpoint, image: configuration.personaImage)
         }
         if let wait { _ = await waitUntilReady(persona.id, timeout: wait) }
         return try await status(persona.id, trace: trace)
