@@ -286,8 +286,10 @@ public final class ContainerManager: Sendable {
         try await database.withConnection { try await self.repository.update(personaId: personaId, values, now: Date(), on: $0) }
     }
 
-    /// Live status: the record, checked against the engine (state, health, ports, usage).
-    func status(_ personaId: String, trace: TraceContext) async throws -> ContainerStatusDTO {
+    /// Live status: the record, checked against the engine (state, health, ports and, with
+    /// `resources`, usage: the engine's stats can take up to its 1 s collection interval for a
+    /// new container, so start and stop answer without them).
+    func status(_ personaId: String, trace: TraceContext, resources withResources: Bool = false) async throws -> ContainerStatusDTO {
         guard let record = try await find(personaId) else {
             return ContainerStatusDTO(personaId: personaId, state: .stopped, desiredState: DesiredState.stopped.rawValue,
                                       restartCount: 0, hostPorts: .init())
@@ -304,7 +306,7 @@ public final class ContainerManager: Sendable {
             }
         }
         var resources: ContainerStatusDTO.Resources?
-        if let inspect, inspect.state.running, let stats = try? await client.stats(inspect.id, oneShot: true) {
+        if withResources, let inspect, inspect.state.running, let stats = try? await client.stats(inspect.id, oneShot: true) {
             resources = .init(cpuPercent: stats.cpuPercent.map { ($0 * 100).rounded() / 100 },
                               memoryBytes: stats.memoryStats?.workingSet.map(Int.init),
                               memoryLimitBytes: stats.memoryStats?.limit.map(Int.init),

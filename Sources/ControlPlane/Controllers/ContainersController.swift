@@ -25,7 +25,7 @@ struct ContainersController: Sendable {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("{id}/container") { _, context in
             let (persona, _) = try await services.persona(context, minimum: .viewer)
-            return try JSONResponse.data(try await manager.status(persona.id, trace: context.trace))
+            return try JSONResponse.data(try await manager.status(persona.id, trace: context.trace, resources: true))
         }
         group.post("{id}/container/start") { request, context in
             let (persona, _) = try await services.persona(context, minimum: .editor)
