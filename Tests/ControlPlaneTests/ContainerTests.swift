@@ -243,6 +243,33 @@ struct ContainerTests {
         }
     }
 
+    @Test("past the restart limit a crashing persona is failed and its container kept for docker logs; start recovers it")
+    func restartLimit() async throws {
+        let docker = try await Self.engine()
+        defer { Task { try? await docker.shutdown() } }
+        try await TestApp.run(.postgres) { api, _ in
+            let admin = try await api.login().access
+            #expect(try await api.put("/api/admin/settings", token: admin, json: ["personaRestartMaxAttempts": 0]).status == .ok)
+            let id = try await Self.persona(api, admin)
+            let containerId = try #require(try await Self.start(api, admin, id)["containerId"]?.stringValue)
+            try await docker.killContainer(containerId)
+            let failed = try await Self.eventually(15) {
+                try await api.get("/api/personas/\(id)/container", token: admin).data?["state"] == "failed"
+            }
+            #expect(failed)
+            let status = try await api.get("/api/personas/\(id)/container", token: admin).data
+            #expect(status?["exitCode"] == 137)
+            #expect(status?["lastError"]?.stringValue?.contains("code 137") == true, "\(String(describing: status))")
+            #expect(try await docker.inspectContainer(containerId).state.running == false)
+            // A tool call (like an explicit start) provisions a fresh container on demand.
+            let invoke = try await Self.invoke(api, admin, id, "shell", ["arguments": ["command": "true"]])
+            #expect(invoke.data?["status"] == "succeeded", "\(invoke.body)")
+            let again = try await api.get("/api/personas/\(id)/container", token: admin).data
+            #expect(again?["state"] == "ready")
+            #expect(again?["restartCount"] == 0)
+        }
+    }
+
     @Test("a managed container without a persona is removed by the sweep; other installations' containers are left alone")
     func orphans() async throws {
         let docker = try await Self.engine()
