@@ -103,7 +103,7 @@ struct RunsTests {
         }
     }
 
-    @Test("malformed tool arguments and tools without a container go back to the model, which answers", arguments: [TestBackend.sqlite])
+    @Test("malformed tool arguments go back to the model, which answers; the valid call ran in the container started on demand", arguments: [TestBackend.sqlite])
     func toolErrorsReachTheModel(backend: TestBackend) async throws {
         let calls = [Chat.ToolCall(id: "c1", name: "shell", arguments: "{not json"), Chat.ToolCall(id: "c2", name: "shell", arguments: #"{"command":"ls"}"#)]
         try await withRunApp(backend, script: [.toolCalls(calls), .text("I could not run tools.")], tools: ["shell"]) { api, admin, agent, llm in
@@ -115,10 +115,47 @@ struct RunsTests {
             #expect(toolStep["node"] == "tools")
             #expect(toolStep["detail"]?["calls"]?[0]?["status"] == "error")
             #expect(toolStep["detail"]?["calls"]?[0]?["result"]?["error"] == "arguments are not a valid JSON object")
+            #expect(toolStep["detail"]?["calls"]?[1]?["status"] == "ok", "\(toolStep)")
             let second = try #require(await llm.requests.last)
             let toolMessages = second["messages"]?.arrayValue?.filter { $0["role"] == "tool" } ?? []
             #expect(toolMessages.count == 2)
             #expect(toolMessages.first?["tool_call_id"] == "c1")
+        }
+    }
+
+    @Test("a run calls write_file and shell in the persona's real container and answers; the model is offered the catalog's schemas",
+          arguments: TestBackend.allCases)
+    func toolsInContainer(backend: TestBackend) async throws {
+        let write = [Chat.ToolCall(id: "w1", name: "write_file", arguments: #"{"path":"notes/hello.txt","content":"hi from the run"}"#)]
+        let shell = [Chat.ToolCall(id: "s1", name: "shell", arguments: #"{"command":"cat notes/hello.txt; echo; id -u"}"#)]
+        try await withRunApp(backend, script: [.toolCalls(write), .toolCalls(shell), .text("Done.")], tools: ["shell", "write_file"]) { api, admin, agent, llm in
+            let persona = try #require(try await api.get("/api/agents/\(agent)", token: admin).data?["personaId"]?.stringValue)
+            let id = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "write a note"]).data?["id"]?.stringValue)
+            let done = try await waitForEnd(api, admin, id)
+            #expect(done.data?["status"] == "completed", "\(done.body)")
+            #expect(done.data?["output"] == "Done.")
+            let toolSteps = done.data?["steps"]?.arrayValue?.filter { $0["node"] == "tools" } ?? []
+            #expect(toolSteps.count == 2)
+            #expect(toolSteps.allSatisfy { $0["detail"]?["calls"]?[0]?["status"] == "ok" }, "\(toolSteps)")
+            // The model saw real descriptions and input schemas, not bare names.
+            let offered = try #require(await llm.requests.first?["tools"]?.arrayValue)
+            let shellSpec = try #require(offered.first { $0["function"]?["name"] == "shell" })
+            #expect(shellSpec["function"]?["parameters"]?["required"]?.arrayValue?.contains("command") == true)
+            #expect(shellSpec["function"]?["description"]?.stringValue?.hasPrefix("Persona tool") == false)
+            // The tool results went back to the model.
+            let last = try #require(await llm.requests.last)
+            let results = last["messages"]?.arrayValue?.filter { $0["role"] == "tool" }.compactMap { $0["content"]?.stringValue } ?? []
+            #expect(results.last?.contains("hi from the run") == true, "\(results)")
+            #expect(results.last?.contains("1000") == true)
+            // Each call is a tool run of this run, with the run's trace.
+            let runs = try await api.get("/api/personas/\(persona)/tool-runs", token: admin).data?.arrayValue ?? []
+            #expect(runs.count == 2)
+            #expect(runs.allSatisfy { $0["runId"]?.stringValue == id && $0["status"] == "succeeded" })
+            #expect(runs.allSatisfy { $0["traceId"] == done.data?["traceId"] })
+            // Keyed by (run, step, call): a resumed run gets the journaled results.
+            let keys = runs.compactMap { $0["idempotencyKey"]?.stringValue }
+            #expect(keys.allSatisfy { $0.hasPrefix(id + ":") })
+            #expect(Set(keys.compactMap { $0.split(separator: ":").last.map(String.init) }) == ["w1", "s1"])
         }
     }
 

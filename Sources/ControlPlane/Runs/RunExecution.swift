@@ -12,6 +12,22 @@ struct RunExecution: Sendable {
 
     struct Gone: Error, CustomStringConvertible { var description: String }
 
+    /// The persona's tool catalog, which gives the model each tool's description and input
+    /// schema. A persona whose supervisor never registered has none yet: when the agent may use
+    /// tools, its container is started on demand to learn it. If that fails the run goes on
+    /// with bare tool names; the tool calls then report why they cannot run.
+    private func toolCatalog(agent: Agent, persona: Persona) async -> [PersonaToolDTO] {
+        guard !agent.tools.isEmpty else { return [] }
+        func load() async -> [PersonaToolDTO] {
+            (try? await services.database.withConnection { try await services.containers.tools.catalog(personaId: persona.id, on: $0) }) ?? []
+        }
+        let catalog = await load()
+        guard catalog.isEmpty, tools is SupervisorToolInvoker else { return catalog }
+        let trace = TraceContext(traceId: run.traceId, spanId: run.spanId, parentSpanId: nil, flags: 1, traceState: nil)
+        _ = try? await services.containers.ensureReady(persona, timeout: .seconds(60), trace: trace)
+        return await load()
+    }
+
     func execute() async throws -> String {
         let db = services.database
         let (agent, persona, deltas) = try await db.withConnection { conn -> (Agent?, Persona?, [String]) in
@@ -21,7 +37,8 @@ struct RunExecution: Sendable {
         }
         guard let agent, let persona else { throw Gone(description: "the run's agent or persona was deleted") }
         let events = RunEventSink(runId: run.id, database: db, runs: services.runs)
-        let graph = RunGraph(run: run, agent: agent, persona: persona, llm: llm, tools: tools, events: events)
+        let catalog = await toolCatalog(agent: agent, persona: persona)
+        let graph = RunGraph(run: run, agent: agent, persona: persona, llm: llm, tools: tools, events: events, catalog: catalog)
         let compiled = try graph.compile()
         var cursor: GraphCursor<RunState>
         if let next = run.nextNode, !deltas.isEmpty {

@@ -9,6 +9,8 @@ struct RunGraph: Sendable {
     let llm: LLMClient
     let tools: any ToolInvoker
     let events: RunEventSink
+    /// The persona's tools as its supervisor reported them (descriptions, input schemas).
+    var catalog: [PersonaToolDTO] = []
 
     func compile() throws -> CompiledGraph<RunState> {
         var graph = StateGraph<RunState>()
@@ -29,10 +31,23 @@ struct RunGraph: Sendable {
 
     var trace: TraceContext { TraceContext(traceId: run.traceId, spanId: run.spanId, parentSpanId: nil, flags: 1, traceState: nil) }
 
+    /// The tools the model is offered: the agent's, as the catalog describes them, minus the ones
+    /// switched off for the persona.
+    var toolSpecs: [Chat.Tool] {
+        let known = Dictionary(catalog.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return agent.tools.compactMap { name in
+            guard let tool = known[name] else {
+                return catalog.isEmpty ? Chat.Tool(name: name, description: "Persona tool \(name)", parameters: ["type": "object"]) : nil
+            }
+            guard tool.enabled else { return nil }
+            return Chat.Tool(name: name, description: tool.description, parameters: tool.inputSchema)
+        }
+    }
+
     private func callModel(_ state: RunState, _ context: StepContext) async throws -> RunState.Update {
         let span = trace.child()
         try await events.emit("step_started", ["step": .number(Double(context.step)), "node": "llm", "spanId": .string(span.spanId)])
-        let toolSpecs = agent.tools.map { Chat.Tool(name: $0, description: "Persona tool \($0)", parameters: ["type": "object"]) }
+        let toolSpecs = toolSpecs
         let request = Chat.Request(model: agent.model, messages: state.messages, tools: toolSpecs, temperature: agent.temperature)
         let coalescer = TokenCoalescer(events: events, step: context.step)
         let result = try await llm.complete(request, trace: span) { try await coalescer.add($0) }
