@@ -159,6 +159,43 @@ struct RunsTests {
         }
     }
 
+    @Test("cancel during a long tool call stops the run and kills the tool's processes", arguments: [TestBackend.postgres])
+    func cancelDuringTool(backend: TestBackend) async throws {
+        let slow = [Chat.ToolCall(id: "t1", name: "shell", arguments: #"{"command":"echo started > started.txt; sleep 4; touch survived.txt"}"#)]
+        try await withRunApp(backend, script: [.toolCalls(slow), .text("never")], tools: ["shell"]) { api, admin, agent, _ in
+            let persona = try #require(try await api.get("/api/agents/\(agent)", token: admin).data?["personaId"]?.stringValue)
+            let id = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "slow tool"]).data?["id"]?.stringValue)
+            var toolRunning = false
+            for _ in 0..<400 where !toolRunning {
+                let runs = try await api.get("/api/personas/\(persona)/tool-runs", token: admin).data?.arrayValue ?? []
+                toolRunning = runs.contains { $0["status"] == "running" }
+                if !toolRunning { try await Task.sleep(for: .milliseconds(25)) }
+            }
+            #expect(toolRunning)
+            try await Task.sleep(for: .milliseconds(300))  // the shell is inside its sleep now
+            let started = ContinuousClock.now
+            #expect(try await api.post("/api/runs/\(id)/cancel", token: admin).status == .accepted)
+            let done = try await waitForEnd(api, admin, id)
+            #expect(done.data?["status"] == "cancelled")
+            #expect(ContinuousClock.now - started < .seconds(3))
+            // The supervisor's report marks the tool run cancelled...
+            var toolStatus: JSONValue?
+            for _ in 0..<100 {
+                toolStatus = try await api.get("/api/personas/\(persona)/tool-runs", token: admin).data?[0]?["status"]
+                if toolStatus != "running" { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(toolStatus == "cancelled")
+            // ...and the process group is gone: the command never reaches its last step.
+            try await Task.sleep(for: .seconds(5))
+            let check = try await api.post("/api/personas/\(persona)/tools/shell/invoke", token: admin,
+                                           json: ["arguments": ["command": "ls; test -e survived.txt && echo SURVIVED || echo KILLED"]])
+            let stdout = check.data?["output"]?["stdout"]?.stringValue ?? ""
+            #expect(stdout.contains("started.txt"), "\(check.body)")
+            #expect(stdout.contains("KILLED"), "\(check.body)")
+        }
+    }
+
     @Test("agents follow persona roles; runs of invisible agents are refused", arguments: [TestBackend.sqlite])
     func permissions(backend: TestBackend) async throws {
         try await withRunApp(backend, script: []) { api, admin, agent, _ in

@@ -116,6 +116,28 @@ struct ToolRunnerTests {
         #expect(result.durationMs < 5000)
     }
 
+    @Test("cancel by idempotency key kills a running invocation; one that arrives after its cancel is cancelled at once")
+    func cancelByKey() async throws {
+        let (runner, _, _, cleanup) = try Fixtures.makeToolRunner()
+        defer { cleanup() }
+        let trace = TraceContext.newRoot()
+        let started = ContinuousClock.now
+        async let slow = runner.invoke(tool: "shell", request: InvocationRequest(arguments: ["command": "sleep 20"], idempotencyKey: "c-1"), trace: trace)
+        var cancelled = false
+        for _ in 0..<200 where !cancelled {
+            cancelled = await runner.cancel(idempotencyKey: "c-1")
+            if !cancelled { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(cancelled)
+        #expect(try await slow.status == .cancelled)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        // The cancel overtakes its invocation.
+        #expect(await runner.cancel(idempotencyKey: "c-2") == false)
+        let late = try await runner.invoke(tool: "shell", request: InvocationRequest(arguments: ["command": "sleep 20"], idempotencyKey: "c-2"), trace: trace)
+        #expect(late.status == .cancelled)
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
     @Test("file tools stay inside the workspace")
     func fileTools() async throws {
         let (runner, _, _, cleanup) = try Fixtures.makeToolRunner()

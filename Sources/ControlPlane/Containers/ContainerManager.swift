@@ -430,8 +430,21 @@ public final class ContainerManager: Sendable {
         let result: InvocationResult
         do {
             let supervisor = try await supervisor(for: record)
-            result = try await supervisor.invoke(invocation.tool, InvocationRequest(arguments: invocation.arguments, idempotencyKey: key,
-                                                                                  timeoutMs: invocation.timeoutMs), trace: trace)
+            let request = InvocationRequest(arguments: invocation.arguments, idempotencyKey: key, timeoutMs: invocation.timeoutMs)
+            // A cancelled caller (a cancelled run) cancels the tool too: its process group is
+            // killed; the supervisor's `finished` event records the outcome on the tool run.
+            let logger = self.logger
+            result = try await withTaskCancellationHandler {
+                try await supervisor.invoke(invocation.tool, request, trace: trace)
+            } onCancel: {
+                Task {
+                    do {
+                        try await supervisor.cancel(idempotencyKey: key, trace: trace)
+                    } catch {
+                        logger.warning("could not cancel a tool invocation", metadata: ["idempotency_key": "\(key)", "error": "\(error)"])
+                    }
+                }
+            }
         } catch let error as APIError {
             try? await database.withConnection { db in
                 try await self.tools.failRun(id: run.id, code: error.code, message: error.message, now: Date(), on: db)

@@ -74,6 +74,14 @@ struct SupervisorClient: Sendable {
         }
     }
 
+    /// Cancels the invocation running under `idempotencyKey` (kills its process group); one
+    /// that has not arrived yet is cancelled when it does.
+    func cancel(idempotencyKey: String, trace: TraceContext) async throws {
+        let body = Array(try JSONEncoder().encode(["idempotencyKey": idempotencyKey]))
+        let (status, buffer) = try await send(.POST, "/v1/invocations/cancel", body: body, trace: trace, timeout: .seconds(5))
+        guard status == 202 else { throw Self.error(status: status, buffer: buffer) }
+    }
+
     func health(trace: TraceContext) async throws -> SupervisorHealth {
         let (status, buffer) = try await send(.GET, "/health", trace: trace, timeout: .seconds(5))
         guard status == 200 else { throw Self.error(status: status, buffer: buffer) }

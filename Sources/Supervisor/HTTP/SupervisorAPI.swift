@@ -85,6 +85,15 @@ public struct SupervisorAPI: Sendable {
             }
             return try json(try await runner.invoke(tool: parts[2], request: body, trace: trace))
         }
+        if method == .POST && parts == ["v1", "invocations", "cancel"] {
+            struct Body: Decodable { var idempotencyKey: String }
+            guard let body = try? JSONDecoder().decode(Body.self, from: Data(request.body)), !body.idempotencyKey.isEmpty else {
+                throw SupervisorError("validation_failed", "body must be {idempotencyKey}", status: 400)
+            }
+            let running = await runner.cancel(idempotencyKey: body.idempotencyKey)
+            return APIResponse(status: .accepted, headers: [("Content-Type", "application/json")],
+                               body: Array((running ? #"{"cancelled":true}"# : #"{"cancelled":false,"pending":true}"#).utf8))
+        }
         if method == .POST && parts.count == 4 && parts[0] == "v1" && parts[1] == "invocations" && parts[3] == "cancel" {
             guard await runner.cancel(id: parts[2]) else { throw SupervisorError.notFound("no running invocation \(parts[2])") }
             return APIResponse(status: .accepted, headers: [("Content-Type", "application/json")], body: Array(#"{"cancelled":true}"#.utf8))

@@ -24,6 +24,10 @@ public actor ToolRunner {
     let logger: Logger
     private var inflight: [String: InFlight] = [:]
     private var running: [String: ProcessHandle] = [:]
+    /// Idempotency key -> invocation id, while it runs.
+    private var runningByKey: [String: String] = [:]
+    /// Cancels that arrived for a key before its invocation did (kept for a minute).
+    private var pendingCancels: [String: ContinuousClock.Instant] = [:]
     private var shuttingDown = false
 
     /// - Parameters:
@@ -84,6 +88,10 @@ public actor ToolRunner {
         let task = Task { await context.execute(invocation) }
         if let key = request.idempotencyKey { inflight[key] = InFlight(task: task, tool: name, digest: digest) }
         running[id] = handle
+        if let key = request.idempotencyKey {
+            runningByKey[key] = id
+            if pendingCancels.removeValue(forKey: key) != nil { handle.cancel() }
+        }
         emit(InvocationEvent(personaId: context.personaId, bootId: context.bootId, kind: .started, invocationId: id, tool: name,
                              idempotencyKey: request.idempotencyKey, traceparent: span.traceparent, at: Date()))
         logger.info("invocation started", metadata: ["traceId": "\(trace.traceId)", "spanId": "\(span.spanId)", "tool": "\(name)", "invocationId": "\(id)"])
@@ -94,7 +102,10 @@ public actor ToolRunner {
             logger.error("could not journal a result", metadata: ["invocationId": "\(id)", "error": "\(error)"])
         }
         running[id] = nil
-        if let key = request.idempotencyKey { inflight[key] = nil }
+        if let key = request.idempotencyKey {
+            inflight[key] = nil
+            runningByKey[key] = nil
+        }
         emit(InvocationEvent(personaId: context.personaId, bootId: context.bootId, kind: .finished, invocationId: id, tool: name,
                              idempotencyKey: request.idempotencyKey, traceparent: span.traceparent, at: Date(), result: result))
         logger.info("invocation finished", metadata: [
@@ -109,6 +120,20 @@ public actor ToolRunner {
         guard let handle = running[id] else { return false }
         handle.cancel()
         return true
+    }
+
+    /// Cancels the invocation running under `idempotencyKey`. A cancel that arrives before its
+    /// invocation (the two travel on different connections) is kept for a minute and applied
+    /// when the invocation starts. Returns whether one was running.
+    public func cancel(idempotencyKey key: String) -> Bool {
+        if let id = runningByKey[key], let handle = running[id] {
+            handle.cancel()
+            return true
+        }
+        let now = ContinuousClock.now
+        pendingCancels = pendingCancels.filter { now - $0.value < .seconds(60) }
+        pendingCancels[key] = now
+        return false
     }
 
     /// Refuses new invocations and cancels the running ones (supervisor shutdown).
