@@ -196,6 +196,64 @@ struct RunsTests {
         }
     }
 
+    @Test("a tool that needs approval pauses the run; approving runs it, rejecting tells the model and runs nothing",
+          arguments: TestBackend.allCases)
+    func approvals(backend: TestBackend) async throws {
+        let first = [Chat.ToolCall(id: "a1", name: "shell", arguments: #"{"command":"echo approved >> approved.txt"}"#)]
+        let second = [Chat.ToolCall(id: "r1", name: "shell", arguments: #"{"command":"echo rejected >> rejected.txt"}"#)]
+        let script: [ScriptedReply] = [.toolCalls(first), .text("Ran it."), .toolCalls(second), .text("Understood, I did not.")]
+        try await withRunApp(backend, script: script, tools: ["shell"]) { api, admin, agent, llm in
+            let persona = try #require(try await api.get("/api/agents/\(agent)", token: admin).data?["personaId"]?.stringValue)
+            // The catalog exists once the container registered; then demand approval for shell.
+            _ = try await api.post("/api/personas/\(persona)/container/start?wait=60", token: admin)
+            let patched = try await api.patch("/api/personas/\(persona)/tools/shell", token: admin, json: ["requiresApproval": true])
+            #expect(patched.data?["requiresApproval"] == true)
+            #expect(try await api.patch("/api/personas/\(persona)/tools/shell", token: admin, json: [:]).status == .badRequest)
+
+            func waitFor(_ run: String, _ status: String) async throws -> APIResponse {
+                for _ in 0..<300 {
+                    let response = try await api.get("/api/runs/\(run)", token: admin)
+                    if response.data?["status"]?.stringValue == status { return response }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                throw TestSetupError("run \(run) never reached \(status)")
+            }
+            func file(_ name: String) async throws -> String {
+                try await api.post("/api/personas/\(persona)/tools/read_file/invoke", token: admin,
+                                   json: ["arguments": ["path": .string(name)]]).data?["output"]?["content"]?.stringValue ?? "<missing>"
+            }
+
+            // Approved.
+            let one = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "go"]).data?["id"]?.stringValue)
+            let waiting = try await waitFor(one, "awaiting_approval")
+            #expect(waiting.data?["approvals"]?[0]?["callId"] == "a1")
+            #expect(waiting.data?["approvals"]?[0]?["status"] == "pending")
+            #expect(waiting.data?["approvals"]?[0]?["arguments"]?["command"] == "echo approved >> approved.txt")
+            #expect(try await file("approved.txt") == "<missing>")
+            let approved = try await api.post("/api/runs/\(one)/approve", token: admin, json: ["approved": true, "comment": "fine"])
+            #expect(approved.status == .ok)
+            let done = try await waitForEnd(api, admin, one)
+            #expect(done.data?["status"] == "completed")
+            #expect(done.data?["output"] == "Ran it.")
+            #expect(done.data?["approvals"]?[0]?["status"] == "approved")
+            #expect(try await file("approved.txt") == "approved\n")
+            #expect(try await api.post("/api/runs/\(one)/approve", token: admin, json: ["approved": true]).code == "not_awaiting_approval")
+
+            // Rejected: the model hears why; the command never runs.
+            let two = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "again"]).data?["id"]?.stringValue)
+            _ = try await waitFor(two, "awaiting_approval")
+            #expect(try await api.post("/api/runs/\(two)/approve", token: admin, json: ["approved": false, "comment": "not today"]).status == .ok)
+            let rejected = try await waitForEnd(api, admin, two)
+            #expect(rejected.data?["status"] == "completed")
+            #expect(rejected.data?["output"] == "Understood, I did not.")
+            let told = await llm.requests.last?["messages"]?.arrayValue?.last { $0["role"] == "tool" }?["content"]?.stringValue ?? ""
+            #expect(told.contains("rejected") && told.contains("not today"), "\(told)")
+            #expect(try await file("rejected.txt") == "<missing>")
+            let audit = try await api.get("/api/audit?type=run.rejected", token: admin)
+            #expect(audit.data?.arrayValue?.count == 1)
+        }
+    }
+
     @Test("agents follow persona roles; runs of invisible agents are refused", arguments: [TestBackend.sqlite])
     func permissions(backend: TestBackend) async throws {
         try await withRunApp(backend, script: []) { api, admin, agent, _ in

@@ -16,8 +16,9 @@ struct ContainersController: Sendable {
     }
 
     struct ToolPatchBody: StrictBody {
-        var enabled: Bool
-        static let fields: Set<String> = ["enabled"]
+        var enabled: Bool?
+        var requiresApproval: Bool?
+        static let fields: Set<String> = ["enabled", "requiresApproval"]
     }
 
     static let maxWaitSeconds = 120
@@ -49,12 +50,17 @@ struct ContainersController: Sendable {
             let (persona, _) = try await services.persona(context, minimum: .editor)
             let name = context.parameters.get("name") ?? ""
             let body = try await request.decodeJSON(ToolPatchBody.self, limit: 4096)
+            guard body.enabled != nil || body.requiresApproval != nil else { throw APIError.validation("Nothing to change") }
             let found = try await services.database.transaction { tx in
-                guard try await manager.tools.setEnabled(personaId: persona.id, name: name, enabled: body.enabled, now: Date(), on: tx)
+                guard try await manager.tools.update(personaId: persona.id, name: name, enabled: body.enabled,
+                                                     requiresApproval: body.requiresApproval, now: Date(), on: tx)
                 else { return false }
-                try await services.audit.insert(AuditEvent(context, type: body.enabled ? "tool.enabled" : "tool.disabled", category: "tool",
-                                                           description: "Tool switched for persona", personaId: persona.id,
-                                                           metadata: ["tool": name]), on: tx)
+                var metadata: [String: any JSONValueConvertible] = ["tool": name]
+                if let enabled = body.enabled { metadata["enabled"] = enabled }
+                if let approval = body.requiresApproval { metadata["requiresApproval"] = approval }
+                try await services.audit.insert(AuditEvent(context, type: "tool.updated", category: "tool",
+                                                           description: "Tool settings changed for persona", personaId: persona.id,
+                                                           metadata: metadata), on: tx)
                 return true
             }
             guard found else { throw APIError.notFound("Tool") }

@@ -16,14 +16,22 @@ struct RunsController: Sendable {
     struct RunDetail: Encodable, Sendable {
         var run: Run
         var steps: [RunStep]
+        var approvals: [RunApproval]
 
         func encode(to encoder: any Encoder) throws {
             try run.encode(to: encoder)
             var container = encoder.container(keyedBy: Key.self)
             try container.encode(steps, forKey: .steps)
+            try container.encode(approvals, forKey: .approvals)
         }
 
-        enum Key: String, CodingKey { case steps }
+        enum Key: String, CodingKey { case steps, approvals }
+    }
+
+    struct ApproveBody: StrictBody {
+        var approved: Bool
+        var comment: String?
+        static let fields: Set<String> = ["approved", "comment"]
     }
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -71,8 +79,10 @@ struct RunsController: Sendable {
         }
         group.get("{id}") { _, context in
             let run = try await load(context, minimum: .viewer)
-            let steps = try await services.database.withConnection { try await services.runs.steps(runId: run.id, on: $0) }
-            return try JSONResponse.data(RunDetail(run: run, steps: steps))
+            let (steps, approvals) = try await services.database.withConnection {
+                (try await services.runs.steps(runId: run.id, on: $0), try await services.approvals.list(runId: run.id, on: $0))
+            }
+            return try JSONResponse.data(RunDetail(run: run, steps: steps, approvals: approvals))
         }
         group.post("{id}/cancel") { _, context in
             let run = try await load(context, minimum: .editor)
@@ -91,6 +101,35 @@ struct RunsController: Sendable {
             }
             let fresh = try await services.database.withConnection { try await services.runs.find(id: run.id, on: $0) }
             return try JSONResponse.data(fresh ?? run, status: .accepted)
+        }
+        group.post("{id}/approve") { request, context in
+            let run = try await load(context, minimum: .editor)
+            let user = try context.requireUser()
+            let body = try await request.decodeJSON(ApproveBody.self, limit: 8192)
+            let comment = try Validate.optionalText(body.comment, field: "comment", max: 2000)
+            let decided = try await services.database.transaction { tx -> Bool in
+                // Only a run waiting for a decision moves; it goes back to the queue and resumes
+                // at the step that asked (no side effect of that step happened yet).
+                let moved = try await tx.update("runs").set("status", to: RunStatus.queued.rawValue).set("updated_at", to: Date())
+                    .where("id", .equal, run.id).where("status", .equal, RunStatus.awaitingApproval.rawValue)
+                    .returning("id").first() != nil
+                guard moved else { return false }
+                let count = try await services.approvals.decide(runId: run.id, approved: body.approved, by: user.id, comment: comment,
+                                                                now: Date(), on: tx)
+                try await services.runs.appendEvent(runId: run.id, type: "status", data: [
+                    "status": "queued", "approval": .string(body.approved ? "approved" : "rejected"), "calls": .number(Double(count)),
+                ], now: Date(), on: tx)
+                try await services.audit.insert(AuditEvent(context, type: body.approved ? "run.approved" : "run.rejected", category: "run",
+                                                           description: body.approved ? "Tool calls approved" : "Tool calls rejected",
+                                                           personaId: run.personaId, metadata: ["runId": run.id, "calls": count]), on: tx)
+                return true
+            }
+            guard decided else {
+                throw APIError(.conflict, code: "not_awaiting_approval", "The run is \(run.status.rawValue), not awaiting approval")
+            }
+            services.runWakeUp.signal()
+            let fresh = try await services.database.withConnection { try await services.runs.find(id: run.id, on: $0) }
+            return try JSONResponse.data(fresh ?? run)
         }
         group.get("{id}/events") { request, context in
             let run = try await load(context, minimum: .viewer)

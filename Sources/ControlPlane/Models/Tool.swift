@@ -73,11 +73,14 @@ struct ToolRepository: Sendable {
     /// (new tools start enabled).
     func syncCatalog(personaId: String, manifests: [ToolManifest], now: Date, on db: any SQLDatabase) async throws {
         var enabledByName: [String: Bool] = [:]
+        var approvalByName: [String: Bool] = [:]
         for row in try await db.raw("""
-            SELECT t.name AS name, pt.enabled AS enabled FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id
-            WHERE pt.persona_id = \(bind: personaId)
+            SELECT t.name AS name, pt.enabled AS enabled, pt.requires_approval AS requires_approval
+            FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id WHERE pt.persona_id = \(bind: personaId)
             """).all() {
-            enabledByName[try row.decode(column: "name", as: String.self)] = try row.decode(column: "enabled", as: Bool.self)
+            let name = try row.decode(column: "name", as: String.self)
+            enabledByName[name] = try row.decode(column: "enabled", as: Bool.self)
+            approvalByName[name] = try row.decode(column: "requires_approval", as: Bool?.self)
         }
         var ids: [String: String] = [:]
         for manifest in manifests {
@@ -111,15 +114,18 @@ struct ToolRepository: Sendable {
         try await db.delete(from: "persona_tools").where("persona_id", .equal, personaId).run()
         for manifest in manifests {
             guard let id = ids[manifest.name] else { continue }
-            try await db.insert(into: "persona_tools").columns("persona_id", "tool_id", "enabled", "created_at", "updated_at")
-                .values(SQLBind(personaId), SQLBind(id), SQLBind(enabledByName[manifest.name] ?? true), SQLBind(now), SQLBind(now))
+            try await db.insert(into: "persona_tools")
+                .columns("persona_id", "tool_id", "enabled", "requires_approval", "created_at", "updated_at")
+                .values(SQLBind(personaId), SQLBind(id), SQLBind(enabledByName[manifest.name] ?? true),
+                        SQLBind(approvalByName[manifest.name] ?? nil), SQLBind(now), SQLBind(now))
                 .run()
         }
     }
 
     func catalog(personaId: String, on db: any SQLDatabase) async throws -> [PersonaToolDTO] {
         try await db.raw("""
-            SELECT t.id AS id, t.manifest AS manifest, pt.enabled AS enabled, pt.updated_at AS updated_at
+            SELECT t.id AS id, t.manifest AS manifest, pt.enabled AS enabled, pt.requires_approval AS requires_approval,
+                   pt.updated_at AS updated_at
             FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id WHERE pt.persona_id = \(bind: personaId) ORDER BY t.name
             """).all()
             .map { row in
@@ -127,23 +133,27 @@ struct ToolRepository: Sendable {
                 return PersonaToolDTO(id: try row.decode(column: "id", as: String.self), name: manifest.name, version: manifest.version,
                                       description: manifest.description, category: manifest.category,
                                       enabled: try row.decode(column: "enabled", as: Bool.self), builtin: manifest.builtin,
-                                      requiresApproval: manifest.requiresApproval, timeoutMs: manifest.timeoutMs,
+                                      requiresApproval: try row.decode(column: "requires_approval", as: Bool?.self) ?? manifest.requiresApproval,
+                                      timeoutMs: manifest.timeoutMs,
                                       needs: manifest.needs.map(\.rawValue), dependsOn: manifest.dependsOn,
                                       inputSchema: manifest.inputSchema, outputSchema: manifest.outputSchema,
                                       updatedAt: try row.decode(column: "updated_at", as: Date.self))
             }
     }
 
-    /// Turns one tool of the persona's catalog on or off; `false` when it has no such tool.
-    func setEnabled(personaId: String, name: String, enabled: Bool, now: Date, on db: any SQLDatabase) async throws -> Bool {
+    /// Turns one tool of the persona's catalog on or off and/or sets whether its calls need a
+    /// person's approval in runs (overriding the manifest); `false` when it has no such tool.
+    func update(personaId: String, name: String, enabled: Bool?, requiresApproval: Bool?, now: Date, on db: any SQLDatabase) async throws -> Bool {
         let ids = try await db.raw("""
             SELECT t.id AS id FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id
             WHERE pt.persona_id = \(bind: personaId) AND t.name = \(bind: name)
             """).all()
             .map { try $0.decode(column: "id", as: String.self) }
         guard !ids.isEmpty else { return false }
-        try await db.update("persona_tools").set("enabled", to: enabled).set("updated_at", to: now)
-            .where("persona_id", .equal, personaId).where("tool_id", .in, ids).run()
+        var update = db.update("persona_tools").set("updated_at", to: now)
+        if let enabled { update = update.set("enabled", to: enabled) }
+        if let requiresApproval { update = update.set("requires_approval", to: requiresApproval) }
+        try await update.where("persona_id", .equal, personaId).where("tool_id", .in, ids).run()
         return true
     }
 

@@ -109,6 +109,9 @@ enum OpenAPIDocument {
                   responses: [200: "RunDetail", 404: "Error"]),
         Operation(method: "post", path: "/api/runs/{id}/cancel", summary: "Cancel a run (editor)", tag: "runs",
                   responses: [202: "Run", 403: "Error", 404: "Error", 409: "Error"]),
+        Operation(method: "post", path: "/api/runs/{id}/approve",
+                  summary: "Approve or reject the tool calls a run waits on (editor); the run goes on", tag: "runs",
+                  body: "ApproveRunRequest", responses: [200: "Run", 400: "Error", 403: "Error", 404: "Error", 409: "Error"]),
         Operation(method: "get", path: "/api/runs/{id}/events", summary: "Live run events (Server-Sent Events, resumable with Last-Event-ID)",
                   tag: "runs", responses: [200: "@sse", 404: "Error"], query: ["lastEventId"]),
     ]

@@ -100,7 +100,9 @@ enum OpenAPISchemas {
             "inputSchema": ["type": "object"], "outputSchema": ["type": ["object", "null"]], "updatedAt": time,
         ], required: ["id", "name", "version", "description", "category", "enabled", "builtin", "requiresApproval", "timeoutMs",
                       "needs", "dependsOn", "inputSchema", "updatedAt"]),
-        "ToolPatchRequest": object(["enabled": ["type": "boolean"]]),
+        "ToolPatchRequest": object(["enabled": ["type": "boolean"], "requiresApproval": ["type": "boolean"]], required: []),
+        "ApproveRunRequest": object(["approved": ["type": "boolean"], "comment": ["type": "string", "maxLength": 2000]],
+                                    required: ["approved"]),
         "InvokeToolRequest": object(["arguments": ["type": "object"], "timeoutMs": ["type": "integer", "minimum": 1, "maximum": 3_600_000],
                                      "idempotencyKey": ["type": "string", "minLength": 1, "maxLength": 200]], required: []),
         "ToolRun": object([
@@ -128,7 +130,11 @@ enum OpenAPISchemas {
         "RunDetail": runSchema(extra: ["steps": ["type": "array", "items": object([
             "step": ["type": "integer"], "node": ["type": "string"], "spanId": ["type": "string"],
             "detail": ["type": "object"], "createdAt": time,
-        ])]]),
+        ])], "approvals": ["type": "array", "items": object([
+            "step": ["type": "integer"], "callId": ["type": "string"], "tool": ["type": "string"], "arguments": [:],
+            "status": ["type": "string", "enum": ["pending", "approved", "rejected"]], "comment": nullableString,
+            "decidedBy": nullableString, "createdAt": time, "decidedAt": nullableTime,
+        ], required: ["step", "callId", "tool", "arguments", "status", "createdAt"])]]),
         "CreateRunRequest": object(["agentId": id, "input": ["type": "string", "minLength": 1]]),
         "Health": object(["status": ["type": "string"]], additional: true),
         // Request bodies.

@@ -38,7 +38,8 @@ struct RunExecution: Sendable {
         guard let agent, let persona else { throw Gone(description: "the run's agent or persona was deleted") }
         let events = RunEventSink(runId: run.id, database: db, runs: services.runs)
         let catalog = await toolCatalog(agent: agent, persona: persona)
-        let graph = RunGraph(run: run, agent: agent, persona: persona, llm: llm, tools: tools, events: events, catalog: catalog)
+        let graph = RunGraph(run: run, agent: agent, persona: persona, llm: llm, tools: tools, events: events, catalog: catalog,
+                             approvals: ApprovalGate(runId: run.id, database: db, repository: services.approvals))
         let compiled = try graph.compile()
         var cursor: GraphCursor<RunState>
         if let next = run.nextNode, !deltas.isEmpty {

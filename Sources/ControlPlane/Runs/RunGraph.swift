@@ -11,6 +11,8 @@ struct RunGraph: Sendable {
     let events: RunEventSink
     /// The persona's tools as its supervisor reported them (descriptions, input schemas).
     var catalog: [PersonaToolDTO] = []
+    /// Where approvals of tool calls are asked for and read.
+    var approvals: ApprovalGate?
 
     func compile() throws -> CompiledGraph<RunState> {
         var graph = StateGraph<RunState>()
@@ -70,10 +72,31 @@ struct RunGraph: Sendable {
         try await events.emit("step_started", ["step": .number(Double(context.step)), "node": "tools", "spanId": .string(span.spanId)])
         var messages: [Chat.Message] = []
         var records: [JSONValue] = []
+        // Calls of tools that need a person's approval: ask before anything of this step runs.
+        var decisions: [String: RunApproval] = [:]
+        let gated = state.pendingToolCalls.filter { call in
+            agent.tools.contains(call.function.name) && catalog.contains { $0.name == call.function.name && $0.requiresApproval }
+        }
+        if !gated.isEmpty, let approvals {
+            decisions = try await approvals.decisions(context.step)
+            let undecided = gated.filter { decisions[$0.id] == nil || decisions[$0.id]?.status == .pending }
+            if !undecided.isEmpty {
+                try await approvals.request(context.step, undecided.map {
+                    (id: $0.id, tool: $0.function.name, arguments: (try? JSONCoding.decode(JSONValue.self, from: $0.function.arguments)) ?? .string($0.function.arguments))
+                })
+                try await events.emit("approval_required", ["step": .number(Double(context.step)),
+                                                            "calls": .array(undecided.map { ["id": .string($0.id), "name": .string($0.function.name)] })])
+                throw AwaitingApproval(calls: undecided.map(\.id))
+            }
+        }
         for call in state.pendingToolCalls {
             let started = ContinuousClock.now
             let result: ToolCallResult
-            if !agent.tools.contains(call.function.name) {
+            if let decision = decisions[call.id], decision.status == .rejected {
+                var output: [String: JSONValue] = ["error": "a person rejected this tool call; it did not run"]
+                if let comment = decision.comment { output["comment"] = .string(comment) }
+                result = ToolCallResult(status: "rejected", output: .object(output), durationMs: 0)
+            } else if !agent.tools.contains(call.function.name) {
                 result = ToolCallResult(status: "error", output: ["error": .string("tool '\(call.function.name)' is not allowed for this agent")], durationMs: 0)
             } else if let arguments = try? JSONCoding.decode(JSONValue.self, from: call.function.arguments), case .object = arguments {
                 result = try await tools.invoke(personaId: run.personaId, tool: call.function.name, arguments: arguments,
@@ -130,5 +153,21 @@ struct RunEventSink: Sendable {
 
     func emit(_ type: String, _ data: JSONValue) async throws {
         try await database.withConnection { try await runs.appendEvent(runId: runId, type: type, data: data, now: Date(), on: $0) }
+    }
+}
+
+/// Reads and records approvals of one run's tool calls.
+struct ApprovalGate: Sendable {
+    let runId: String
+    let database: Database
+    let repository: RunApprovalRepository
+
+    func decisions(_ step: Int) async throws -> [String: RunApproval] {
+        let all = try await database.withConnection { try await repository.list(runId: runId, on: $0) }
+        return Dictionary(all.filter { $0.step == step }.map { ($0.callId, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    func request(_ step: Int, _ calls: [(id: String, tool: String, arguments: JSONValue)]) async throws {
+        try await database.withConnection { try await repository.request(runId: runId, step: step, calls: calls, now: Date(), on: $0) }
     }
 }

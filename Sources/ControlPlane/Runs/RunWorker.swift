@@ -78,6 +78,9 @@ public struct RunWorker: Service {
             outcome = (.completed, output, nil)
         } catch is CancellationError {
             outcome = (.cancelled, nil, "cancelled")
+        } catch let waiting as AwaitingApproval {
+            outcome = (.awaitingApproval, nil, nil)
+            logger.info("run waits for approval", metadata: ["calls": "\(waiting.calls)"])
         } catch let error as GraphError where error.code == .recursionLimit {
             outcome = (.failed, nil, "the agent reached its maxSteps limit without finishing")
         } catch let error as LLMError {

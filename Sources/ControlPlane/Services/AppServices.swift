@@ -23,6 +23,7 @@ public struct AppServices: Sendable {
     let settings = SettingsRepository()
     let agents = AgentRepository()
     let runs = RunRepository()
+    let approvals = RunApprovalRepository()
     public let runWakeUp = RunWakeUp()
     /// Opened after migrations and the admin bootstrap.
     public let startup = StartupGate()

@@ -72,14 +72,19 @@ struct RunRepository: Sendable {
         try await db.update("runs").set("cancel_requested", to: true).set("updated_at", to: now).where("id", .equal, id).run()
     }
 
-    /// Moves a run to a final (or waiting) status; only the lease holder may (or anyone for a queued run).
+    /// Moves a run to a final (or waiting) status; only the lease holder may (or anyone for a
+    /// run no worker holds: queued or awaiting approval).
     func finish(id: String, owner: String?, status: RunStatus, output: String?, error: String?, now: Date,
                 on db: any SQLDatabase) async throws -> Bool {
         var query = db.update("runs").set("status", to: status.rawValue).set("output", to: output).set("error", to: error)
             .set("updated_at", to: now).set("lease_owner", to: SQLLiteral.null).set("lease_expires_at", to: SQLLiteral.null)
         if status.isFinal { query = query.set("completed_at", to: now) }
         query = query.where("id", .equal, id)
-        if let owner { query = query.where("lease_owner", .equal, owner) } else { query = query.where("status", .equal, RunStatus.queued.rawValue) }
+        if let owner {
+            query = query.where("lease_owner", .equal, owner)
+        } else {
+            query = query.where("status", .in, [RunStatus.queued.rawValue, RunStatus.awaitingApproval.rawValue])
+        }
         return try await query.returning("id").first() != nil
     }
 
