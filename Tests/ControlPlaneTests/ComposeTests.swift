@@ -32,9 +32,9 @@ struct ComposeTests {
     func composeConfig() throws {
         var env = Self.required
         env["PATH"] = "/usr/bin:/bin"
-        let (status, output) = try run("/usr/bin/docker-compose", ["-f", "docker-compose.yml", "config", "--format", "json"], environment: env)
+        let (status, output) = try run("/usr/bin/docker-compose", ["-f", "docker-compose.yml", "config"], environment: env)
         try #require(status == 0, "\(output)")
-        let json = try JSONDecoder().decode(JSONValue.self, from: Data(output.utf8))
+        let json = try JSONDecoder().decode(JSONValue.self, from: Data(try convertYAML(output).utf8))
         let services = try #require(json["services"]?.objectValue)
         #expect(Set(services.keys) == ["postgres", "litellm", "control-plane"])
         #expect(json["services"]?["postgres"]?["image"]?.stringValue?.contains("pgvector") == true)
