@@ -1,10 +1,12 @@
 import AsyncHTTPClient
+import ControlPlane
 import DockerEngine
 import Foundation
 import NIOCore
 import NIOHTTP1
 import PersonaKit
 import Testing
+import TestSupport
 
 /// Runs the real `persona-control-plane` executable (built by `swift build --build-tests`).
 @Suite("The persona-control-plane process", .serialized)
@@ -192,6 +194,94 @@ struct ServerProcessTests {
             if server.process.isRunning { server.process.terminate() }
             if let personaId {
                 for container in (try? await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.persona-id", personaId))) ?? [] {
+                    try? await docker.removeContainer(container.id, force: true)
+                }
+            }
+            try? await client.shutdown()
+            try? await docker.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        try await docker.shutdown()
+    }
+
+    @Test("a control plane killed with SIGKILL in the middle of runs and restarted: every run completes, no tool side effect happens twice")
+    func runsSurviveSIGKILL() async throws {
+        let storage = FileManager.default.temporaryDirectory.appendingPathComponent("persona-proc-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: storage) }
+        let runCount = 3
+        // Each run: one tool call that leaves a mark and then takes a while (the kill lands
+        // during it), then an answer. Replies go out in request order, whichever run asks.
+        let calls: [ScriptedReply] = (1...runCount).map {
+            .toolCalls([Chat.ToolCall(id: "c\($0)", name: "shell", arguments: #"{"command":"echo mark-\#($0) >> effects.txt; sleep 3"}"#)])
+        }
+        let llm = ScriptedLLM(calls + Array(repeating: .text("done"), count: runCount))
+        let docker = try await Docker.Client.connect(to: try Docker.Endpoint.fromEnvironment())
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        final class Box: @unchecked Sendable { var value: String? }  // set once, read after the closure
+        let personaId = Box()
+        do {
+            try await llm.serve { url in
+                let port = Int.random(in: 41000..<49000)
+                let env = environment(storage: storage, port: port, extra: [
+                    "PERSONA_ADMIN_EMAIL": "admin@example.com", "PERSONA_ADMIN_PASSWORD": "crash test password",
+                    "PERSONA_HEARTBEAT_SECONDS": "1", "RUN_LEASE_SECONDS": "3", "LITELLM_PROXY_URL": url,
+                ])
+                var server = try Server(environment: env, port: port)
+                defer { if server.process.isRunning { server.process.terminate(); server.process.waitUntilExit() } }
+                try await waitUntilHealthy(client, port: port)
+                let base = "http://127.0.0.1:\(port)"
+                func call(_ method: HTTPMethod, _ path: String, _ json: String? = nil, token: String?) async throws -> JSONValue? {
+                    let (status, _, body) = try await send(client, method, base + path, json: json,
+                                                           headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
+                    guard status < 300 else { throw TestFailure("\(method) \(path): \(status) \(body)") }
+                    return body.isEmpty ? nil : try JSONDecoder().decode(JSONValue.self, from: Data(body.utf8))["data"]
+                }
+                let token = try #require(try await call(.POST, "/api/auth/login", #"{"email":"admin@example.com","password":"crash test password"}"#,
+                                                        token: nil)?["accessToken"]?.stringValue)
+                let persona = try #require(try await call(.POST, "/api/personas", #"{"name":"Crash"}"#, token: token)?["id"]?.stringValue)
+                personaId.value = persona
+                _ = try await call(.POST, "/api/personas/\(persona)/container/start?wait=60", token: token)
+                let agent = try #require(try await call(.POST, "/api/personas/\(persona)/agents",
+                                                        #"{"name":"A","model":"m","tools":["shell"],"maxSteps":6}"#, token: token)?["id"]?.stringValue)
+                var runs: [String] = []
+                for _ in 0..<runCount {
+                    runs.append(try #require(try await call(.POST, "/api/runs", #"{"agentId":"\#(agent)","input":"go"}"#, token: token)?["id"]?.stringValue))
+                }
+                // Kill once every run's tool is running.
+                var running = 0
+                for _ in 0..<400 where running < runCount {
+                    running = try await call(.GET, "/api/personas/\(persona)/tool-runs", token: token)?.arrayValue?
+                        .filter { $0["status"] == "running" }.count ?? 0
+                    if running < runCount { try await Task.sleep(for: .milliseconds(25)) }
+                }
+                #expect(running == runCount)
+                kill(server.process.processIdentifier, SIGKILL)
+                server.process.waitUntilExit()
+
+                server = try Server(environment: env, port: port)
+                try await waitUntilHealthy(client, port: port)
+                var statuses: [String] = []
+                for _ in 0..<600 {
+                    statuses = []
+                    for run in runs { statuses.append(try await call(.GET, "/api/runs/\(run)", token: token)?["status"]?.stringValue ?? "?") }
+                    if statuses.allSatisfy({ $0 == "completed" || $0 == "failed" || $0 == "cancelled" }) { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(statuses == Array(repeating: "completed", count: runCount), "\(statuses)")
+                let marks = try String(contentsOfFile: storage + "/personas/\(persona)/workspace/effects.txt", encoding: .utf8)
+                    .split(separator: "\n").map(String.init).sorted()
+                #expect(marks == (1...runCount).map { "mark-\($0)" }, "each tool's side effect exactly once: \(marks)")
+                let toolRuns = try await call(.GET, "/api/personas/\(persona)/tool-runs", token: token)?.arrayValue ?? []
+                #expect(toolRuns.count == runCount)
+                #expect(toolRuns.allSatisfy { $0["status"] == "succeeded" }, "\(toolRuns.map { $0["status"] })")
+                _ = try await call(.DELETE, "/api/personas/\(persona)", token: token)
+                server.process.terminate()
+                server.process.waitUntilExit()
+            }
+        } catch {
+            if let persona = personaId.value {
+                for container in (try? await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.persona-id", persona))) ?? [] {
                     try? await docker.removeContainer(container.id, force: true)
                 }
             }

@@ -29,6 +29,7 @@ extension AppConfiguration {
         c.litellmAPIKey = env["LITELLM_API_KEY"]
         c.llmTimeoutSeconds = try env.int("LLM_TIMEOUT_SECONDS", default: c.llmTimeoutSeconds, range: 1...3600)
         c.runWorker.maxConcurrentRuns = try env.int("RUN_WORKER_CONCURRENCY", default: c.runWorker.maxConcurrentRuns, range: 1...1024)
+        c.runWorker.leaseSeconds = Double(try env.int("RUN_LEASE_SECONDS", default: Int(c.runWorker.leaseSeconds), range: 2...3600))
         c.maxFileSize = try env.int("MAX_FILE_SIZE", default: c.maxFileSize, range: 1...Int.max)
         c.rateLimit.enabled = try env.bool("RATE_LIMIT_ENABLED", default: c.rateLimit.enabled)
         c.rateLimit.windowSeconds = Double(try env.int("RATE_LIMIT_WINDOW_MS", default: 60_000, range: 1...Int.max)) / 1000
