@@ -56,22 +56,31 @@ public struct TraceContext: Sendable, Hashable, CustomStringConvertible {
 
     /// `bytes` random bytes as lower-case hex, never all zeros.
     public static func randomHex(bytes: Int) -> String {
+        // Eight random bytes per generator call (one `getrandom` each), hex-encoded in place:
+        // this runs for every request, so no per-byte calls and no intermediate strings.
         var generator = SystemRandomNumberGenerator()
+        let digits: StaticString = "0123456789abcdef"
         while true {
-            var out = ""
-            out.reserveCapacity(bytes * 2)
             var allZero = true
-            for _ in 0..<bytes {
-                let byte = UInt8.random(in: 0...255, using: &generator)
-                if byte != 0 { allZero = false }
-                out.append(Self.hexDigits[Int(byte >> 4)])
-                out.append(Self.hexDigits[Int(byte & 0x0f)])
+            let text = String(unsafeUninitializedCapacity: bytes * 2) { buffer in
+                digits.withUTF8Buffer { hex in
+                    var index = 0
+                    var word: UInt64 = 0
+                    for position in 0..<bytes {
+                        if position % 8 == 0 { word = generator.next() }
+                        let byte = UInt8(truncatingIfNeeded: word >> UInt64((position % 8) * 8))
+                        if byte != 0 { allZero = false }
+                        buffer[index] = hex[Int(byte >> 4)]
+                        buffer[index + 1] = hex[Int(byte & 0x0f)]
+                        index += 2
+                    }
+                }
+                return bytes * 2
             }
-            if !allZero { return out }
+            if !allZero { return text }
         }
     }
 
-    private static let hexDigits: [Character] = Array("0123456789abcdef")
 
     private static func isHex(_ s: Substring) -> Bool {
         s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) || (65...70).contains($0) }

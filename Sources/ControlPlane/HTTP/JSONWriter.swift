@@ -60,6 +60,16 @@ struct JSONWriter {
     private mutating func string(_ value: String, separate: Bool) {
         if separate { separator() }
         bytes.append(0x22)
+        // Most strings need no escaping: copy them in one go.
+        let plain = value.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
+            for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if plain == true {
+            bytes.append(0x22)
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case 0x22: bytes.append(contentsOf: [0x5C, 0x22])

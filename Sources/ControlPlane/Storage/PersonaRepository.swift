@@ -28,17 +28,20 @@ struct PersonaRepository: Sendable {
         return (persona, role)
     }
 
-    /// Visible personas, newest first, paged by id.
+    /// Visible personas, newest first, paged by id. The hottest read of the API: written as one
+    /// SQL string (nothing for SQLKit to assemble per request), the same on both engines.
     func listVisible(user: AuthenticatedUser, cursor: String?, limit: Int, on db: any SQLDatabase) async throws -> [(Persona, MemberRole)] {
-        var query = selectWithRole(userId: user.id, on: db)
-        if user.role != .admin {
-            query = query.where {
-                $0.where(SQLColumn("owner_id", table: "p"), .equal, SQLBind(user.id))
-                    .orWhere(SQLColumn("role", table: "m"), .isNot, SQLLiteral.null as any SQLExpression)
-            }
-        }
-        if let cursor { query = query.where(SQLColumn("id", table: "p"), .lessThan, SQLBind(cursor)) }
-        let rows = try await query.orderBy(SQLColumn("id", table: "p"), SQLDirection.descending).limit(limit).all()
+        var sql: SQLQueryString = """
+            SELECT p.id, p.owner_id, p.name, p.description, p.system_prompt, p.theme, p.is_active, p.created_at, p.updated_at,
+                   m.role AS member_role
+            FROM personas p LEFT JOIN persona_members m ON m.persona_id = p.id AND m.user_id = \(bind: user.id)
+            """
+        var conditions: [SQLQueryString] = []
+        if user.role != .admin { conditions.append("(p.owner_id = \(bind: user.id) OR m.role IS NOT NULL)") }
+        if let cursor { conditions.append("p.id < \(bind: cursor)") }
+        if !conditions.isEmpty { sql = sql + " WHERE " + conditions.joined(separator: " AND ") }
+        sql = sql + " ORDER BY p.id DESC LIMIT \(bind: limit)"
+        let rows = try await db.raw(sql).all()
         return try rows.compactMap { row in
             let persona = try Persona(row: row)
             return try effectiveRole(persona: persona, row: row, user: user).map { (persona, $0) }

@@ -10,15 +10,23 @@ import Synchronization
 /// The pool has its own thread pool with one thread per connection: a connection waiting in
 /// SQLite's busy handler blocks its thread, and with fewer threads than connections the
 /// connection holding the write lock could find no thread to commit on.
-actor SQLiteConnectionPool {
+final class SQLiteConnectionPool: Sendable {
+    private struct State {
+        var idle: [SQLiteConnection] = []
+        var opened = 0
+        var waiters: [CheckedContinuation<SQLiteConnection, any Error>] = []
+        var closed = false
+        var threadsStopped = false
+    }
+
     private let path: String
     private let threads: NIOThreadPool
     private let size: Int
     private let logger: Logger
-    private var idle: [SQLiteConnection] = []
-    private var opened = 0
-    private var waiters: [CheckedContinuation<SQLiteConnection, any Error>] = []
-    private var closed = false
+    /// Checkout and checkin are a few instructions under a lock, not actor hops: every
+    /// database call passes here twice, and executor switches were a large share of a
+    /// request's cost.
+    private let state = Mutex(State())
 
     init(path: String, size: Int, logger: Logger) {
         self.path = path
@@ -40,30 +48,59 @@ actor SQLiteConnectionPool {
         }
     }
 
+    private enum Checkout {
+        case ready(SQLiteConnection)
+        case open
+        case wait
+        case closed
+    }
+
     private func checkout() async throws -> SQLiteConnection {
-        guard !closed else { throw StorageError(.unavailable, "database pool closed") }
-        if let connection = idle.popLast() { return connection }
-        if opened < size {
-            opened += 1
+        let decision: Checkout = state.withLock { state in
+            if state.closed { return .closed }
+            if let connection = state.idle.popLast() { return .ready(connection) }
+            if state.opened < size {
+                state.opened += 1
+                return .open
+            }
+            return .wait
+        }
+        switch decision {
+        case .ready(let connection):
+            return connection
+        case .closed:
+            throw StorageError(.unavailable, "database pool closed")
+        case .open:
             do {
                 return try await open()
             } catch {
-                opened -= 1
+                state.withLock { $0.opened -= 1 }
                 throw error
             }
+        case .wait:
+            return try await withCheckedThrowingContinuation { continuation in
+                let now: Result<SQLiteConnection, any Error>? = state.withLock { state in
+                    if state.closed { return .failure(StorageError(.unavailable, "database pool closed")) }
+                    if let connection = state.idle.popLast() { return .success(connection) }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let now { continuation.resume(with: now) }
+            }
         }
-        return try await withCheckedThrowingContinuation { waiters.append($0) }
     }
 
     private func checkin(_ connection: SQLiteConnection) {
-        if closed {
-            Task { await self.retire(connection) }
-            return
+        let (waiter, retire): (CheckedContinuation<SQLiteConnection, any Error>?, Bool) = state.withLock { state in
+            if state.closed { return (nil, true) }
+            if !state.waiters.isEmpty { return (state.waiters.removeFirst(), false) }
+            state.idle.append(connection)
+            return (nil, false)
         }
-        if !waiters.isEmpty {
-            waiters.removeFirst().resume(returning: connection)
+        if retire {
+            Task { await self.retire(connection) }
         } else {
-            idle.append(connection)
+            waiter?.resume(returning: connection)
         }
     }
 
@@ -84,22 +121,33 @@ actor SQLiteConnectionPool {
     }
 
     func close() async {
-        closed = true
-        let pending = waiters
-        waiters.removeAll()
+        let (pending, connections) = state.withLock { state in
+            state.closed = true
+            defer {
+                state.waiters.removeAll()
+                state.idle.removeAll()
+            }
+            return (state.waiters, state.idle)
+        }
         for waiter in pending { waiter.resume(throwing: StorageError(.unavailable, "database pool closed")) }
-        // Take the idle connections out before awaiting: the actor is re-entered while each closes.
-        let connections = idle
-        idle.removeAll()
         for connection in connections { await retire(connection) }
-        if opened == 0 { try? await threads.shutdownGracefully() }
+        await stopThreadsIfIdle()
     }
 
     /// Closes a connection for good; the last one to go stops the pool's threads.
     private func retire(_ connection: SQLiteConnection) async {
         await Self.close(connection, logger: logger)
-        opened -= 1
-        if closed, opened == 0 { try? await threads.shutdownGracefully() }
+        state.withLock { $0.opened -= 1 }
+        await stopThreadsIfIdle()
+    }
+
+    private func stopThreadsIfIdle() async {
+        let stop = state.withLock { state -> Bool in
+            guard state.closed, state.opened == 0, !state.threadsStopped else { return false }
+            state.threadsStopped = true
+            return true
+        }
+        if stop { try? await threads.shutdownGracefully() }
     }
 
     /// Closes a connection; one that fails to close is kept alive rather than deinitialised
