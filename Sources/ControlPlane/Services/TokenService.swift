@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import JWTKit
 
 /// Claims of an access token: the user, the session that must still be open, the role.
@@ -23,6 +24,10 @@ struct AccessClaims: JWTPayload, Equatable {
 /// tokens, stored only as their HMAC under `JWT_REFRESH_SECRET`.
 struct TokenService: Sendable {
     private let keys: JWTKeyCollection
+    /// Tokens whose signature and claims were verified, until their `exp`: a token's claims
+    /// never change, and `JWTKeyCollection` is an actor, so every request would otherwise
+    /// queue on it. Revocation is unaffected: the session is checked on every request.
+    private let verified = VerifiedTokens()
     private let refreshKey: SymmetricKey
     let accessLifetime: Double
     let refreshLifetime: Double
@@ -45,7 +50,11 @@ struct TokenService: Sendable {
 
     /// The claims of a valid, unexpired token; `nil` for anything else.
     func verifyAccessToken(_ token: String) async -> AccessClaims? {
-        try? await keys.verify(token, as: AccessClaims.self)
+        let now = Date()
+        if let claims = verified.claims(for: token, now: now) { return claims }
+        guard let claims = try? await keys.verify(token, as: AccessClaims.self) else { return nil }
+        verified.insert(claims, for: token)
+        return claims
     }
 
     /// A new opaque refresh token (256 random bits, base64url) and the hash to store.
@@ -62,5 +71,29 @@ struct TokenService: Sendable {
     func hashRefreshToken(_ token: String) -> String {
         HMAC<SHA256>.authenticationCode(for: Data(token.utf8), using: refreshKey)
             .map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// A bounded map of verified access tokens to their claims.
+final class VerifiedTokens: Sendable {
+    private let entries = Mutex<[String: AccessClaims]>([:])
+    static let capacity = 10_000
+
+    func claims(for token: String, now: Date) -> AccessClaims? {
+        entries.withLock { entries in
+            guard let claims = entries[token] else { return nil }
+            guard claims.exp.value > now else {
+                entries[token] = nil
+                return nil
+            }
+            return claims
+        }
+    }
+
+    func insert(_ claims: AccessClaims, for token: String) {
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = claims
+        }
     }
 }
