@@ -31,7 +31,8 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
         configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                              serverName: "persona-control-plane"),
         services: [database.service, HTTPClientService(client: http, containers: services.containers), worker,
-                   InternalAPIServer(services: services, logger: logger), Reconciler(services: services, logger: logger)],
+                   InternalAPIServer(services: services, logger: logger), Reconciler(services: services, logger: logger),
+                   RetentionService(services: services, logger: logger)],
         logger: logger)
     app.beforeServerStarts {
         try await database.migrate()

@@ -22,6 +22,9 @@ struct PlatformSettings: Codable, Sendable, Equatable {
     var personaRestartMaxAttempts = 5
     /// How long audit events are kept.
     var auditRetentionDays = 365
+    /// How long finished runs keep their state deltas and live-event log (the step timeline
+    /// stays).
+    var runHistoryRetentionDays = 30
 
     static let bounds: [String: ClosedRange<Int>] = [
         "maxPersonasPerUser": 0...100_000,
@@ -31,6 +34,7 @@ struct PlatformSettings: Codable, Sendable, Equatable {
         "defaultPersonaPidsLimit": 32...1_000_000,
         "personaRestartMaxAttempts": 0...100,
         "auditRetentionDays": 1...36_500,
+        "runHistoryRetentionDays": 1...36_500,
     ]
     static let booleans: Set<String> = ["allowUserPersonaCreation"]
     static var keys: Set<String> { booleans.union(bounds.keys) }
@@ -45,6 +49,7 @@ struct PlatformSettings: Codable, Sendable, Equatable {
         if let v = stored["defaultPersonaPidsLimit"]?.intValue { defaultPersonaPidsLimit = v }
         if let v = stored["personaRestartMaxAttempts"]?.intValue { personaRestartMaxAttempts = v }
         if let v = stored["auditRetentionDays"]?.intValue { auditRetentionDays = v }
+        if let v = stored["runHistoryRetentionDays"]?.intValue { runHistoryRetentionDays = v }
     }
 
     /// Checks a partial update: known keys, right types, within bounds.

@@ -69,6 +69,7 @@ enum OpenAPISchemas {
             "defaultPersonaPidsLimit": ["type": "integer", "minimum": 32, "maximum": 1_000_000],
             "personaRestartMaxAttempts": ["type": "integer", "minimum": 0, "maximum": 100],
             "auditRetentionDays": ["type": "integer", "minimum": 1, "maximum": 36_500],
+            "runHistoryRetentionDays": ["type": "integer", "minimum": 1, "maximum": 36_500],
         ]),
         "ContainerStatus": object([
             "personaId": id,
@@ -168,7 +169,7 @@ enum OpenAPISchemas {
             "maxPersonasPerUser": ["type": "integer"], "defaultPersonaMemoryMb": ["type": "integer"],
             "defaultPersonaCpuShares": ["type": "integer"], "auditRetentionDays": ["type": "integer"],
             "defaultPersonaCpuMillis": ["type": "integer"], "defaultPersonaPidsLimit": ["type": "integer"],
-            "personaRestartMaxAttempts": ["type": "integer"],
+            "personaRestartMaxAttempts": ["type": "integer"], "runHistoryRetentionDays": ["type": "integer"],
         ], required: []),
     ]
 }
