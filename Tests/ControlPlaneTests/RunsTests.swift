@@ -73,6 +73,11 @@ struct RunsTests {
             #expect(resumedIds == Array(ids.dropFirst()))
             let list = try await api.get("/api/runs?status=completed", token: admin)
             #expect(list.data?.arrayValue?.count == 1)
+            // LLM calls and tokens per persona, for the health service.
+            let persona = try #require(done.data?["personaId"]?.stringValue)
+            let metrics = try await api.get("/metrics").body
+            #expect(metrics.contains(#"persona_llm_calls_total{persona_id="\#(persona)",model="scripted-model",outcome="ok"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"persona_llm_tokens_total{persona_id="\#(persona)",kind="completion"} 7"#))
         }
     }
 

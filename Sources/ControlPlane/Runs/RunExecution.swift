@@ -39,7 +39,8 @@ struct RunExecution: Sendable {
         let events = RunEventSink(runId: run.id, database: db, runs: services.runs)
         let catalog = await toolCatalog(agent: agent, persona: persona)
         let graph = RunGraph(run: run, agent: agent, persona: persona, llm: llm, tools: tools, events: events, catalog: catalog,
-                             approvals: ApprovalGate(runId: run.id, database: db, repository: services.approvals))
+                             approvals: ApprovalGate(runId: run.id, database: db, repository: services.approvals),
+                             metrics: services.metrics)
         let compiled = try graph.compile()
         var cursor: GraphCursor<RunState>
         if let next = run.nextNode, !deltas.isEmpty {

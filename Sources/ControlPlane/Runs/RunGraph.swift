@@ -1,5 +1,6 @@
 import Foundation
 import PersonaKit
+import Prometheus
 
 /// Builds the run workflow `llm -> (tool calls? tools -> llm : END)` for one run.
 struct RunGraph: Sendable {
@@ -13,6 +14,8 @@ struct RunGraph: Sendable {
     var catalog: [PersonaToolDTO] = []
     /// Where approvals of tool calls are asked for and read.
     var approvals: ApprovalGate?
+    /// LLM calls and tokens per persona go here (`/metrics`), for health monitoring.
+    var metrics: PrometheusCollectorRegistry?
 
     func compile() throws -> CompiledGraph<RunState> {
         var graph = StateGraph<RunState>()
@@ -46,13 +49,36 @@ struct RunGraph: Sendable {
         }
     }
 
+    static var llmCalls: MetricNameDescriptor { MetricNameDescriptor(namespace: "persona", metricName: "llm_calls", unitName: "total",
+                                               helpText: "LLM calls made for a persona's runs, by model and outcome") }
+    static var llmTokens: MetricNameDescriptor { MetricNameDescriptor(namespace: "persona", metricName: "llm_tokens", unitName: "total",
+                                                helpText: "LLM tokens used for a persona's runs, by kind") }
+
+    private func countCall(outcome: String, model: String, usage: Chat.Usage?) {
+        guard let metrics else { return }
+        metrics.makeCounter(descriptor: Self.llmCalls, labels: [("persona_id", persona.id), ("model", model), ("outcome", outcome)]).increment()
+        if let usage {
+            metrics.makeCounter(descriptor: Self.llmTokens, labels: [("persona_id", persona.id), ("kind", "prompt")])
+                .increment(by: Int64(usage.promptTokens))
+            metrics.makeCounter(descriptor: Self.llmTokens, labels: [("persona_id", persona.id), ("kind", "completion")])
+                .increment(by: Int64(usage.completionTokens))
+        }
+    }
+
     private func callModel(_ state: RunState, _ context: StepContext) async throws -> RunState.Update {
         let span = trace.child()
         try await events.emit("step_started", ["step": .number(Double(context.step)), "node": "llm", "spanId": .string(span.spanId)])
         let toolSpecs = toolSpecs
         let request = Chat.Request(model: agent.model, messages: state.messages, tools: toolSpecs, temperature: agent.temperature)
         let coalescer = TokenCoalescer(events: events, step: context.step)
-        let result = try await llm.complete(request, trace: span) { try await coalescer.add($0) }
+        let result: LLMClient.Result
+        do {
+            result = try await llm.complete(request, trace: span) { try await coalescer.add($0) }
+        } catch {
+            if !(error is CancellationError) { countCall(outcome: "error", model: agent.model, usage: nil) }
+            throw error
+        }
+        countCall(outcome: "ok", model: result.model ?? agent.model, usage: result.usage)
         try await coalescer.flush()
         let calls = result.message.toolCalls ?? []
         let meta: JSONValue = [
