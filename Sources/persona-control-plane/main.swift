@@ -9,7 +9,7 @@ struct PersonaControlPlane: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "persona-control-plane",
         abstract: "Persona Platform control plane",
-        subcommands: [Serve.self, Migrate.self],
+        subcommands: [Serve.self, Migrate.self, BenchGraph.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -65,5 +65,34 @@ struct Migrate: AsyncParsableCommand {
             try await database.migrate()
             group.cancelAll()
         }
+    }
+}
+
+struct BenchGraph: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-graph",
+        abstract: "Benchmark the run orchestration (no-op nodes, real checkpoints) on the configured database; prints JSON.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "LLM steps per sequential run, comma-separated.") var steps = "10,50,100"
+    @Option(help: "Concurrent runs.") var concurrent = 50
+    @Option(help: "LLM steps of each concurrent run.") var concurrentSteps = 10
+
+    func run() async throws {
+        let (configuration, logger) = try common.load()
+        let database = try ControlPlane.Database.open(configuration: configuration, logger: logger)
+        let counts = steps.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let output = try await withThrowingTaskGroup(of: String?.self) { group in
+            let service = database.service
+            group.addTask { try await service.run(); return nil }
+            let (sequential, concurrentResult) = try await GraphBenchmark.run(database: database, llmSteps: counts,
+                                                                            concurrentRuns: concurrent, concurrentSteps: concurrentSteps)
+            struct Report: Encodable { var sequential: [GraphBenchmark.Sequential]; var concurrent: GraphBenchmark.Concurrent }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let text = String(decoding: try encoder.encode(Report(sequential: sequential, concurrent: concurrentResult)), as: UTF8.self)
+            group.cancelAll()
+            return text
+        }
+        print(output)
     }
 }

@@ -53,7 +53,7 @@ public struct Run: Codable, Sendable, Equatable {
         completedAt = try row.decode(column: "completed_at", as: Date?.self)
     }
 
-    init(id: String, personaId: String, agentId: String, createdBy: String, input: String, trace: TraceContext, now: Date) {
+    init(id: String, personaId: String, agentId: String?, createdBy: String?, input: String, trace: TraceContext, now: Date) {
         self.id = id
         self.personaId = personaId
         self.agentId = agentId

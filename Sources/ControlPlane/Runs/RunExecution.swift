@@ -57,13 +57,10 @@ struct RunExecution: Sendable {
             delta.meta = nil
             let encoded = try JSONCoding.encodeString(delta)
             let tokens = (meta["promptTokens"]?.intValue ?? 0, meta["completionTokens"]?.intValue ?? 0)
-            try await db.transaction { tx in
-                try await services.runs.checkpoint(runId: run.id, step: step.step, node: step.node, delta: encoded, meta: meta,
+            try await db.withConnection { conn in
+                try await services.runs.recordStep(runId: run.id, step: step.step, node: step.node, delta: encoded, meta: meta,
                                                    spanId: meta["spanId"]?.stringValue ?? "", next: step.next, tokens: tokens,
-                                                   now: Date(), on: tx)
-                try await services.runs.appendEvent(runId: run.id, type: "step_finished",
-                                                    data: ["step": .number(Double(step.step)), "node": .string(step.node), "detail": meta],
-                                                    now: Date(), on: tx)
+                                                   now: Date(), on: conn, kind: db.kind)
             }
         }
         return finished.state.output ?? ""

@@ -88,17 +88,33 @@ struct RunRepository: Sendable {
         return try await query.returning("id").first() != nil
     }
 
-    func checkpoint(runId: String, step: Int, node: String, delta: String, meta: JSONValue, spanId: String, next: String,
-                    tokens: (Int, Int), now: Date, on db: any SQLDatabase) async throws {
-        try await db.insert(into: "run_checkpoints")
-            .columns("run_id", "step", "node", "delta", "meta", "span_id", "next_node", "created_at")
-            .values(SQLBind(runId), SQLBind(step), SQLBind(node), SQLBind(delta), SQLBind(try JSONCoding.encodeString(meta)),
-                    SQLBind(spanId), SQLBind(next), SQLBind(now))
-            .run()
-        try await db.update("runs").set("step_count", to: step).set("next_node", to: next).set("updated_at", to: now)
-            .set(SQLIdentifier("prompt_tokens"), to: SQLBinaryExpression(SQLIdentifier("prompt_tokens"), .add, SQLBind(tokens.0)))
-            .set(SQLIdentifier("completion_tokens"), to: SQLBinaryExpression(SQLIdentifier("completion_tokens"), .add, SQLBind(tokens.1)))
-            .where("id", .equal, runId).run()
+    /// Records one finished step in one statement (atomic on its own, one commit): its
+    /// checkpoint (delta and timeline entry), the run's step counter, next node and token
+    /// totals, and its `step_finished` event. SQLite does the last two in a trigger (migration
+    /// 5), PostgreSQL in data-modifying CTEs: a step costs one round trip and one fsync.
+    func recordStep(runId: String, step: Int, node: String, delta: String, meta: JSONValue, spanId: String, next: String,
+                    tokens: (Int, Int), now: Date, on db: any SQLDatabase, kind: SQLDialectKind) async throws {
+        let metaText = try JSONCoding.encodeString(meta)
+        switch kind {
+        case .sqlite:
+            try await db.raw("""
+                INSERT INTO run_checkpoints (run_id, step, node, delta, meta, span_id, next_node, created_at)
+                VALUES (\(bind: runId), \(bind: step), \(bind: node), \(bind: delta), \(bind: metaText), \(bind: spanId), \(bind: next), \(bind: now))
+                """).run()
+        case .postgres:
+            let event = try JSONCoding.encodeString(JSONValue.object(["step": .number(Double(step)), "node": .string(node), "detail": meta]))
+            try await db.raw("""
+                WITH checkpoint AS (
+                  INSERT INTO run_checkpoints (run_id, step, node, delta, meta, span_id, next_node, created_at)
+                  VALUES (\(bind: runId), \(bind: step), \(bind: node), \(bind: delta), \(bind: metaText), \(bind: spanId), \(bind: next), \(bind: now))
+                ), event AS (
+                  INSERT INTO run_events (run_id, type, data, created_at) VALUES (\(bind: runId), 'step_finished', \(bind: event), \(bind: now))
+                )
+                UPDATE runs SET step_count = \(bind: step), next_node = \(bind: next), updated_at = \(bind: now),
+                  prompt_tokens = prompt_tokens + \(bind: tokens.0), completion_tokens = completion_tokens + \(bind: tokens.1)
+                WHERE id = \(bind: runId)
+                """).run()
+        }
     }
 
     /// Checkpoint deltas in order, to rebuild a run's state after a restart.

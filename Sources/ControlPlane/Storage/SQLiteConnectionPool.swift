@@ -130,8 +130,12 @@ final class SQLiteConnectionPool: Sendable {
             return (state.waiters, state.idle)
         }
         for waiter in pending { waiter.resume(throwing: StorageError(.unavailable, "database pool closed")) }
-        for connection in connections { await retire(connection) }
-        await stopThreadsIfIdle()
+        // Closing runs on the pool's threads, which refuse work from a cancelled task: a
+        // service group that shuts down by cancellation must still close every connection.
+        await Task.detached {
+            for connection in connections { await self.retire(connection) }
+            await self.stopThreadsIfIdle()
+        }.value
     }
 
     /// Closes a connection for good; the last one to go stops the pool's threads.
