@@ -270,6 +270,29 @@ struct ContainerTests {
         }
     }
 
+    @Test("a supervisor that stops heartbeating makes the persona unhealthy; heartbeats coming back make it ready")
+    func staleHeartbeats() async throws {
+        let docker = try await Self.engine()
+        defer { Task { try? await docker.shutdown() } }
+        try await TestApp.run(.sqlite) { api, _ in
+            let admin = try await api.login().access
+            let id = try await Self.persona(api, admin)
+            let containerId = try #require(try await Self.start(api, admin, id)["containerId"]?.stringValue)
+            // Frozen: the process is still there, it just answers nothing (heartbeat every 1 s here,
+            // unhealthy after 3 missed beats + 5 s).
+            try await docker.pauseContainer(containerId)
+            let unhealthy = try await Self.eventually(20) {
+                try await api.get("/api/personas/\(id)/container", token: admin).data?["state"] == "unhealthy"
+            }
+            #expect(unhealthy)
+            try await docker.unpauseContainer(containerId)
+            let ready = try await Self.eventually(15) {
+                try await api.get("/api/personas/\(id)/container", token: admin).data?["state"] == "ready"
+            }
+            #expect(ready)
+        }
+    }
+
     @Test("a managed container without a persona is removed by the sweep; other installations' containers are left alone")
     func orphans() async throws {
         let docker = try await Self.engine()
