@@ -192,17 +192,21 @@ struct ServerProcessTests {
             #expect(server.process.terminationStatus == 0)
         } catch {
             if server.process.isRunning { server.process.terminate() }
-            if let personaId {
-                for container in (try? await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.persona-id", personaId))) ?? [] {
-                    try? await docker.removeContainer(container.id, force: true)
-                }
-            }
-            try? await client.shutdown()
-            try? await docker.shutdown()
+            await cleanUp(docker: docker, client: client, personaId: personaId)
             throw error
         }
-        try await client.shutdown()
-        try await docker.shutdown()
+        await cleanUp(docker: docker, client: client, personaId: nil)
+    }
+
+    /// Removes a persona's containers (after a failure) and closes both clients.
+    func cleanUp(docker: Docker.Client, client: HTTPClient, personaId: String?) async {
+        if let personaId {
+            for container in (try? await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.persona-id", personaId))) ?? [] {
+                try? await docker.removeContainer(container.id, force: true)
+            }
+        }
+        try? await client.shutdown()
+        try? await docker.shutdown()
     }
 
     @Test("a control plane killed with SIGKILL in the middle of runs and restarted: every run completes, no tool side effect happens twice")
@@ -280,17 +284,10 @@ struct ServerProcessTests {
                 server.process.waitUntilExit()
             }
         } catch {
-            if let persona = personaId.value {
-                for container in (try? await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.persona-id", persona))) ?? [] {
-                    try? await docker.removeContainer(container.id, force: true)
-                }
-            }
-            try? await client.shutdown()
-            try? await docker.shutdown()
+            await cleanUp(docker: docker, client: client, personaId: personaId.value)
             throw error
         }
-        try await client.shutdown()
-        try await docker.shutdown()
+        await cleanUp(docker: docker, client: client, personaId: nil)
     }
 
     @Test("production mode refuses to start without strong secrets")
