@@ -36,6 +36,8 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
         logger: logger)
     app.beforeServerStarts {
         try await database.migrate()
+        // The installation's id labels its containers: made before anything can start one.
+        _ = try await services.containers.instanceId()
         try await AdminBootstrap(services: services, logger: logger).run()
         services.startup.open()
     }

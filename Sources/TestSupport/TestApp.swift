@@ -81,6 +81,8 @@ public struct TestApp: Sendable {
                 await services.containers.removeManagedContainers()
                 throw error
             }
+            // Once more with every service stopped: nothing can start or restart one now.
+            await services.containers.removeManagedContainers()
             await dropSchema()
             return value
         } catch {

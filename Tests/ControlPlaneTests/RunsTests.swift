@@ -93,7 +93,7 @@ struct RunsTests {
 
     @Test("cancel during an LLM stream stops the run", arguments: [TestBackend.sqlite])
     func cancelDuringLLM(backend: TestBackend) async throws {
-        try await withRunApp(backend, script: [.stall(.seconds(4), then: .init(.text("too late")))]) { api, admin, agent, _ in
+        try await withRunApp(backend, script: [.stall(.seconds(12), then: .init(.text("too late")))]) { api, admin, agent, _ in
             let id = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "slow"]).data?["id"]?.stringValue)
             for _ in 0..<100 {
                 if try await api.get("/api/runs/\(id)", token: admin).data?["status"] == "running" { break }
@@ -103,7 +103,9 @@ struct RunsTests {
             #expect(try await api.post("/api/runs/\(id)/cancel", token: admin).status == .accepted)
             let done = try await waitForEnd(api, admin, id)
             #expect(done.data?["status"] == "cancelled")
-            #expect(ContinuousClock.now - started < .seconds(3))
+            // The stream stalls for 12 s: ending well before proves the cancel cut it (loaded CI
+            // machines take a few seconds to notice; the worker checks every 0.5 s).
+            #expect(ContinuousClock.now - started < .seconds(8))
             #expect(try await api.post("/api/runs/\(id)/cancel", token: admin).status == .conflict)
         }
     }
@@ -166,7 +168,7 @@ struct RunsTests {
 
     @Test("cancel during a long tool call stops the run and kills the tool's processes", arguments: [TestBackend.postgres])
     func cancelDuringTool(backend: TestBackend) async throws {
-        let slow = [Chat.ToolCall(id: "t1", name: "shell", arguments: #"{"command":"echo started > started.txt; sleep 4; touch survived.txt"}"#)]
+        let slow = [Chat.ToolCall(id: "t1", name: "shell", arguments: #"{"command":"echo started > started.txt; sleep 20; touch survived.txt"}"#)]
         try await withRunApp(backend, script: [.toolCalls(slow), .text("never")], tools: ["shell"]) { api, admin, agent, _ in
             let persona = try #require(try await api.get("/api/agents/\(agent)", token: admin).data?["personaId"]?.stringValue)
             let id = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "slow tool"]).data?["id"]?.stringValue)
@@ -182,7 +184,7 @@ struct RunsTests {
             #expect(try await api.post("/api/runs/\(id)/cancel", token: admin).status == .accepted)
             let done = try await waitForEnd(api, admin, id)
             #expect(done.data?["status"] == "cancelled")
-            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(ContinuousClock.now - started < .seconds(10))  // the tool would run 20 s
             // The supervisor's report marks the tool run cancelled...
             var toolStatus: JSONValue?
             for _ in 0..<100 {
@@ -191,13 +193,13 @@ struct RunsTests {
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(toolStatus == "cancelled")
-            // ...and the process group is gone: the command never reaches its last step.
-            try await Task.sleep(for: .seconds(5))
-            let check = try await api.post("/api/personas/\(persona)/tools/shell/invoke", token: admin,
-                                           json: ["arguments": ["command": "ls; test -e survived.txt && echo SURVIVED || echo KILLED"]])
+            // ...and the process group is gone: no `sleep` is left anywhere in the container.
+            let check = try await api.post("/api/personas/\(persona)/tools/shell/invoke", token: admin, json: [
+                "arguments": ["command": "ls; echo sleeping: $(grep -lx sleep /proc/[0-9]*/comm 2>/dev/null | wc -l)"],
+            ])
             let stdout = check.data?["output"]?["stdout"]?.stringValue ?? ""
             #expect(stdout.contains("started.txt"), "\(check.body)")
-            #expect(stdout.contains("KILLED"), "\(check.body)")
+            #expect(stdout.contains("sleeping: 0"), "\(check.body)")
         }
     }
 
@@ -256,6 +258,24 @@ struct RunsTests {
             #expect(try await file("rejected.txt") == "<missing>")
             let audit = try await api.get("/api/audit?type=run.rejected", token: admin)
             #expect(audit.data?.arrayValue?.count == 1)
+        }
+    }
+
+    @Test("a model that keeps writing malformed tool calls is told each time and stopped by maxSteps", arguments: [TestBackend.sqlite])
+    func malformedUntilMaxSteps(backend: TestBackend) async throws {
+        let bad = ScriptedReply.toolCalls([Chat.ToolCall(id: "b", name: "shell", arguments: "{broken")])
+        try await withRunApp(backend, script: Array(repeating: bad, count: 10), tools: ["shell"]) { api, admin, agent, llm in
+            let id = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "go"]).data?["id"]?.stringValue)
+            let done = try await waitForEnd(api, admin, id)
+            #expect(done.data?["status"] == "failed")
+            #expect(done.data?["error"] == "the agent reached its maxSteps limit without finishing")
+            // maxSteps is 6: llm, tools, llm, tools, llm, tools; every tools step told the model why.
+            let steps = done.data?["steps"]?.arrayValue ?? []
+            #expect(steps.count == 6)
+            #expect(steps.filter { $0["node"] == "tools" }.allSatisfy {
+                $0["detail"]?["calls"]?[0]?["result"]?["error"] == "arguments are not a valid JSON object"
+            })
+            #expect(await llm.requests.count == 3)
         }
     }
 

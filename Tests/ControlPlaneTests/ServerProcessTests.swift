@@ -17,11 +17,20 @@ struct ServerProcessTests {
     }()
 
     final class Server: @unchecked Sendable {
-        // Only touched from the test's task; Process itself is used from one place at a time.
+        // `process` is only touched from the test's task; the output is drained by a reader
+        // thread the whole time (an undrained pipe fills and blocks the server's logging).
         let process = Process()
         let output = Pipe()
         let port: Int
-        var captured = Data()
+        private let captured = OutputBuffer()
+        private let drained = DispatchSemaphore(value: 0)
+
+        final class OutputBuffer: @unchecked Sendable {  // guarded by `lock`
+            private let lock = NSLock()
+            private var data = Data()
+            func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
+            var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+        }
 
         init(environment: [String: String], port: Int) throws {
             self.port = port
@@ -31,10 +40,21 @@ struct ServerProcessTests {
             process.standardOutput = output
             process.standardError = output
             try process.run()
+            let handle = output.fileHandleForReading
+            Thread.detachNewThread { [captured, drained] in
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    captured.append(chunk)
+                }
+                drained.signal()
+            }
         }
 
+        /// Everything the server printed so far (after it exited: everything).
         func collectOutput() -> String {
-            String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+            if !process.isRunning { _ = drained.wait(timeout: .now() + 5) ; drained.signal() }
+            return captured.text
         }
     }
 
@@ -50,13 +70,34 @@ struct ServerProcessTests {
         return env
     }
 
-    func waitUntilHealthy(_ client: HTTPClient, port: Int) async throws {
+    /// A port below the ephemeral range (so no outgoing connection holds it) that binds now.
+    static func freePort() -> Int {
+        for _ in 0..<100 {
+            let port = Int.random(in: 20000..<30000)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound == 0 { return port }
+        }
+        return Int.random(in: 20000..<30000)
+    }
+
+    func waitUntilHealthy(_ client: HTTPClient, port: Int, server: Server? = nil) async throws {
         for _ in 0..<200 {
             if let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(1)),
                response.status == .ok { return }
+            if let server, !server.process.isRunning {
+                throw TestFailure("server on port \(port) exited with \(server.process.terminationStatus): \(server.collectOutput().suffix(2000))")
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw TestFailure("server on port \(port) did not become healthy")
+        throw TestFailure("server on port \(port) did not become healthy (running: \(server?.process.isRunning ?? true))")
     }
 
     struct TestFailure: Error, CustomStringConvertible {
@@ -82,12 +123,16 @@ struct ServerProcessTests {
     func fullLifecycle() async throws {
         let storage = FileManager.default.temporaryDirectory.appendingPathComponent("persona-proc-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: storage) }
-        let port = Int.random(in: 41000..<49000)
+        let port = Self.freePort()
         let server = try Server(environment: environment(storage: storage, port: port), port: port)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             try await waitUntilHealthy(client, port: port)
-            let console = server.collectOutput()
+            var console = server.collectOutput()
+            for _ in 0..<50 where !console.contains("password:") {
+                try await Task.sleep(for: .milliseconds(100))
+                console = server.collectOutput()
+            }
             let password = try #require(console.split(separator: "\n").first { $0.contains("password:") }?
                 .split(separator: ":").last?.trimmingCharacters(in: .whitespaces))
             let (status, _, body) = try await send(client, .POST, "http://127.0.0.1:\(port)/api/auth/login",
@@ -138,7 +183,7 @@ struct ServerProcessTests {
     func adoptsRunningContainers() async throws {
         let storage = FileManager.default.temporaryDirectory.appendingPathComponent("persona-proc-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: storage) }
-        let port = Int.random(in: 41000..<49000)
+        let port = Self.freePort()
         var env = environment(storage: storage, port: port, extra: ["PERSONA_ADMIN_EMAIL": "admin@example.com",
                                                                     "PERSONA_ADMIN_PASSWORD": "adoption test password",
                                                                     "PERSONA_HEARTBEAT_SECONDS": "1"])
@@ -164,7 +209,7 @@ struct ServerProcessTests {
             kill(server.process.processIdentifier, SIGKILL)
             server.process.waitUntilExit()
             server = try Server(environment: env, port: port)
-            try await waitUntilHealthy(client, port: port)
+            try await waitUntilHealthy(client, port: port, server: server)
 
             var state: JSONValue?
             for _ in 0..<100 {
@@ -226,14 +271,14 @@ struct ServerProcessTests {
         let personaId = Box()
         do {
             try await llm.serve { url in
-                let port = Int.random(in: 41000..<49000)
+                let port = Self.freePort()
                 let env = environment(storage: storage, port: port, extra: [
                     "PERSONA_ADMIN_EMAIL": "admin@example.com", "PERSONA_ADMIN_PASSWORD": "crash test password",
                     "PERSONA_HEARTBEAT_SECONDS": "1", "RUN_LEASE_SECONDS": "3", "LITELLM_PROXY_URL": url,
                 ])
                 var server = try Server(environment: env, port: port)
                 defer { if server.process.isRunning { server.process.terminate(); server.process.waitUntilExit() } }
-                try await waitUntilHealthy(client, port: port)
+                try await waitUntilHealthy(client, port: port, server: server)
                 let base = "http://127.0.0.1:\(port)"
                 func call(_ method: HTTPMethod, _ path: String, _ json: String? = nil, token: String?) async throws -> JSONValue? {
                     let (status, _, body) = try await send(client, method, base + path, json: json,
@@ -264,7 +309,7 @@ struct ServerProcessTests {
                 server.process.waitUntilExit()
 
                 server = try Server(environment: env, port: port)
-                try await waitUntilHealthy(client, port: port)
+                try await waitUntilHealthy(client, port: port, server: server)
                 var statuses: [String] = []
                 for _ in 0..<600 {
                     statuses = []
@@ -297,7 +342,7 @@ struct ServerProcessTests {
         let server = try Server(environment: environment(storage: storage, port: 1, extra: ["PERSONA_ENV": "production", "JWT_SECRET": "short"]), port: 1)
         server.process.waitUntilExit()
         #expect(server.process.terminationStatus != 0)
-        let output = String(decoding: server.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let output = server.collectOutput()
         #expect(output.contains("JWT_SECRET"))
     }
 }

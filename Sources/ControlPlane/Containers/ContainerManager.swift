@@ -462,13 +462,17 @@ public final class ContainerManager: Sendable {
         await docker.shutdown()
     }
 
-    /// Removes every container this installation manages (tests, uninstall). Failures are
-    /// ignored: this is clean-up.
+    /// Removes every container this installation manages (tests, uninstall), checking until
+    /// none is left (a removal racing the reconciler's can answer 409 while still in
+    /// progress). Failures are ignored: this is clean-up.
     public func removeManagedContainers() async {
         guard let instance = try? await instanceId(), let client = try? await Docker.Client.connect(to: configuration.dockerEndpoint)
         else { return }
-        if let containers = try? await client.listContainers(all: true, filters: Docker.Filters.label("io.persona.instance", instance)) {
+        for _ in 0..<20 {
+            guard let containers = try? await client.listContainers(all: true, filters: Docker.Filters.label("io.persona.instance", instance)),
+                  !containers.isEmpty else { break }
             for container in containers { try? await client.removeContainer(container.id, force: true) }
+            try? await Task.sleep(for: .milliseconds(100))
         }
         try? await client.shutdown()
     }
