@@ -68,9 +68,8 @@ struct InternalAPIController: Sendable {
             let record = try await authenticate(request)
             let secrets = try await services.database.withConnection { db -> [String: String] in
                 var out: [String: String] = [:]
-                for secret in try await services.secrets.list(personaId: record.personaId, on: db) {
-                    guard let sealed = try await services.secrets.ciphertext(personaId: record.personaId, name: secret.name, on: db) else { continue }
-                    out[secret.name] = try services.secretBox.open(sealed, personaId: record.personaId, name: secret.name)
+                for secret in try await services.secrets.sealedValues(personaId: record.personaId, on: db) {
+                    out[secret.name] = try services.secretBox.open(secret.ciphertext, personaId: record.personaId, name: secret.name)
                 }
                 try await services.audit.insert(AuditEvent(userId: nil, personaId: record.personaId, traceId: context.trace.traceId,
                                                            eventType: "secret.delivered", eventCategory: "secret",

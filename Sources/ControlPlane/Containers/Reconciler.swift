@@ -18,6 +18,9 @@ struct Reconciler: Service {
     let services: AppServices
     let logger: Logger
     var manager: ContainerManager { services.containers }
+    /// When scheduled crash restarts are due (kept in memory: the sweep re-reads them from the
+    /// database after a restart of the control plane), so waiting for one costs no queries.
+    let restarts = RestartSchedule()
 
     static let restartBaseDelay: Double = 1
     static let restartMaxDelay: Double = 60
@@ -107,10 +110,7 @@ struct Reconciler: Service {
     }
 
     private func restartDue() async throws {
-        let now = Date()
-        let due = try await services.database.withConnection { try await manager.repository.all(on: $0) }
-            .filter { $0.desiredState == .running && ($0.restartAfter.map { $0 <= now } ?? false) }
-        for record in due { await reconcileLogged(record.personaId) }
+        for personaId in restarts.takeDue(now: Date()) { await reconcileLogged(personaId) }
     }
 
     private func reconcileLogged(_ personaId: String) async {
@@ -199,16 +199,21 @@ struct Reconciler: Service {
             }
             guard let after = record.restartAfter else {
                 let delay = min(Self.restartBaseDelay * pow(2, Double(record.restartCount)), Self.restartMaxDelay)
+                let after = Date().addingTimeInterval(delay)
                 logger.warning("persona container crashed; restarting", metadata: ["persona_id": "\(personaId)", "exit_code": "\(exitCode)",
                                                                                    "in_seconds": "\(delay)"])
                 try await manager.update(personaId, [
                     "state": ContainerState.unhealthy.rawValue, "exit_code": exitCode, "boot_id": nil,
-                    "restart_after": Date().addingTimeInterval(delay),
+                    "restart_after": after,
                     "last_error": "The container \(why); restart \(record.restartCount + 1) of \(settings.personaRestartMaxAttempts) in \(Int(delay.rounded(.up))) s",
                 ])
+                restarts.schedule(personaId, at: after)
                 return
             }
-            guard after <= Date() else { return }
+            guard after <= Date() else {
+                restarts.schedule(personaId, at: after)
+                return
+            }
             try await manager.update(personaId, ["restart_count": record.restartCount + 1, "restart_after": nil,
                                                  "state": ContainerState.starting.rawValue, "started_at": Date(), "boot_id": nil,
                                                  "registered_at": nil])
@@ -221,3 +226,23 @@ struct Reconciler: Service {
         }
     }
 }
+
+/// Due times of scheduled crash restarts, by persona.
+final class RestartSchedule: Sendable {
+    private let due = Mutex<[String: Date]>([:])
+
+    func schedule(_ personaId: String, at date: Date) {
+        due.withLock { $0[personaId] = date }
+    }
+
+    /// The personas whose restart is due, removed from the schedule.
+    func takeDue(now: Date) -> [String] {
+        due.withLock { due in
+            let ready = due.filter { $0.value <= now }.map(\.key)
+            for id in ready { due[id] = nil }
+            return ready.sorted()
+        }
+    }
+}
+
+import Synchronization

@@ -8,12 +8,11 @@ import PersonaKit
 struct SupervisorToolInvoker: ToolInvoker {
     let services: AppServices
 
-    func invoke(personaId: String, tool: String, arguments: JSONValue, idempotencyKey: String,
+    func invoke(personaId: String, runId: String, tool: String, arguments: JSONValue, idempotencyKey: String,
                 trace: TraceContext) async throws -> ToolCallResult {
         guard let persona = try await services.database.withConnection({ try await services.personas.find(id: personaId, on: $0) }) else {
             return ToolCallResult(status: "error", output: ["error": "the persona no longer exists"], durationMs: 0)
         }
-        let runId = idempotencyKey.split(separator: ":").first.map(String.init)
         do {
             let run = try await services.containers.invoke(persona, .init(tool: tool, arguments: arguments, timeoutMs: nil,
                                                                           idempotencyKey: idempotencyKey, runId: runId, userId: nil),

@@ -125,7 +125,7 @@ struct RunGraph: Sendable {
             } else if !agent.tools.contains(call.function.name) {
                 result = ToolCallResult(status: "error", output: ["error": .string("tool '\(call.function.name)' is not allowed for this agent")], durationMs: 0)
             } else if let arguments = try? JSONCoding.decode(JSONValue.self, from: call.function.arguments), case .object = arguments {
-                result = try await tools.invoke(personaId: run.personaId, tool: call.function.name, arguments: arguments,
+                result = try await tools.invoke(personaId: run.personaId, runId: run.id, tool: call.function.name, arguments: arguments,
                                                 idempotencyKey: "\(run.id):\(context.step):\(call.id)", trace: span)
             } else {
                 // The model wrote arguments that are not a JSON object: tell it, so it can correct itself.

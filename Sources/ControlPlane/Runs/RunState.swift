@@ -38,15 +38,7 @@ public struct ToolCallResult: Sendable {
 /// `idempotencyKey` (run, step, call) makes a resumed run get the journaled result instead of
 /// running the tool again.
 public protocol ToolInvoker: Sendable {
-    func invoke(personaId: String, tool: String, arguments: JSONValue, idempotencyKey: String,
+    func invoke(personaId: String, runId: String, tool: String, arguments: JSONValue, idempotencyKey: String,
                 trace: TraceContext) async throws -> ToolCallResult
 }
 
-/// Used until a persona has a running container: every call fails with an explanation the
-/// model and the user can read.
-struct UnavailableToolInvoker: ToolInvoker {
-    func invoke(personaId: String, tool: String, arguments: JSONValue, idempotencyKey: String,
-                trace: TraceContext) async throws -> ToolCallResult {
-        ToolCallResult(status: "error", output: ["error": "the persona's container is not running, so tools cannot run"], durationMs: 0)
-    }
-}

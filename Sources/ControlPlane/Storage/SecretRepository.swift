@@ -31,6 +31,13 @@ struct SecretRepository: Sendable {
             .decode(column: "ciphertext", as: String.self)
     }
 
+    /// Every sealed value of a persona, by name, for the server's own use (its supervisor).
+    func sealedValues(personaId: String, on db: any SQLDatabase) async throws -> [(name: String, ciphertext: String)] {
+        try await db.select().columns("name", "ciphertext").from("persona_secrets").where("persona_id", .equal, personaId)
+            .orderBy("name").all()
+            .map { (try $0.decode(column: "name", as: String.self), try $0.decode(column: "ciphertext", as: String.self)) }
+    }
+
     func delete(personaId: String, name: String, on db: any SQLDatabase) async throws -> Bool {
         try await db.delete(from: "persona_secrets").where("persona_id", .equal, personaId)
             .where("name", .equal, name).returning("id").first() != nil

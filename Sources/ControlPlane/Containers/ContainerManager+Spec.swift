@@ -1,0 +1,96 @@
+import DockerEngine
+import Foundation
+import Hummingbird
+import PersonaKit
+
+/// What a persona container is made of: labels, the engine spec, the host directories.
+extension ContainerManager {
+    func labels(personaId: String, ownerId: String, instance: String) -> [String: String] {
+        var labels = configuration.extraContainerLabels
+        labels["io.persona.persona-id"] = personaId
+        labels["io.persona.owner-id"] = ownerId
+        labels["io.persona.managed-by"] = Self.managedBy
+        labels["io.persona.instance"] = instance
+        labels["io.persona.version"] = ControlPlaneVersion.current
+        return labels
+    }
+
+    /// The container the platform runs for a persona: limits from the settings, every
+    /// capability dropped but what the supervisor needs to switch to the tool user and signal
+    /// it, no new privileges, a read-only root, the persona's directories bind-mounted, no
+    /// secret and no token in `Env`, and no port at all unless the channel is TCP (then only
+    /// on a loopback or private address).
+    func containerSpec(personaId: String, ownerId: String, settings: PlatformSettings, instance: String) -> Docker.ContainerSpec {
+        let storage = personaStorage(personaId)
+        var environment = [
+            "PERSONA_ID": personaId,
+            "PERSONA_RUN_DIR": "/run/persona",
+            "PERSONA_HEARTBEAT_SECONDS": String(configuration.supervisorHeartbeatSeconds),
+        ]
+        var binds = ["\(storage)/workspace:/workspace", "\(storage)/cache:/cache", "\(runDirectory(personaId)):/run/persona"]
+        var exposed: [String] = []
+        var ports: [String: [Docker.PortBinding]]?
+        switch configuration.controlChannel {
+        case .unixSocket:
+            environment["PERSONA_CONTROL_PLANE_SOCKET"] = "/run/persona-cp/\(Self.controlSocketName)"
+            binds.append("\(configuration.controlSocketDirectory):/run/persona-cp:ro")
+        case .tcp(let publishHost, _, _, _, let url):
+            environment["PERSONA_CONTROL_PLANE_URL"] = url
+            environment["PERSONA_SUPERVISOR_TCP"] = "1"
+            exposed = ["\(Self.supervisorPort)/tcp"]
+            ports = ["\(Self.supervisorPort)/tcp": [Docker.PortBinding(hostIP: publishHost, hostPort: "")]]
+        }
+        let memory = Int64(settings.defaultPersonaMemoryMb) << 20
+        return Docker.ContainerSpec(
+            image: configuration.personaImage,
+            environment: environment,
+            labels: labels(personaId: personaId, ownerId: ownerId, instance: instance),
+            hostname: "persona-\(personaId.prefix(8))",
+            exposedPorts: exposed,
+            stopTimeout: configuration.containerStopTimeoutSeconds,
+            host: Docker.HostConfig(
+                binds: binds, portBindings: ports,
+                memory: memory, memorySwap: memory,
+                nanoCpus: Int64(settings.defaultPersonaCpuMillis) * 1_000_000,
+                cpuShares: settings.defaultPersonaCpuShares,
+                pidsLimit: Int64(settings.defaultPersonaPidsLimit),
+                restartPolicy: Docker.RestartPolicy(name: "no"),
+                securityOpt: ["no-new-privileges:true"],
+                capAdd: ["SETUID", "SETGID", "KILL"], capDrop: ["ALL"],
+                readonlyRootfs: true,
+                tmpfs: ["/tmp": "rw,nosuid,nodev,size=256m,mode=1777"]))
+    }
+
+    /// Makes the persona's directories and writes its token: workspace (the tool user's),
+    /// cache (root only), and the run directory (root only) with a 0600 root-owned token file.
+    func prepareDirectories(personaId: String, token: String) throws {
+        guard geteuid() == 0 else {
+            throw APIError(.serviceUnavailable, code: "container_setup_failed",
+                           "The control plane must run as root to hand a container its root-owned token file")
+        }
+        let storage = personaStorage(personaId)
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: storage + "/workspace", withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: storage + "/cache", withIntermediateDirectories: true)
+            chown(storage + "/workspace", 1000, 1000)
+            chmod(storage + "/workspace", 0o755)
+            chmod(storage + "/cache", 0o700)
+            let run = runDirectory(personaId)
+            try fm.createDirectory(atPath: run, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            chown(run, 0, 0)
+            chmod(run, 0o700)
+            // Written beside, then renamed: a supervisor never reads half a token.
+            let temporary = run + "/.token.new"
+            unlink(temporary)
+            guard fm.createFile(atPath: temporary, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown)
+            }
+            chown(temporary, 0, 0)
+            guard rename(temporary, run + "/token") == 0 else { throw CocoaError(.fileWriteUnknown) }
+        } catch {
+            throw APIError(.internalServerError, code: "container_setup_failed",
+                           "Could not prepare the persona's directories under \(configuration.storagePath) and \(configuration.runDirectory)")
+        }
+    }
+}
