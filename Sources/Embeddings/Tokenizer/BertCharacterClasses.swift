@@ -1,6 +1,6 @@
 /// The character classes of HuggingFace's `BasicTokenizer`, on Unicode scalars
 /// (Python iterates strings by code point, so scalars, not `Character`s, are the unit).
-enum BertCharacterClasses {
+public enum BertCharacterClasses {
     /// `_is_whitespace`: space, tab, newline, carriage return, or category Zs.
     static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
@@ -45,7 +45,7 @@ enum BertCharacterClasses {
     }
 
     /// `_is_chinese_char`: the CJK Unified Ideographs blocks (not Hangul or Kana).
-    static func isChinese(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isChinese(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F,
              0x2B740...0x2B81F, 0x2B820...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
