@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", exact: "0.9.20"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", exact: "4.7.1"),
     ],
     targets: [
         // OpenBLAS from Debian (apt: libopenblas-dev, pkg-config).
@@ -56,6 +58,20 @@ let package = Package(
             dependencies: ["Embeddings"],
             swiftSettings: swiftSettings
         ),
+        // Text extraction (txt, md, html, pdf, docx, pptx, xlsx) and token-aware chunking.
+        .target(
+            name: "DocumentText",
+            dependencies: [
+                "Embeddings",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DocumentTextTests",
+            dependencies: ["DocumentText", "Embeddings"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PersonaKit",
             swiftSettings: swiftSettings
@@ -77,6 +93,9 @@ let package = Package(
             dependencies: [
                 "PersonaKit",
                 "DockerEngine",
+                "Embeddings",
+                "DocumentText",
+                .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -23,7 +23,8 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
     let http = services.http
     var llmConfiguration = LLMClient.Configuration(baseURL: configuration.litellmProxyURL, apiKey: configuration.litellmAPIKey)
     llmConfiguration.timeout = .seconds(Int64(configuration.llmTimeoutSeconds))
-    let worker = RunWorker(services: services, llm: LLMClient(configuration: llmConfiguration, http: http, logger: logger),
+    let llm = LLMClient(configuration: llmConfiguration, http: http, logger: logger)
+    let worker = RunWorker(services: services, llm: llm,
                            tools: SupervisorToolInvoker(services: services), configuration: configuration.runWorker,
                            wakeUp: services.runWakeUp, logger: logger)
     var app = Application(
@@ -32,12 +33,15 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
                              serverName: "persona-control-plane"),
         services: [database.service, HTTPClientService(client: http, containers: services.containers), worker,
                    InternalAPIServer(services: services, logger: logger), Reconciler(services: services, logger: logger),
-                   RetentionService(services: services, logger: logger)],
+                   RetentionService(services: services, logger: logger),
+                   MemoryIngestionWorker(services: services, logger: logger),
+                   MemoryCurator(services: services, llm: llm, logger: logger)],
         logger: logger)
     app.beforeServerStarts {
         try await database.migrate()
         // The installation's id labels its containers: made before anything can start one.
         _ = try await services.containers.instanceId()
+        try await services.memory.prepare()
         try await AdminBootstrap(services: services, logger: logger).run()
         services.startup.open()
     }
@@ -77,6 +81,7 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     SecretsController(services: services).addRoutes(to: personas)
     AgentsController(services: services).addRoutes(personas: personas, agents: authenticated.group("agents"))
     ContainersController(services: services).addRoutes(to: personas)
+    MemoryController(services: services).addRoutes(to: personas)
     RunsController(services: services).addRoutes(to: authenticated.group("runs"))
     return router
 }

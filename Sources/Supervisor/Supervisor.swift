@@ -52,12 +52,19 @@ public final class Supervisor: Sendable {
         let interrupted = try journal.markInterrupted()
         if interrupted > 0 { logger.warning("invocations interrupted by the previous stop", metadata: ["count": "\(interrupted)"]) }
         let outbox = Outbox(db: db)
+        let memoryCache = openMemoryCache()
+        defer { memoryCache?.close() }
         let catalog = ToolCatalog.load(from: configuration.toolsDirectory, logger: logger)
         let reporter = ControlPlaneReporter(endpoint: configuration.controlPlane, token: token, outbox: outbox, logger: logger)
         let secrets = SecretStore()
+        let memory = memoryCache.map {
+            MemoryService(cache: $0, channel: ControlPlaneChannel(endpoint: configuration.controlPlane, token: token), logger: logger,
+                          searchSyncTimeout: configuration.memorySearchTimeout, searchEmbedTimeout: configuration.memorySearchTimeout)
+        }
         let workspace = Workspace(root: configuration.workspace, owner: configuration.toolUser)
         let context = ToolContext(personaId: configuration.personaId, bootId: bootId, workspace: workspace,
-                                  processes: ProcessRunner(reaper: reaper), toolUser: configuration.toolUser, secrets: secrets)
+                                  processes: ProcessRunner(reaper: reaper), toolUser: configuration.toolUser, secrets: secrets,
+                                  memory: memory)
         let runner = ToolRunner(catalog: catalog, journal: journal, context: context, logger: logger) { reporter.record($0) }
 
         reaper.start { [self] signal in
@@ -79,7 +86,8 @@ public final class Supervisor: Sendable {
                 outboxDepth: (try? outbox.depth()) ?? -1, registered: reporter.isRegistered,
                 recentInvocations: (try? journal.recent(limit: 10)) ?? [])
         }
-        let api = SupervisorAPI(token: token, runner: runner, workspace: workspace, logger: logger, info: info, health: health)
+        let api = SupervisorAPI(token: token, runner: runner, workspace: workspace, logger: logger, info: info, health: health,
+                                memory: memory)
         let http = SupervisorHTTPServer(logger: logger) { await api.handle($0) }
         var listeners = [try await http.bindUnixSocket(configuration.socketPath)]
         if let tcp = configuration.tcpListener {
@@ -103,6 +111,9 @@ public final class Supervisor: Sendable {
             group.addTask { await reporter.runDelivery() }
             group.addTask { await reporter.runHeartbeats(interval: self.configuration.heartbeatInterval, make: heartbeat) }
             group.addTask { await reporter.loadSecrets(into: secrets) }
+            if let memory, configuration.memorySyncInterval > .zero {
+                group.addTask { await memory.run(every: self.configuration.memorySyncInterval) }
+            }
 
             var iterator = shutdownSignal.makeAsyncIterator()
             let signal = await iterator.next() ?? SIGTERM
@@ -124,6 +135,24 @@ public final class Supervisor: Sendable {
         }
         if configuration.socketPath.isEmpty == false { unlink(configuration.socketPath) }
         logger.info("supervisor stopped")
+    }
+
+    /// The memory cache; an unusable file is deleted and re-created (it is only a copy), and
+    /// when even that fails the supervisor runs without it rather than not at all.
+    private func openMemoryCache() -> MemoryCache? {
+        let path = configuration.memoryDatabasePath
+        do {
+            return try MemoryCache(path: path)
+        } catch {
+            logger.error("memory cache unusable; re-creating it", metadata: ["path": "\(path)", "error": "\(String(reflecting: error))"])
+        }
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+        do {
+            return try MemoryCache(path: path)
+        } catch {
+            logger.error("memory cache unavailable; memory_search will fail", metadata: ["error": "\(String(reflecting: error))"])
+            return nil
+        }
     }
 
     private func ensureDirectory(_ path: String) throws(SupervisorError) {

@@ -40,7 +40,7 @@ public struct SupervisorConfiguration: Sendable {
     public var runDirectory: String
     /// `PERSONA_WORKSPACE` (default `/workspace`).
     public var workspace: String
-    /// `PERSONA_CACHE_DIR` (default `/cache`): holds `supervisor.db`.
+    /// `PERSONA_CACHE_DIR` (default `/cache`): holds `supervisor.db` and `memory.db`.
     public var cacheDirectory: String
     /// `PERSONA_TOOLS_DIR` (default `/opt/persona/tools`).
     public var toolsDirectory: String
@@ -59,10 +59,19 @@ public struct SupervisorConfiguration: Sendable {
     public var shutdownGrace: Duration
     /// `PERSONA_LOG_LEVEL` (default `info`).
     public var logLevel: String
+    /// `PERSONA_MEMORY_SYNC_SECONDS` (default 30): how often the memory cache pulls the
+    /// control plane's change log; `.zero` syncs only before each `memory_search`.
+    public var memorySyncInterval: Duration
+    /// `PERSONA_MEMORY_SEARCH_TIMEOUT_SECONDS` (default 3, at most 4 so both fit the tool's
+    /// 10 s): how long `memory_search` waits for its sync, and again for the query's embedding,
+    /// before answering from what the cache has.
+    public var memorySearchTimeout: Duration = .seconds(3)
 
     public var socketPath: String { runDirectory + "/supervisor.sock" }
     public var tokenPath: String { runDirectory + "/token" }
     public var databasePath: String { cacheDirectory + "/supervisor.db" }
+    /// The memory cache (``MemoryCache``): disposable, so a file of its own.
+    public var memoryDatabasePath: String { cacheDirectory + "/memory.db" }
 
     public init(
         personaId: String = "unknown", runDirectory: String = "/run/persona", workspace: String = "/workspace",
@@ -70,7 +79,7 @@ public struct SupervisorConfiguration: Sendable {
         tcpListener: (host: String, port: Int)? = nil,
         controlPlane: ControlPlaneEndpoint = .unixSocket("/run/persona-cp/control.sock"),
         heartbeatInterval: Duration = .seconds(10), toolUser: (uid: UInt32, gid: UInt32)? = nil,
-        shutdownGrace: Duration = .seconds(3), logLevel: String = "info"
+        shutdownGrace: Duration = .seconds(3), logLevel: String = "info", memorySyncInterval: Duration = .seconds(30)
     ) {
         self.personaId = personaId
         self.runDirectory = runDirectory
@@ -83,6 +92,7 @@ public struct SupervisorConfiguration: Sendable {
         self.toolUser = toolUser
         self.shutdownGrace = shutdownGrace
         self.logLevel = logLevel
+        self.memorySyncInterval = memorySyncInterval
     }
 
     /// Reads the configuration from `environment` (the process environment by default).
@@ -122,6 +132,8 @@ public struct SupervisorConfiguration: Sendable {
             config.toolUser = (UInt32(try integer("PERSONA_TOOL_UID", 1000)), UInt32(try integer("PERSONA_TOOL_GID", 1000)))
         }
         config.logLevel = value("PERSONA_LOG_LEVEL") ?? "info"
+        config.memorySyncInterval = .seconds(try integer("PERSONA_MEMORY_SYNC_SECONDS", 30))
+        config.memorySearchTimeout = .seconds(min(4, max(1, try integer("PERSONA_MEMORY_SEARCH_TIMEOUT_SECONDS", 3))))
         return config
     }
 }

@@ -70,6 +70,30 @@ public struct APIClient: Sendable {
         try await request(.delete, path, token: token, sourceLocation: sourceLocation)
     }
 
+    /// Posts `multipart/form-data` with one file part (`field`, default `file`) and optional
+    /// text fields, as a browser form would.
+    public func upload(_ path: String, token: String? = nil, fileName: String, contentType: String = "application/octet-stream",
+                       bytes: [UInt8], field: String = "file", fields: [String: String] = [:],
+                       sourceLocation: SourceLocation = #_sourceLocation) async throws -> APIResponse {
+        let boundary = "----persona-test-\(Identifier.make())"
+        var body = ByteBuffer()
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n")
+        }
+        body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(fileName)\"\r\n")
+        body.writeString("Content-Type: \(contentType)\r\n\r\n")
+        body.writeBytes(bytes)
+        body.writeString("\r\n--\(boundary)--\r\n")
+        var headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(boundary)"]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        let response = try await client.execute(uri: path, method: .post, headers: headers, body: body)
+        let text = String(buffer: response.body)
+        let result = APIResponse(status: response.status, headers: response.headers, body: text,
+                                 json: try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)))
+        Self.checkConformance(method: .post, path: path, response: result, sourceLocation: sourceLocation)
+        return result
+    }
+
     /// Logs in and returns `(accessToken, refreshToken)`; records a test failure otherwise.
     public func login(_ email: String = TestApp.adminEmail, _ password: String = TestApp.adminPassword,
                       sourceLocation: SourceLocation = #_sourceLocation) async throws -> (access: String, refresh: String) {

@@ -41,6 +41,31 @@ public actor ScriptedLLM {
 
     public func append(_ replies: [ScriptedReply]) { script += replies }
 
+    /// `/v1/embeddings` requests received, and the status to answer them with (200: vectors).
+    public private(set) var embeddingRequests: [JSONValue] = []
+    public private(set) var embeddingHeaders: [[String: String]] = []
+    public var embeddingStatus = 200
+    public func setEmbeddingStatus(_ status: Int) { embeddingStatus = status }
+
+    func embeddingRequest(_ request: JSONValue, headers: [String: String]) -> Int {
+        embeddingRequests.append(request)
+        embeddingHeaders.append(headers)
+        return embeddingStatus
+    }
+
+    /// A deterministic stand-in for an embedding model: a normalised bag of hashed,
+    /// lower-cased words, so texts that share words are close, as the real wire format carries.
+    public static func embedding(_ text: String, dimensions: Int) -> [Float] {
+        var vector = [Float](repeating: 0, count: dimensions)
+        for word in text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }) {
+            var hash: UInt64 = 14_695_981_039_346_656_037
+            for byte in word.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+            vector[Int(hash % UInt64(dimensions))] += 1
+        }
+        let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return norm > 0 ? vector.map { $0 / norm } : vector
+    }
+
     func next(request: JSONValue, headers: [String: String]) -> ScriptedReply {
         requests.append(request)
         self.headers.append(headers)
@@ -56,6 +81,26 @@ public actor ScriptedLLM {
             var fields: [String: String] = [:]
             for field in request.headers { fields[field.name.canonicalName] = field.value }
             return await Self.respond(self.next(request: json, headers: fields))
+        }
+        router.post("v1/embeddings") { request, _ -> Response in
+            let bytes = try await request.body.collect(upTo: 8 << 20)
+            let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes))) ?? .null
+            var fields: [String: String] = [:]
+            for field in request.headers { fields[field.name.canonicalName] = field.value }
+            let status = await self.embeddingRequest(json, headers: fields)
+            guard status == 200 else {
+                return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"scripted failure"}}"#)))
+            }
+            let dimensions = json["dimensions"]?.intValue ?? 1536
+            let inputs = json["input"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let data: [JSONValue] = inputs.enumerated().map { index, text in
+                ["object": "embedding", "index": .number(Double(index)),
+                 "embedding": .array(Self.embedding(text, dimensions: dimensions).map { .number(Double($0)) })]
+            }
+            let body: JSONValue = ["object": "list", "data": .array(data), "model": json["model"] ?? .null,
+                                   "usage": ["prompt_tokens": .number(Double(inputs.count)), "total_tokens": .number(Double(inputs.count))]]
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(body))))
         }
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "scripted-llm")

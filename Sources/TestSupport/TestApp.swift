@@ -41,6 +41,8 @@ public struct TestApp: Sendable {
         c.extraContainerLabels = ["io.persona.test": "1"]
         c.supervisorHeartbeatSeconds = 1
         c.reconcileIntervalSeconds = 2
+        c.memory.modelsDirectory = ProcessInfo.processInfo.environment["PERSONA_MODELS_DIR"] ?? "./models"
+        c.memory.curatorIntervalSeconds = 0  // tests call curateOnce()
         return c
     }
 

@@ -9,7 +9,7 @@ struct PersonaControlPlane: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "persona-control-plane",
         abstract: "Persona Platform control plane",
-        subcommands: [Serve.self, Migrate.self, BenchGraph.self],
+        subcommands: [Serve.self, Migrate.self, BenchGraph.self, BenchMemorySearch.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -94,5 +94,31 @@ struct BenchGraph: AsyncParsableCommand {
             return text
         }
         print(output)
+    }
+}
+
+struct BenchMemorySearch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-memory-search",
+        abstract: "Benchmark memory retrieval (synthetic 384-d chunks) on the configured database; prints JSON lines.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Chunk counts, comma-separated (each in a fresh persona).") var sizes = "10000,100000"
+    @Option(help: "Queries per size.") var queries = 200
+
+    func run() async throws {
+        let (configuration, logger) = try common.load()
+        let database = try ControlPlane.Database.open(configuration: configuration, logger: logger)
+        let counts = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let service = database.service
+            group.addTask { try await service.run() }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            for count in counts {
+                let result = try await MemoryBenchmark.run(configuration: configuration, database: database, chunks: count, queries: queries)
+                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            }
+            group.cancelAll()
+        }
     }
 }

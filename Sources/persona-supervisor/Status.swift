@@ -10,12 +10,12 @@ import Foundation
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print health, sidecars, recent invocations and outbox depth of the running supervisor.")
+        abstract: "Print health, sidecars, memory cache, recent invocations and outbox depth of the running supervisor.")
 
     @Flag(help: "Print nothing; exit 0 when healthy (for HEALTHCHECK).")
     var quiet = false
 
-    @Flag(help: "Print the raw JSON of /health and /v1/info.")
+    @Flag(help: "Print the raw JSON of /health, /v1/info and /v1/memory.")
     var json = false
 
     func run() async throws {
@@ -33,9 +33,11 @@ struct Status: AsyncParsableCommand {
         }
         if quiet { throw health.status == "ok" ? ExitCode.success : ExitCode(1) }
         let infoResponse = try await client.send(target, method: .GET, path: "/v1/info", headers: headers, timeout: .seconds(5))
+        let memoryResponse = try? await client.send(target, method: .GET, path: "/v1/memory", headers: headers, timeout: .seconds(5))
         if json {
             print(String(decoding: healthResponse.body, as: UTF8.self))
             print(String(decoding: infoResponse.body, as: UTF8.self))
+            if let memoryResponse, memoryResponse.status == 200 { print(String(decoding: memoryResponse.body, as: UTF8.self)) }
             return
         }
         guard let info = try? SupervisorJSON.decoder.decode(SupervisorInfo.self, from: Data(infoResponse.body)) else {
@@ -47,12 +49,26 @@ struct Status: AsyncParsableCommand {
         print("uptime:      \(info.uptimeSeconds)s  rss: \(info.rssBytes / 1024) KiB  tools: \(info.toolCount)")
         print("registered:  \(info.registered ? "yes" : "no")  outbox depth: \(info.outboxDepth)  running: \(info.runningInvocations)")
         print("sidecars:    \(health.sidecars.isEmpty ? "none" : health.sidecars.map { "\($0.name)=\($0.state)" }.joined(separator: " "))")
+        print("memory:      \(Self.describe(memoryResponse))")
         print("recent invocations:")
         if info.recentInvocations.isEmpty { print("  (none)") }
         for item in info.recentInvocations {
             let duration = item.durationMs.map { "\($0)ms" } ?? "-"
             print("  \(item.id)  \(item.tool.padding(12))  \(item.status.rawValue.padding(11))  \(duration.padding(8))  trace \(item.traceId)")
         }
+    }
+}
+
+extension Status {
+    /// One line about the memory cache: size, cursor, model, last sync and its error.
+    static func describe(_ response: SimpleHTTPClient.Response?) -> String {
+        guard let response, response.status == 200,
+              let memory = try? SupervisorJSON.decoder.decode(MemoryCacheStatus.self, from: Data(response.body))
+        else { return "unavailable" }
+        var line = "\(memory.chunkCount) chunks (\(memory.vectorCount) with vectors)  version \(memory.version)"
+        line += "  model \(memory.model ?? "-")  last sync \(memory.lastSyncAt.map { $0.formatted(.iso8601) } ?? "never")"
+        if let error = memory.lastSyncError { line += "  error: \(error)" }
+        return line
     }
 }
 

@@ -5,7 +5,9 @@ import Synchronization
 @testable import Supervisor
 
 /// A real HTTP server on a unix socket standing in for the control plane's internal API:
-/// records every request, answers secrets, and can be started late (to test the outbox).
+/// records every request, answers secrets, serves a scripted memory change log and query
+/// embeddings (``FakeMemoryLog``), and can be started late or stopped (to test the outbox and
+/// the memory cache's fallbacks).
 final class FakeControlPlane: Sendable {
     struct Received: Sendable {
         var method: String
@@ -17,6 +19,8 @@ final class FakeControlPlane: Sendable {
 
     let socketPath: String
     let secrets: [String: String]
+    /// The persona's memory as the control plane would serve it; tests script it.
+    let memory = FakeMemoryLog()
     private let received = Mutex<[Received]>([])
     private let server = Mutex<SupervisorHTTPServer.BoundServer?>(nil)
 
@@ -41,6 +45,7 @@ final class FakeControlPlane: Sendable {
                                    authorization: request.headers.first(name: "authorization"),
                                    traceparent: request.headers.first(name: "traceparent"), body: request.body))
             }
+            if let answer = memory.answer(request) { return answer }
             if request.path == SupervisorRoutes.secrets {
                 let body = try! SupervisorJSON.encoder.encode(SecretsResponse(secrets: secrets))
                 return APIResponse(status: .ok, headers: [("Content-Type", "application/json")], body: Array(body))

@@ -25,10 +25,11 @@ final class RunningSupervisor: Sendable {
         FileManager.default.createFile(atPath: root + "/run/token", contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
         controlPlane = FakeControlPlane(socketPath: root + "/cp/control.sock", secrets: secrets)
         try await controlPlane.start()
-        let config = SupervisorConfiguration(
+        var config = SupervisorConfiguration(
             personaId: "persona-1", runDirectory: root + "/run", workspace: root + "/workspace", cacheDirectory: root + "/cache",
             toolsDirectory: Fixtures.toolsDirectory, controlPlane: .unixSocket(root + "/cp/control.sock"),
             heartbeatInterval: .seconds(1), shutdownGrace: .milliseconds(500))
+        config.memorySearchTimeout = .seconds(4)  // the whole suite shares two cores
         let supervisor = Supervisor(configuration: config, reaperMode: .ownGroups, logger: Fixtures.logger)
         self.supervisor = supervisor
         let ready = AsyncStream<Void>.makeStream()
@@ -89,17 +90,17 @@ struct SupervisorAPITests {
         #expect(health.status == 200)
         #expect(try JSONDecoder().decode(SupervisorHealth.self, from: Data(health.body)).status == "ok")
         #expect(info.personaId == "persona-1")
-        #expect(info.toolCount == 5)
+        #expect(info.toolCount == 6)
         #expect(info.rssBytes > 0)
         let names = try JSONDecoder().decode([String: [ToolManifest]].self, from: Data(tools.body))["tools"]?.map(\.name)
-        #expect(names == ["http_fetch", "list_files", "read_file", "shell", "write_file"])
+        #expect(names == ["http_fetch", "list_files", "memory_search", "read_file", "shell", "write_file"])
         #expect(registered)
         #expect(heartbeat)
         #expect(requests.contains { $0.path == SupervisorRoutes.secrets && $0.method == "GET" })
         let register = try #require(requests.first { $0.path == SupervisorRoutes.register })
         let body = try SupervisorJSON.decoder.decode(RegisterRequest.self, from: Data(register.body))
         #expect(body.personaId == "persona-1")
-        #expect(body.tools.count == 5)
+        #expect(body.tools.count == 6)
         #expect(register.authorization == "Bearer \(sv.token)")
     }
 

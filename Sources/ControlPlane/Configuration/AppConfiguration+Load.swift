@@ -96,6 +96,7 @@ extension AppConfiguration {
             guard let seconds = parseDuration(text) else { throw ConfigurationError("JWT_REFRESH_EXPIRES_IN is not a duration like 7d") }
             c.refreshTokenLifetime = seconds
         }
+        try c.loadMemory(env)
         try c.loadSecrets(env)
         return c
     }

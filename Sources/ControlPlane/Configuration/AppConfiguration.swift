@@ -29,6 +29,8 @@ public struct AppConfiguration: Sendable {
     /// The run worker: lease, poll and concurrency settings.
     public var runWorker = RunWorker.Configuration()
     public var maxFileSize = 104_857_600
+    /// Document memory: embedder, chunking, search, curator.
+    public var memory = MemorySettings()
     /// Largest JSON request body accepted by ordinary routes.
     public var maxJSONBodySize = 1_048_576
     public var rateLimit = RateLimitSettings()

@@ -83,6 +83,43 @@ struct InternalAPIController: Sendable {
         }
     }
 
+    /// The in-container memory cache: the change log and query embeddings.
+    func addMemoryRoutes(to router: Router<AppRequestContext>) {
+        router.get(RouterPath(SupervisorRoutes.memoryChanges)) { request, _ in
+            let record = try await authenticate(request)
+            let query = request.uri.queryParameters
+            let after = Int64(query.get("after") ?? "0") ?? -1
+            let limit = Int(query.get("limit") ?? "500") ?? 0
+            guard after >= 0, (1...2000).contains(limit) else {
+                throw APIError.validation("after must be a version (>= 0) and limit from 1 to 2000")
+            }
+            let memory = services.memory
+            let changes = try await services.database.withConnection {
+                try await memory.chunks.changes(personaId: record.personaId, after: after, limit: limit + 1, on: $0)
+            }
+            let page = changes.prefix(limit)
+            let entries = page.filter { !$0.superseded }.map { change in
+                MemoryChangeEntry(version: change.version, chunkId: change.chunkId, deleted: change.vector == nil,
+                                  documentId: change.documentId, documentName: change.documentName, curated: change.curated,
+                                  text: change.text, model: change.model, vector: change.vector.map(MemoryVector.encode))
+            }
+            return try reply(MemoryChangesResponse(changes: entries, nextVersion: page.last?.version ?? after,
+                                                   hasMore: changes.count > limit, model: memory.embedder.modelId,
+                                                   dimension: memory.embedder.dimension))
+        }
+        router.post(RouterPath(SupervisorRoutes.memoryEmbed)) { request, _ in
+            _ = try await authenticate(request)
+            let body = try await decode(MemoryEmbedRequest.self, request)
+            guard (1...16).contains(body.texts.count), body.texts.allSatisfy({ !$0.isEmpty && $0.count <= 4000 }) else {
+                throw APIError.validation("texts must hold 1 to 16 non-empty texts of at most 4000 characters")
+            }
+            let memory = services.memory
+            let vectors = try await memory.embedder.embed(body.texts)
+            return try reply(MemoryEmbedResponse(model: memory.embedder.modelId, dimension: memory.embedder.dimension,
+                                                 vectors: vectors.map(MemoryVector.encode)))
+        }
+    }
+
     /// The container whose token the request carries, or 401.
     private func authenticate(_ request: Request) async throws -> PersonaContainerRecord {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
@@ -131,7 +168,9 @@ struct InternalAPIServer: Service {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: TraceMiddleware())
         router.add(middleware: ErrorMiddleware())
-        InternalAPIController(services: services).addRoutes(to: router)
+        let controller = InternalAPIController(services: services)
+        controller.addRoutes(to: router)
+        controller.addMemoryRoutes(to: router)
         await services.startup.wait()
         let app = Application(router: router, configuration: .init(address: address, serverName: "persona-control-plane-internal"),
                               logger: logger)

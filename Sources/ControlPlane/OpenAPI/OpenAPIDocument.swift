@@ -92,6 +92,19 @@ enum OpenAPIDocument {
                   responses: [200: "[ToolRun]", 400: "Error", 404: "Error"], query: paged),
         Operation(method: "get", path: "/api/personas/{id}/tool-runs/{runId}", summary: "One tool run", tag: "tools",
                   responses: [200: "ToolRun", 404: "Error"]),
+        Operation(method: "post", path: "/api/personas/{id}/memory/upload",
+                  summary: "Upload a document to memory (editor; multipart/form-data field \"file\", optional \"name\"; ingested in the background)",
+                  tag: "memory", body: "@multipart", responses: [201: "Document", 400: "Error", 403: "Error", 404: "Error", 413: "Error",
+                                                               415: "Error"]),
+        Operation(method: "get", path: "/api/personas/{id}/memory", summary: "The persona's documents with ingestion status, newest first",
+                  tag: "memory", responses: [200: "[Document]", 400: "Error", 404: "Error"], query: paged),
+        Operation(method: "get", path: "/api/personas/{id}/memory/search",
+                  summary: "Semantic search over the persona's memory (curated chunks get a bounded boost)", tag: "memory",
+                  responses: [200: "MemoryChunk[]", 400: "Error", 404: "Error", 503: "Error"], query: ["q", "limit"]),
+        Operation(method: "get", path: "/api/personas/{id}/memory/{documentId}", summary: "One document with its chunks", tag: "memory",
+                  responses: [200: "DocumentDetail", 404: "Error"]),
+        Operation(method: "delete", path: "/api/personas/{id}/memory/{documentId}",
+                  summary: "Delete a document and its chunks (editor)", tag: "memory", responses: [204: nil, 403: "Error", 404: "Error"]),
         Operation(method: "get", path: "/api/personas/{id}/agents", summary: "List a persona's agents", tag: "agents",
                   responses: [200: "Agent[]", 404: "Error"]),
         Operation(method: "post", path: "/api/personas/{id}/agents", summary: "Create an agent (editor)", tag: "agents",
@@ -169,7 +182,10 @@ enum OpenAPIDocument {
             }
             parameters += op.query.map { ["name": .string($0), "in": "query", "required": false, "schema": ["type": "string"]] }
             if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
-            if let body = op.body {
+            if op.body == "@multipart" {
+                operation["requestBody"] = ["required": true, "content": ["multipart/form-data": ["schema": OpenAPISchemas.object(
+                    ["file": ["type": "string", "format": "binary"], "name": ["type": "string", "maxLength": 255]], required: ["file"])]]]
+            } else if let body = op.body {
                 operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": OpenAPISchemas.ref(body)]]]
             }
             operation["security"] = op.authenticated ? [["bearerAuth": []]] : []
@@ -201,6 +217,7 @@ enum OpenAPIDocument {
         case 404: "Not found, or not visible to you"
         case 409: "Conflict"
         case 413: "Request body too large"
+        case 415: "Unsupported media type"
         case 422: "Request understood but refused"
         case 429: "Rate limited (see Retry-After)"
         case 503: "Service unavailable"

@@ -32,6 +32,16 @@ enum OpenAPISchemas {
         return object(properties, required: ["id", "personaId", "status", "input", "traceId", "stepCount", "createdAt"] + extra.keys.sorted())
     }
 
+    static let documentProperties: [String: JSONValue] = [
+        "id": id, "personaId": id, "name": ["type": "string"], "contentType": nullableString, "sizeBytes": ["type": "integer"],
+        "sha256": ["type": "string", "pattern": "^[0-9a-f]{64}$"], "format": nullableString,
+        "status": ["type": "string", "enum": ["pending", "processing", "completed", "failed"]], "error": nullableString,
+        "chunkCount": ["type": "integer"], "attempts": ["type": "integer"], "uploadedBy": nullableString, "traceId": nullableString,
+        "createdAt": time, "updatedAt": time, "processedAt": nullableTime,
+    ]
+    static let documentRequired = ["id", "personaId", "name", "sizeBytes", "sha256", "status", "chunkCount", "attempts",
+                                   "createdAt", "updatedAt"]
+
     static let all: [String: JSONValue] = [
         "Error": object(["error": ["type": "string"], "code": ["type": "string"],
                          "traceId": ["type": "string", "pattern": "^[0-9a-f]{32}$"]]),
@@ -138,6 +148,16 @@ enum OpenAPISchemas {
         ], required: ["step", "callId", "tool", "arguments", "status", "createdAt"])]]),
         "CreateRunRequest": object(["agentId": id, "input": ["type": "string", "minLength": 1]]),
         "Health": object(["status": ["type": "string"]], additional: true),
+        "Document": object(documentProperties, required: documentRequired),
+        "DocumentDetail": object(documentProperties.merging(["chunks": ["type": "array", "items": ref("MemoryChunk")]]) { a, _ in a },
+                                 required: documentRequired + ["chunks"]),
+        "MemoryChunk": object([
+            "id": id, "documentId": ["type": ["string", "null"]], "documentName": nullableString, "chunkIndex": ["type": "integer"],
+            "text": ["type": "string"], "startOffset": ["type": ["integer", "null"]], "endOffset": ["type": ["integer", "null"]],
+            "tokenCount": ["type": "integer"], "curated": ["type": "boolean"],
+            "sourceChunkIds": ["type": ["array", "null"], "items": ["type": "string"]], "embeddingModel": ["type": "string"],
+            "similarity": ["type": ["number", "null"]], "createdAt": time,
+        ], required: ["id", "chunkIndex", "text", "tokenCount", "curated", "embeddingModel", "createdAt"]),
         // Request bodies.
         "LoginRequest": object(["email": ["type": "string"], "password": ["type": "string"]]),
         "RefreshRequest": object(["refreshToken": ["type": "string"]]),

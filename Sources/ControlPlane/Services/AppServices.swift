@@ -31,6 +31,8 @@ public struct AppServices: Sendable {
     public let http: HTTPClient
     /// Persona containers: provisioning, status, tools.
     public let containers: ContainerManager
+    /// Document memory: uploads, chunks, retrieval.
+    public let memory: MemoryService
     let requestLimiter: RateLimiter
     let loginAccountLimiter: RateLimiter
     let loginAddressLimiter: RateLimiter
@@ -48,6 +50,8 @@ public struct AppServices: Sendable {
         self.secretBox = SecretBox(key: configuration.encryptionKey)
         self.containers = ContainerManager(configuration: configuration, database: database, secretBox: secretBox, http: http,
                                            logger: logger)
+        self.memory = MemoryService(configuration: configuration, database: database,
+                                    embedder: MemoryEmbedder(configuration: configuration, http: http))
         self.sessions = SessionCache(ttl: configuration.sessionCacheTTL)
         self.requestLimiter = RateLimiter(limit: configuration.rateLimit.maxRequests,
                                           windowSeconds: configuration.rateLimit.windowSeconds)

@@ -51,5 +51,5 @@ extension Database {
         }
     }
 
-    static let migrations: [Migration] = [coreSchema, runsSchema, containersSchema, approvalsSchema, stepRecordSchema]
+    static let migrations: [Migration] = [coreSchema, runsSchema, containersSchema, approvalsSchema, stepRecordSchema, memorySchema]
 }

@@ -109,12 +109,18 @@ final class SQLiteConnectionPool: Sendable {
             storage: .file(path: path), threadPool: threads, logger: logger,
             on: MultiThreadedEventLoopGroup.singleton.any())
         do {
+            // The timeout first: switching to WAL needs a lock another connection may hold.
+            _ = try await connection.query("PRAGMA busy_timeout = 10000")
             _ = try await connection.query("PRAGMA journal_mode = WAL")
             _ = try await connection.query("PRAGMA synchronous = FULL")
             _ = try await connection.query("PRAGMA foreign_keys = ON")
-            _ = try await connection.query("PRAGMA busy_timeout = 10000")
         } catch {
-            try? await connection.close()
+            // A failed statement can leave the handle busy for a moment; a connection must be
+            // closed before it is released.
+            for _ in 0..<50 {
+                if (try? await connection.close()) != nil { break }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
             throw error
         }
         return connection

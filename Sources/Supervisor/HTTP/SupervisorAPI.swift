@@ -17,15 +17,20 @@ public struct SupervisorAPI: Sendable {
     let logger: Logger
     let info: @Sendable () async -> SupervisorInfo
     let health: @Sendable () async -> SupervisorHealth
+    let memory: MemoryService?
 
+    /// - Parameters:
+    ///   - memory: answers `GET /v1/memory` and `POST /v1/memory/sync` (404 without it).
     public init(token: String, runner: ToolRunner, workspace: Workspace, logger: Logger,
-                info: @escaping @Sendable () async -> SupervisorInfo, health: @escaping @Sendable () async -> SupervisorHealth) {
+                info: @escaping @Sendable () async -> SupervisorInfo, health: @escaping @Sendable () async -> SupervisorHealth,
+                memory: MemoryService? = nil) {
         self.token = token
         self.runner = runner
         self.workspace = workspace
         self.logger = logger
         self.info = info
         self.health = health
+        self.memory = memory
     }
 
     /// Answers one request.
@@ -98,6 +103,15 @@ public struct SupervisorAPI: Sendable {
             guard await runner.cancel(id: parts[2]) else { throw SupervisorError.notFound("no running invocation \(parts[2])") }
             return APIResponse(status: .accepted, headers: [("Content-Type", "application/json")], body: Array(#"{"cancelled":true}"#.utf8))
         }
+        if parts.first == "v1" && parts.dropFirst().first == "memory", let memory {
+            if method == .GET && parts == ["v1", "memory"] {
+                return try json(memory.status())
+            }
+            if method == .POST && parts == ["v1", "memory", "sync"] {
+                let synced = await memory.sync(timeout: .seconds(30))
+                return try json(MemorySyncAnswer(synced: synced, status: memory.status()))
+            }
+        }
         if parts == ["v1", "files"] && method == .GET {
             let bytes = try workspace.readFile(try pathParameter(request))
             return APIResponse(status: .ok, headers: [("Content-Type", "application/octet-stream")], body: bytes)
@@ -112,7 +126,8 @@ public struct SupervisorAPI: Sendable {
             let entries = try workspace.list(path, recursive: request.query["recursive"] == "true")
             return try json(["entries": entries])
         }
-        let known = [["health"], ["v1", "info"], ["v1", "tools"], ["v1", "files"], ["v1", "files", "list"]]
+        var known = [["health"], ["v1", "info"], ["v1", "tools"], ["v1", "files"], ["v1", "files", "list"]]
+        if memory != nil { known += [["v1", "memory"], ["v1", "memory", "sync"]] }
         if known.contains(parts) || (parts.count == 4 && parts[0] == "v1" && ["tools", "invocations"].contains(parts[1])) {
             throw SupervisorError("method_not_allowed", "\(method.rawValue) \(request.path) is not supported", status: 405)
         }
@@ -131,6 +146,13 @@ public struct SupervisorAPI: Sendable {
             throw SupervisorError("encoding_failed", "the response could not be encoded", underlying: error)
         }
     }
+}
+
+/// The answer of `POST /v1/memory/sync`.
+struct MemorySyncAnswer: Encodable {
+    /// Whether the cache caught up with the control plane.
+    var synced: Bool
+    var status: MemoryCacheStatus
 }
 
 /// Compares without leaking where the first difference is.

@@ -160,15 +160,7 @@ public final class ControlPlaneReporter: Sendable {
     }
 
     func send(_ method: HTTPMethod, _ path: String, body: [UInt8]?, timeout: Duration = .seconds(10)) async throws(SupervisorError) -> SimpleHTTPClient.Response {
-        let trace = TraceContext.newRoot()
-        var headers = [("Authorization", "Bearer \(token)"), ("traceparent", trace.traceparent)]
-        if body != nil { headers.append(("Content-Type", "application/json")) }
-        switch endpoint {
-        case .unixSocket(let socket):
-            return try await client.send(.unixSocket(socket), method: method, path: path, headers: headers, body: body, timeout: timeout)
-        case .tcp(let host, let port, let base):
-            return try await client.send(.tcp(host: host, port: port), method: method, path: base + path, headers: headers, body: body, timeout: timeout)
-        }
+        try await ControlPlaneChannel(endpoint: endpoint, token: token, client: client).send(method, path, body: body, timeout: timeout)
     }
 
     static var encoder: JSONEncoder { SupervisorJSON.encoder }

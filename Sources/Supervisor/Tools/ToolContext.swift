@@ -17,6 +17,9 @@ public struct ToolContext: Sendable {
     public var toolUser: (uid: UInt32, gid: UInt32)?
     public var secrets: SecretStore
     public var http: SimpleHTTPClient
+    /// The in-container memory cache `memory_search` answers from (`nil`: the tool fails
+    /// with `memory_unavailable`).
+    public var memory: MemoryService?
     /// bash, for the `shell` tool.
     public var shellPath: String
     /// Where invocation output directories go, relative to the workspace.
@@ -24,7 +27,7 @@ public struct ToolContext: Sendable {
 
     public init(personaId: String, bootId: String, workspace: Workspace, processes: ProcessRunner,
                 toolUser: (uid: UInt32, gid: UInt32)?, secrets: SecretStore, http: SimpleHTTPClient = SimpleHTTPClient(),
-                shellPath: String = "/bin/bash", outputsDirectory: String = ".persona/outputs") {
+                memory: MemoryService? = nil, shellPath: String = "/bin/bash", outputsDirectory: String = ".persona/outputs") {
         self.personaId = personaId
         self.bootId = bootId
         self.workspace = workspace
@@ -32,6 +35,7 @@ public struct ToolContext: Sendable {
         self.toolUser = toolUser
         self.secrets = secrets
         self.http = http
+        self.memory = memory
         self.shellPath = shellPath
         self.outputsDirectory = outputsDirectory
     }

@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Embeddings
+import Foundation
+import Synchronization
+
+/// The embedder memory uses, built on first use (loading the local model costs a fraction
+/// of a second and ~90 MB, which a control plane that never touches memory should not pay),
+/// behind an embedding cache, plus the WordPiece tokenizer chunking counts tokens with.
+public final class MemoryEmbedder: Sendable {
+    private struct Loaded: Sendable {
+        var embedder: any Embedder
+        var tokenizer: WordPieceTokenizer
+    }
+
+    private let settings: MemorySettings
+    private let gatewayURL: String
+    private let gatewayKey: String?
+    private let http: HTTPClient
+    private let cache: EmbeddingCache
+    private let loaded = Mutex<Loaded?>(nil)
+
+    init(configuration: AppConfiguration, http: HTTPClient) {
+        self.settings = configuration.memory
+        self.gatewayURL = configuration.litellmProxyURL.hasSuffix("/")
+            ? String(configuration.litellmProxyURL.dropLast()) : configuration.litellmProxyURL
+        self.gatewayKey = configuration.litellmAPIKey
+        self.http = http
+        self.cache = EmbeddingCache(capacity: configuration.memory.cacheCapacity)
+    }
+
+    private var modelDirectory: String { settings.modelsDirectory + "/all-MiniLM-L6-v2" }
+
+    private func load() throws -> Loaded {
+        try loaded.withLock { slot in
+            if let slot { return slot }
+            let value: Loaded
+            do {
+                switch settings.provider {
+                case .local:
+                    let model = try MiniLMEmbedder(modelDirectory: modelDirectory,
+                                                   configuration: .init(threads: settings.localThreads))
+                    value = Loaded(embedder: CachedEmbedder(model, cache: cache), tokenizer: model.tokenizer)
+                case .openai:
+                    let remote = OpenAIEmbedder(baseURL: gatewayURL, apiKey: gatewayKey, model: settings.remoteModel,
+                                                dimension: settings.remoteDimensions, http: http)
+                    value = Loaded(embedder: CachedEmbedder(remote, cache: cache),
+                                   tokenizer: try WordPieceTokenizer(vocabularyPath: modelDirectory + "/vocab.txt"))
+                }
+            } catch let error as EmbeddingsError where error.code == .modelNotFound {
+                throw EmbeddingsError(.modelNotFound, "the embedding model is missing under \(settings.modelsDirectory): run scripts/fetch-models (or set PERSONA_MODELS_DIR)")
+            }
+            slot = value
+            return value
+        }
+    }
+
+    /// The model id stored with every vector: vectors of other ids are never compared.
+    public var modelId: String {
+        switch settings.provider {
+        case .local: return "sentence-transformers/all-MiniLM-L6-v2"
+        case .openai: return "openai:\(settings.remoteModel)@\(settings.remoteDimensions)"
+        }
+    }
+
+    public var dimension: Int { settings.provider == .local ? 384 : settings.remoteDimensions }
+
+    /// The tokenizer chunking uses (the local model's WordPiece vocabulary).
+    func tokenizer() throws -> WordPieceTokenizer { try load().tokenizer }
+
+    /// One vector per text, in order.
+    public func embed(_ texts: [String]) async throws -> [[Float]] {
+        let embedder = try load().embedder
+        let vectors = try await embedder.embed(texts)
+        guard vectors.count == texts.count, vectors.allSatisfy({ $0.count == dimension }) else {
+            throw EmbeddingsError(.backendFailure, "the embedder returned vectors of the wrong shape")
+        }
+        return vectors
+    }
+}
