@@ -148,6 +148,13 @@ extension MemoryTests {
                                              token: admin)
                 #expect(hits.data?.arrayValue?.first?["documentName"] == "bakery.md", "\(hits.body)")
                 #expect(hits.data?.arrayValue?.first?["embeddingModel"] == "openai:text-embedding-3-small@64")
+                // The same text again: its chunks reuse the stored vectors, nothing is embedded.
+                let before = await llm.embeddingRequests.count
+                #expect(try await api.upload("/api/personas/\(persona)/memory/upload", token: admin, fileName: "solar-copy.txt",
+                                             bytes: Array(Self.solar.utf8)).status == .created)
+                let copies = try await Self.waitForIngestion(api, persona: persona, token: admin, count: 3)
+                #expect(copies.first { $0["name"] == "solar-copy.txt" }?["status"] == "completed")
+                #expect(await llm.embeddingRequests.count == before)
                 let requests = await llm.embeddingRequests
                 #expect(requests.first?["model"] == "text-embedding-3-small")
                 #expect(requests.first?["dimensions"] == 64)
@@ -163,7 +170,7 @@ extension MemoryTests {
                 await llm.setEmbeddingStatus(400)
                 #expect(try await api.upload("/api/personas/\(persona)/memory/upload", token: admin, fileName: "garden.html",
                                              bytes: Array(Self.garden.utf8)).status == .created)
-                let all = try await Self.waitForIngestion(api, persona: persona, token: admin, count: 3)
+                let all = try await Self.waitForIngestion(api, persona: persona, token: admin, count: 4)
                 let failed = try #require(all.first { $0["name"] == "garden.html" })
                 #expect(failed["status"] == "failed")
                 let reason = failed["error"]?.stringValue ?? ""

@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import NIOCore
 import SQLKit
@@ -38,12 +39,12 @@ struct ChunkRepository: Sendable {
         for batch in chunks.chunked(into: 200) {
             var insert = db.insert(into: "chunks")
                 .columns("id", "persona_id", "document_id", "chunk_index", "text", "start_offset", "end_offset", "token_count",
-                         "is_curated", "source_chunk_ids", "embedding_model", "embedding_dim", "embedding", "created_at")
+                         "text_hash", "is_curated", "source_chunk_ids", "embedding_model", "embedding_dim", "embedding", "created_at")
             for chunk in batch {
                 let sources = try chunk.sourceChunkIds.map { try JSONCoding.encodeString($0) }
                 insert = insert.values(SQLBind(chunk.id), SQLBind(personaId), SQLBind(chunk.documentId), SQLBind(chunk.index),
                                        SQLBind(chunk.text), SQLBind(chunk.startOffset), SQLBind(chunk.endOffset),
-                                       SQLBind(chunk.tokenCount), SQLBind(chunk.curated), SQLBind(sources), SQLBind(model),
+                                       SQLBind(chunk.tokenCount), SQLBind(ContentHash(chunk.text).description), SQLBind(chunk.curated), SQLBind(sources), SQLBind(model),
                                        SQLBind(chunk.embedding.count), embeddingValue(chunk.embedding), SQLBind(now))
             }
             try await insert.run()
@@ -56,6 +57,31 @@ struct ChunkRepository: Sendable {
         case .postgres: return SQLQueryString("\(bind: VectorCoding.pgText(vector))::vector")
         case .sqlite: return SQLBind(VectorCoding.blob(vector))
         }
+    }
+
+    /// Vectors already stored under `model` for any of `texts` (by content hash, confirmed by
+    /// the text itself): the database is the persistent embedding cache, so re-ingesting
+    /// the same text never recomputes its embedding.
+    func storedVectors(for texts: [String], model: String, on db: any SQLDatabase) async throws -> [String: [Float]] {
+        let hashes = Array(Set(texts.map { ContentHash($0).description }))
+        guard !hashes.isEmpty else { return [:] }
+        var found: [String: [Float]] = [:]
+        let wanted = Set(texts)
+        for batch in hashes.chunked(into: 500) {
+            let vector = kind == .postgres ? "embedding::text AS embedding_text" : "embedding"
+            let rows = try await db.raw("""
+                SELECT text, \(unsafeRaw: vector) FROM chunks
+                WHERE embedding_model = \(bind: model) AND text_hash IN \(SQLBind.group(Array(batch)))
+                """).all()
+            for row in rows {
+                let text = try row.decode(column: "text", as: String.self)
+                guard wanted.contains(text), found[text] == nil else { continue }
+                found[text] = kind == .postgres
+                    ? VectorCoding.parsePG(try row.decode(column: "embedding_text", as: String.self))
+                    : VectorCoding.floats(try row.decode(column: "embedding", as: ByteBuffer.self))
+            }
+        }
+        return found
     }
 
     /// Deletes a document's chunks, logging their deletion. Returns how many went.

@@ -61,12 +61,18 @@ public struct MemoryIngestionWorker: Service {
             let chunker = try TextChunker(tokenizer: tokenizer, configuration: .init(maxTokens: settings.chunkTokens,
                                                                                      overlapTokens: settings.chunkOverlapTokens))
             let pieces = chunker.chunk(extracted.text)
-            var vectors: [[Float]] = []
-            vectors.reserveCapacity(pieces.count)
-            for batch in pieces.chunked(into: 64) {
-                vectors += try await memory.embedder.embed(batch.map(\.text))
+            // Texts embedded before under this model (a re-upload, a retried document) keep their vectors.
+            var known = try await services.database.withConnection {
+                try await memory.chunks.storedVectors(for: pieces.map(\.text), model: memory.embedder.modelId, on: $0)
+            }
+            let missing = Array(Set(pieces.map(\.text)).subtracting(known.keys))
+            for batch in missing.chunked(into: 64) {
+                let batch = Array(batch)
+                for (text, vector) in zip(batch, try await memory.embedder.embed(batch)) { known[text] = vector }
                 guard try await extendLease(document) else { return logger.info("lost the ingestion lease; another worker has the document") }
             }
+            let vectors = pieces.compactMap { known[$0.text] }
+            guard vectors.count == pieces.count else { throw IngestFailure("the embedder returned no vector for a chunk") }
             let chunks = zip(pieces, vectors).map { piece, vector in
                 NewChunk(id: Identifier.make(), documentId: document.id, index: piece.index, text: piece.text,
                          startOffset: piece.startOffset, endOffset: piece.endOffset, tokenCount: piece.tokenCount,

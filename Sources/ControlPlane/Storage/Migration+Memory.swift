@@ -23,13 +23,16 @@ extension Database {
               id TEXT PRIMARY KEY, persona_id TEXT NOT NULL REFERENCES personas(id) ON DELETE CASCADE,
               document_id TEXT REFERENCES documents(id) ON DELETE CASCADE,
               chunk_index INTEGER NOT NULL, text TEXT NOT NULL, start_offset INTEGER, end_offset INTEGER,
-              token_count INTEGER NOT NULL, is_curated \(t.bool) NOT NULL, source_chunk_ids TEXT, curated_into TEXT,
+              token_count INTEGER NOT NULL, text_hash TEXT NOT NULL, is_curated \(t.bool) NOT NULL, source_chunk_ids TEXT,
+              curated_into TEXT,
               embedding_model TEXT NOT NULL, embedding_dim INTEGER NOT NULL,
               embedding \(t.kind == .postgres ? "vector" : "BLOB") NOT NULL,
               created_at \(t.time) NOT NULL)
             """,
             "CREATE INDEX chunks_persona_idx ON chunks (persona_id, is_curated, id)",
             "CREATE INDEX chunks_document_idx ON chunks (document_id, chunk_index)",
+            // Stored vectors double as a persistent embedding cache: same model, same text, same vector.
+            "CREATE INDEX chunks_text_hash_idx ON chunks (embedding_model, text_hash)",
             """
             CREATE TABLE memory_changes (
               persona_id TEXT NOT NULL REFERENCES personas(id) ON DELETE CASCADE, version \(t.bigint) NOT NULL,
