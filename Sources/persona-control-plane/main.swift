@@ -104,18 +104,27 @@ struct BenchMemorySearch: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Chunk counts, comma-separated (each in a fresh persona).") var sizes = "10000,100000"
     @Option(help: "Queries per size.") var queries = 200
+    @Option(help: "A file of texts, one a line, embedded with the configured model for real vectors (the last --queries lines are the queries); synthetic clustered vectors without it.")
+    var texts: String?
 
     func run() async throws {
         let (configuration, logger) = try common.load()
         let database = try ControlPlane.Database.open(configuration: configuration, logger: logger)
         let counts = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        var corpus: MemoryBenchmark.Corpus?
+        if let texts {
+            let lines = try String(contentsOfFile: texts, encoding: .utf8).split(separator: "\n").map(String.init)
+            corpus = try await MemoryBenchmark.embed(configuration: configuration, texts: lines, queries: queries,
+                                                     cache: texts + ".vectors")
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             let service = database.service
             group.addTask { try await service.run() }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             for count in counts {
-                let result = try await MemoryBenchmark.run(configuration: configuration, database: database, chunks: count, queries: queries)
+                let result = try await MemoryBenchmark.run(configuration: configuration, database: database, chunks: count, queries: queries,
+                                                           corpus: corpus)
                 print(String(decoding: try encoder.encode(result), as: UTF8.self))
             }
             group.cancelAll()

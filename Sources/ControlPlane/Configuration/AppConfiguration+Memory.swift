@@ -28,6 +28,9 @@ public struct MemorySettings: Sendable {
     /// `MEMORY_CURATED_BOOST`: similarity added to curated chunks when ranking (bounded, so a
     /// clearly better uncurated match still wins).
     public var curatedBoost = 0.05
+    /// `MEMORY_HNSW_EF_SEARCH`: pgvector's `hnsw.ef_search` for searches (candidate list
+    /// size: recall against latency).
+    public var hnswEfSearch = 100
     /// Ingestion lease, extended while a document is processed.
     public var ingestLeaseSeconds: Double = 60
     /// A document whose ingestion killed its worker this many times fails instead of retrying.
@@ -68,6 +71,7 @@ extension AppConfiguration {
             }
             m.curatedBoost = boost
         }
+        m.hnswEfSearch = try env.int("MEMORY_HNSW_EF_SEARCH", default: m.hnswEfSearch, range: 10...1000)
         m.curatorIntervalSeconds = Double(try env.int("MEMORY_CURATOR_INTERVAL_SECONDS", default: Int(m.curatorIntervalSeconds),
                                                       range: 0...604_800))
         m.curatorMinChunks = try env.int("MEMORY_CURATOR_MIN_CHUNKS", default: m.curatorMinChunks, range: 2...10_000)

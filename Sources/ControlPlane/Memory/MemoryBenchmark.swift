@@ -39,7 +39,31 @@ public enum MemoryBenchmark {
         }
     }
 
-    public static func run(configuration: AppConfiguration, database: Database, chunks count: Int, queries: Int) async throws -> Result {
+    /// Real embeddings for the benchmark: `texts` embedded with the configured model; the
+    /// last `queries` of them are the queries (never stored).
+    public struct Corpus: Sendable {
+        var vectors: [[Float]]
+        var queries: [[Float]]
+    }
+
+    /// - Parameter cache: a file keeping the vectors (float32) between runs of the same texts.
+    public static func embed(configuration: AppConfiguration, texts: [String], queries: Int, cache: String) async throws -> Corpus {
+        let embedder = MemoryEmbedder(configuration: configuration, http: .shared)
+        let dimension = embedder.dimension
+        var vectors: [[Float]] = []
+        if let data = FileManager.default.contents(atPath: cache), data.count == texts.count * dimension * 4,
+           let floats = MemoryVector.floats(Array(data)) {
+            vectors = stride(from: 0, to: floats.count, by: dimension).map { Array(floats[$0..<$0 + dimension]) }
+        } else {
+            vectors.reserveCapacity(texts.count)
+            for batch in texts.chunked(into: 256) { vectors += try await embedder.embed(Array(batch)) }
+            FileManager.default.createFile(atPath: cache, contents: Data(MemoryVector.bytes(vectors.flatMap { $0 })))
+        }
+        return Corpus(vectors: Array(vectors.dropLast(queries)), queries: Array(vectors.suffix(queries)))
+    }
+
+    public static func run(configuration: AppConfiguration, database: Database, chunks count: Int, queries: Int,
+                           corpus: Corpus? = nil) async throws -> Result {
         try await database.migrate()
         let memory = MemoryService(configuration: configuration, database: database,
                                    embedder: MemoryEmbedder(configuration: configuration, http: .shared))
@@ -68,7 +92,7 @@ public enum MemoryBenchmark {
         for start in stride(from: 0, to: count, by: 1000) {
             var batch: [NewChunk] = []
             for index in start..<min(start + 1000, count) {
-                let vector = random.near(centers[index % centers.count], spread: 0.08)
+                let vector = corpus.map { $0.vectors[index % $0.vectors.count] } ?? random.near(centers[index % centers.count], spread: 0.08)
                 vectors.append(vector)
                 let chunk = NewChunk(id: Identifier.make(), documentId: nil, index: index, text: "synthetic chunk \(index)",
                                      startOffset: nil, endOffset: nil, tokenCount: 4, curated: index % 50 == 0,
@@ -95,7 +119,7 @@ public enum MemoryBenchmark {
         var latencies: [Double] = [], seedLatencies: [Double] = []
         var found = 0
         for q in 0..<queries {
-            probe = random.near(vectors[(q * 7919) % count], spread: 0.1)
+            probe = corpus.map { $0.queries[q % $0.queries.count] } ?? random.near(vectors[(q * 7919) % count], spread: 0.1)
             let started = ContinuousClock.now
             let hits = try await memory.nearest(personaId: personaId, model: model, vector: probe, limit: 10)
             latencies.append(seconds(ContinuousClock.now - started) * 1000)

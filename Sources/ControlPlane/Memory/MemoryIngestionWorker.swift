@@ -2,6 +2,7 @@ import DocumentText
 import Embeddings
 import Foundation
 import Logging
+import NIOPosix
 import PersonaKit
 import ServiceLifecycle
 import SQLKit
@@ -60,7 +61,8 @@ public struct MemoryIngestionWorker: Service {
             let tokenizer = try memory.embedder.tokenizer()
             let chunker = try TextChunker(tokenizer: tokenizer, configuration: .init(maxTokens: settings.chunkTokens,
                                                                                      overlapTokens: settings.chunkOverlapTokens))
-            let pieces = chunker.chunk(extracted.text)
+            // Tokenizing a large text takes seconds: off the cooperative pool, like extraction.
+            let pieces = try await NIOThreadPool.singleton.runIfActive { chunker.chunk(extracted.text) }
             // Texts embedded before under this model (a re-upload, a retried document) keep their vectors.
             var known = try await services.database.withConnection {
                 try await memory.chunks.storedVectors(for: pieces.map(\.text), model: memory.embedder.modelId, on: $0)
@@ -112,17 +114,18 @@ public struct MemoryIngestionWorker: Service {
         }
     }
 
-    /// Extracts the text off the cooperative pool (pdftotext runs as a child process).
+    /// Extracts the text on NIO's blocking-work thread pool, never on the cooperative pool (it
+    /// reads files, inflates archives, waits for pdftotext).
     private func extract(_ document: MemoryDocument) async throws -> ExtractedText {
         let path = memory.store.path(sha256: document.sha256)
         guard FileManager.default.fileExists(atPath: path) else { throw IngestFailure("the stored file is missing") }
         var limits = TextExtractor.Configuration()
         limits.maxFileBytes = max(limits.maxFileBytes, services.configuration.maxFileSize)
         let configuration = limits
-        return try await Task.detached(priority: .utility) {
+        return try await NIOThreadPool.singleton.runIfActive {
             try TextExtractor(configuration: configuration).extract(fileAt: path, declaredName: document.name,
                                                                     contentType: document.contentType)
-        }.value
+        }
     }
 
     private func extendLease(_ document: MemoryDocument) async throws -> Bool {

@@ -73,8 +73,11 @@ public struct MemoryService: Sendable {
                                                            database: database)
         case .postgres:
             (curated, uncurated) = try await database.transaction { tx in
-                try await tx.raw("SET LOCAL hnsw.iterative_scan = relaxed_order").run()
-                try await tx.raw("SET LOCAL hnsw.ef_search = \(unsafeRaw: String(max(40, limit * 4)))").run()
+                // Transaction-local, in one round trip.
+                try await tx.raw("""
+                    SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
+                           set_config('hnsw.ef_search', \(bind: String(max(settings.hnswEfSearch, limit * 2))), true)
+                    """).run()
                 let curated = try await nearestPG(tx, personaId: personaId, model: model, vector: vector, curated: true, limit: limit)
                 let uncurated = try await nearestPG(tx, personaId: personaId, model: model, vector: vector, curated: false, limit: limit)
                 return (curated, uncurated)
@@ -91,17 +94,35 @@ public struct MemoryService: Sendable {
         return scored.sorted { ($0.score, $0.similarity) > ($1.score, $1.similarity) }.prefix(limit).map { ($0.id, $0.similarity) }
     }
 
+    /// Uncurated chunks: the HNSW index with iterative scans (so the persona filter still
+    /// yields `limit` rows). Curated chunks: an exact scan of the persona's curated rows
+    /// (found through `chunks_persona_idx`): they are few (the curator writes about one per
+    /// hundred chunks), and a filtered HNSW scan for a rare class would walk most of the graph.
     private func nearestPG(_ db: any SQLDatabase, personaId: String, model: String, vector: [Float], curated: Bool,
                            limit: Int) async throws -> [(String, Double)] {
         let dimension = String(vector.count)
         let literal = VectorCoding.pgText(vector)
-        return try await db.raw("""
-            SELECT id, 1 - (embedding::vector(\(unsafeRaw: dimension)) <=> \(bind: literal)::vector(\(unsafeRaw: dimension))) AS similarity
-            FROM chunks
-            WHERE persona_id = \(bind: personaId) AND embedding_model = \(bind: model)
-              AND embedding_dim = \(unsafeRaw: dimension) AND is_curated = \(bind: curated)
-            ORDER BY embedding::vector(\(unsafeRaw: dimension)) <=> \(bind: literal)::vector(\(unsafeRaw: dimension))
-            LIMIT \(bind: limit)
-            """).all().map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "similarity", as: Double.self)) }
+        let query: SQLQueryString
+        if curated {
+            query = """
+                WITH candidates AS MATERIALIZED (
+                  SELECT id, embedding FROM chunks
+                  WHERE persona_id = \(bind: personaId) AND is_curated = \(bind: true)
+                    AND embedding_model = \(bind: model) AND embedding_dim = \(unsafeRaw: dimension))
+                SELECT id, 1 - (embedding::vector(\(unsafeRaw: dimension)) <=> \(bind: literal)::vector(\(unsafeRaw: dimension))) AS similarity
+                FROM candidates ORDER BY similarity DESC LIMIT \(bind: limit)
+                """
+        } else {
+            query = """
+                SELECT id, 1 - (embedding::vector(\(unsafeRaw: dimension)) <=> \(bind: literal)::vector(\(unsafeRaw: dimension))) AS similarity
+                FROM chunks
+                WHERE persona_id = \(bind: personaId) AND embedding_model = \(bind: model)
+                  AND embedding_dim = \(unsafeRaw: dimension) AND is_curated = \(bind: false)
+                ORDER BY embedding::vector(\(unsafeRaw: dimension)) <=> \(bind: literal)::vector(\(unsafeRaw: dimension))
+                LIMIT \(bind: limit)
+                """
+        }
+        return try await db.raw(query).all()
+            .map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "similarity", as: Double.self)) }
     }
 }
