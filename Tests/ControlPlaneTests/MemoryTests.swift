@@ -155,3 +155,22 @@ struct MemoryTests {
 extension String {
     var urlQueryEncoded: String { addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? self }
 }
+
+extension MemoryTests {
+    @Test("without the model, search answers 503 embedder_unavailable and an upload fails saying how to fetch it")
+    func missingModel() async throws {
+        try await TestApp.run(.sqlite, configure: { $0.memory.modelsDirectory = "/nonexistent-models" }) { api, _ in
+            let admin = try await api.login().access
+            let persona = try #require(try await api.post("/api/personas", token: admin, json: ["name": "M"]).data?["id"]?.stringValue)
+            let search = try await api.get("/api/personas/\(persona)/memory/search?q=hello", token: admin)
+            #expect(search.status == .serviceUnavailable)
+            #expect(search.code == "embedder_unavailable")
+            #expect(search.json?["error"]?.stringValue?.contains("scripts/fetch-models") == true, "\(search.body)")
+            #expect(try await api.upload("/api/personas/\(persona)/memory/upload", token: admin, fileName: "a.txt",
+                                         bytes: Array(Self.solar.utf8)).status == .created)
+            let documents = try await Self.waitForIngestion(api, persona: persona, token: admin, count: 1)
+            #expect(documents.first?["status"] == "failed")
+            #expect(documents.first?["error"]?.stringValue?.contains("scripts/fetch-models") == true, "\(documents)")
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import Hummingbird
 import PersonaKit
@@ -51,7 +52,12 @@ struct MemoryController: Sendable {
                 }
                 limit = value
             }
-            let results = try await memory.search(personaId: persona.id, query: q, limit: limit)
+            let results: [MemoryChunk]
+            do {
+                results = try await memory.search(personaId: persona.id, query: q, limit: limit)
+            } catch let error as EmbeddingsError {
+                throw APIError(.serviceUnavailable, code: "embedder_unavailable", "The query could not be embedded: \(error.message)")
+            }
             return try JSONResponse.data(results)
         }
         group.get("{id}/memory/{documentId}") { _, context in
