@@ -37,7 +37,8 @@ public final class MiniLMEmbedder: Embedder {
     }
 
     /// The model's name as used by sentence-transformers.
-    public let modelId = "sentence-transformers/all-MiniLM-L6-v2"
+    public static let modelId = "sentence-transformers/all-MiniLM-L6-v2"
+    public var modelId: String { Self.modelId }
     /// 384.
     public let dimension: Int
     /// The tokenizer of this model, reusable for token-aware chunking.
@@ -94,7 +95,7 @@ public final class MiniLMEmbedder: Embedder {
 
     /// Embeds `texts` on the calling thread (blocking it for the whole computation).
     func embedSynchronously(_ texts: [String]) throws -> [[Float]] {
-        try meanPooled(texts).map(Self.normalized)
+        try meanPooled(texts).map(VectorMath.normalized)
     }
 
     /// The pooled vectors before normalisation.
@@ -115,13 +116,5 @@ public final class MiniLMEmbedder: Embedder {
         }
         output += try encoder.meanPooled(batch)
         return output
-    }
-
-    /// `v / max(‖v‖, 1e-12)`, as `torch.nn.functional.normalize`.
-    static func normalized(_ vector: [Float]) -> [Float] {
-        var squares: Double = 0
-        for x in vector { squares += Double(x) * Double(x) }
-        let scale = Float(1 / max(squares.squareRoot(), 1e-12))
-        return vector.map { $0 * scale }
     }
 }

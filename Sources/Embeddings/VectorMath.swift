@@ -11,7 +11,7 @@ public enum VectorMath {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, a, Int32(dimension), x, 1, 0, y, 1)
     }
 
-    /// `v / max(‖v‖, 1e-12)`.
+    /// `v / max(‖v‖, 1e-12)`, as `torch.nn.functional.normalize`.
     public static func normalized(_ vector: [Float]) -> [Float] {
         var squares: Double = 0
         for x in vector { squares += Double(x) * Double(x) }

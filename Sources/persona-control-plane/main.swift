@@ -52,19 +52,33 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+extension CommonOptions {
+    /// Opens the configured database and runs `body` while its service runs.
+    func withDatabase<T: Sendable>(_ body: (AppConfiguration, ControlPlane.Database) async throws -> T) async throws -> T {
+        let (configuration, logger) = try load()
+        let database = try ControlPlane.Database.open(configuration: configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            let service = database.service
+            group.addTask { try await service.run() }
+            defer { group.cancelAll() }
+            return try await body(configuration, database)
+        }
+    }
+}
+
+/// One line of sorted-key JSON, as the benchmark scripts read it.
+func printJSONLine(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply database migrations and exit.")
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        let (configuration, logger) = try common.load()
-        let database = try ControlPlane.Database.open(configuration: configuration, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            let service = database.service
-            group.addTask { try await service.run() }
-            try await database.migrate()
-            group.cancelAll()
-        }
+        try await common.withDatabase { _, database in try await database.migrate() }
     }
 }
 
@@ -78,29 +92,21 @@ struct BenchGraph: AsyncParsableCommand {
     @Option(help: "LLM steps of each concurrent run.") var concurrentSteps = 10
 
     func run() async throws {
-        let (configuration, logger) = try common.load()
-        let database = try ControlPlane.Database.open(configuration: configuration, logger: logger)
         let counts = steps.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let output = try await withThrowingTaskGroup(of: String?.self) { group in
-            let service = database.service
-            group.addTask { try await service.run(); return nil }
+        struct Report: Encodable { var sequential: [GraphBenchmark.Sequential]; var concurrent: GraphBenchmark.Concurrent }
+        let report = try await common.withDatabase { _, database in
             let (sequential, concurrentResult) = try await GraphBenchmark.run(database: database, llmSteps: counts,
                                                                             concurrentRuns: concurrent, concurrentSteps: concurrentSteps)
-            struct Report: Encodable { var sequential: [GraphBenchmark.Sequential]; var concurrent: GraphBenchmark.Concurrent }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let text = String(decoding: try encoder.encode(Report(sequential: sequential, concurrent: concurrentResult)), as: UTF8.self)
-            group.cancelAll()
-            return text
+            return Report(sequential: sequential, concurrent: concurrentResult)
         }
-        print(output)
+        try printJSONLine(report)
     }
 }
 
 struct BenchMemorySearch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-memory-search",
-        abstract: "Benchmark memory retrieval (synthetic 384-d chunks) on the configured database; prints JSON lines.")
+        abstract: "Benchmark memory retrieval (384-d chunks, one persona per size) on the configured database; prints JSON lines.")
     @OptionGroup var common: CommonOptions
     @Option(help: "Chunk counts, comma-separated (each in a fresh persona).") var sizes = "10000,100000"
     @Option(help: "Queries per size.") var queries = 200
@@ -108,26 +114,18 @@ struct BenchMemorySearch: AsyncParsableCommand {
     var texts: String?
 
     func run() async throws {
-        let (configuration, logger) = try common.load()
-        let database = try ControlPlane.Database.open(configuration: configuration, logger: logger)
         let counts = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        var corpus: MemoryBenchmark.Corpus?
-        if let texts {
-            let lines = try String(contentsOfFile: texts, encoding: .utf8).split(separator: "\n").map(String.init)
-            corpus = try await MemoryBenchmark.embed(configuration: configuration, texts: lines, queries: queries,
-                                                     cache: texts + ".vectors")
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            let service = database.service
-            group.addTask { try await service.run() }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            for count in counts {
-                let result = try await MemoryBenchmark.run(configuration: configuration, database: database, chunks: count, queries: queries,
-                                                           corpus: corpus)
-                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        try await common.withDatabase { configuration, database in
+            var corpus: MemoryBenchmark.Corpus?
+            if let texts {
+                let lines = try String(contentsOfFile: texts, encoding: .utf8).split(separator: "\n").map(String.init)
+                corpus = try await MemoryBenchmark.embed(configuration: configuration, texts: lines, queries: queries,
+                                                         cache: texts + ".vectors")
             }
-            group.cancelAll()
+            for count in counts {
+                try printJSONLine(try await MemoryBenchmark.run(configuration: configuration, database: database, chunks: count,
+                                                                queries: queries, corpus: corpus))
+            }
         }
     }
 }

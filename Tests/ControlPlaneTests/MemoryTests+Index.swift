@@ -7,20 +7,8 @@ import Testing
 import TestSupport
 
 extension MemoryTests {
-    /// Clustered unit vectors (as real embeddings are), from a seeded generator.
-    struct Vectors {
-        var state: UInt64
-        mutating func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
-        }
-        mutating func unit(_ dimension: Int = 384) -> [Float] { normalize((0..<dimension).map { _ in next() }) }
-        mutating func near(_ center: [Float], spread: Float) -> [Float] { normalize(center.map { $0 + spread * next() }) }
-        func normalize(_ v: [Float]) -> [Float] {
-            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return v.map { $0 / norm }
-        }
-    }
+    /// Clustered unit vectors from a seeded generator (the retrieval benchmark's).
+    typealias Vectors = MemoryBenchmark.Vectors
 
     static func dot(_ a: [Float], _ b: [Float]) -> Double {
         var sum: Float = 0

@@ -51,7 +51,7 @@ public final class ContainerManager: Sendable {
     }
 
     static func tokenHash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(token.utf8)).hexString
     }
 
     static func containerName(_ personaId: String) -> String { "persona-\(personaId)" }

@@ -10,19 +10,18 @@ import SQLKit
 struct ChunkRepository: Sendable {
     let kind: SQLDialectKind
 
-    /// Allocates `count` versions for `personaId`'s change log; returns the first.
-    private func allocateVersions(personaId: String, count: Int, on db: any SQLDatabase) async throws -> Int64 {
+    /// The first free version of `personaId`'s change log; on PostgreSQL the persona's lock
+    /// is held from here to the commit, so the caller may use as many as it needs.
+    private func firstFreeVersion(personaId: String, on db: any SQLDatabase) async throws -> Int64 {
         if kind == .postgres {
             try await db.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: "memory:" + personaId)))").run()
         }
-        let row = try await db.raw("SELECT MAX(version) AS v FROM memory_changes WHERE persona_id = \(bind: personaId)").first()
-        let latest = try row?.decode(column: "v", as: Int64?.self) ?? 0
-        return latest + 1
+        return try await latestVersion(personaId: personaId, on: db) + 1
     }
 
     private func logChanges(personaId: String, chunkIds: [String], deleted: Bool, now: Date, on db: any SQLDatabase) async throws {
         guard !chunkIds.isEmpty else { return }
-        var version = try await allocateVersions(personaId: personaId, count: chunkIds.count, on: db)
+        var version = try await firstFreeVersion(personaId: personaId, on: db)
         for batch in chunkIds.chunked(into: 500) {
             var insert = db.insert(into: "memory_changes").columns("persona_id", "version", "chunk_id", "deleted", "created_at")
             for id in batch {

@@ -70,7 +70,7 @@ struct DocumentStore: Sendable {
         }
         guard state.size > 0 else { throw APIError.validation("The file is empty") }
         let name = try Validate.text(state.nameField.flatMap { $0.isEmpty ? nil : $0 } ?? fileName, field: "name", max: 255)
-        let digest = state.hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = state.hasher.finalize().hexString
         try handle.synchronize()
         let final = path(sha256: digest)
         try FileManager.default.createDirectory(atPath: (final as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -88,7 +88,7 @@ struct DocumentStore: Sendable {
     }
 
     static func sha256Hex(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: bytes).hexString
     }
 
     static func boundary(_ contentType: String) -> String? {

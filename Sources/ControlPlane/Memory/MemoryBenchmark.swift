@@ -31,7 +31,7 @@ public enum MemoryBenchmark {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
         }
-        mutating func unit(_ dimension: Int) -> [Float] { normalize((0..<dimension).map { _ in next() }) }
+        mutating func unit(_ dimension: Int = 384) -> [Float] { normalize((0..<dimension).map { _ in next() }) }
         mutating func near(_ center: [Float], spread: Float) -> [Float] { normalize(center.map { $0 + spread * next() }) }
         func normalize(_ v: [Float]) -> [Float] {
             let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()

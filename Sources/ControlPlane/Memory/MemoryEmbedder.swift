@@ -57,8 +57,8 @@ public final class MemoryEmbedder: Sendable {
     /// The model id stored with every vector: vectors of other ids are never compared.
     public var modelId: String {
         switch settings.provider {
-        case .local: return "sentence-transformers/all-MiniLM-L6-v2"
-        case .openai: return "openai:\(settings.remoteModel)@\(settings.remoteDimensions)"
+        case .local: return MiniLMEmbedder.modelId
+        case .openai: return OpenAIEmbedder.modelId(model: settings.remoteModel, dimension: settings.remoteDimensions)
         }
     }
 

@@ -140,8 +140,11 @@ public struct MemoryIngestionWorker: Service {
     func reembedBatch() async throws -> Bool {
         let model = memory.embedder.modelId
         let rows = try await services.database.withConnection {
+            // Two range conditions instead of `<>`: both are probes of `chunks_text_hash_idx`
+            // (led by embedding_model), so the idle check costs two index lookups, not a scan.
             try await $0.select().columns("id", "persona_id", "text").from("chunks")
-                .where("embedding_model", .notEqual, model).limit(64).all()
+                .where { $0.where("embedding_model", .lessThan, model).orWhere("embedding_model", .greaterThan, model) }
+                .limit(64).all()
         }
         guard !rows.isEmpty else { return false }
         let items = try rows.map {

@@ -14,7 +14,11 @@ struct OpenAIEmbedder: Embedder {
     let http: HTTPClient
     var timeout: TimeAmount = .seconds(60)
 
-    var modelId: String { "openai:\(model)@\(dimension)" }
+    var modelId: String { Self.modelId(model: model, dimension: dimension) }
+
+    /// Names the model and the dimension asked for: the same model cut to another length
+    /// makes vectors that must not be compared.
+    static func modelId(model: String, dimension: Int) -> String { "openai:\(model)@\(dimension)" }
 
     private struct Request: Encodable {
         var model: String

@@ -69,8 +69,7 @@ struct TokenService: Sendable {
     }
 
     func hashRefreshToken(_ token: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(token.utf8), using: refreshKey)
-            .map { String(format: "%02x", $0) }.joined()
+        HMAC<SHA256>.authenticationCode(for: Data(token.utf8), using: refreshKey).hexString
     }
 }
 

@@ -115,12 +115,7 @@ final class SQLiteConnectionPool: Sendable {
             _ = try await connection.query("PRAGMA synchronous = FULL")
             _ = try await connection.query("PRAGMA foreign_keys = ON")
         } catch {
-            // A failed statement can leave the handle busy for a moment; a connection must be
-            // closed before it is released.
-            for _ in 0..<50 {
-                if (try? await connection.close()) != nil { break }
-                try? await Task.sleep(for: .milliseconds(20))
-            }
+            try? await connection.close()
             throw error
         }
         return connection
