@@ -54,9 +54,10 @@ public final class Supervisor: Sendable {
         let outbox = Outbox(db: db)
         let memoryCache = openMemoryCache()
         defer { memoryCache?.close() }
-        let catalog = ToolCatalog.load(from: configuration.toolsDirectory, logger: logger)
         let reporter = ControlPlaneReporter(endpoint: configuration.controlPlane, token: token, outbox: outbox, logger: logger)
         let secrets = SecretStore()
+        let sidecars = try makeSidecars(secrets: secrets)
+        let catalog = ToolCatalog.load(from: configuration.toolsDirectory, available: sidecars.available, logger: logger)
         let memory = memoryCache.map {
             MemoryService(cache: $0, channel: ControlPlaneChannel(endpoint: configuration.controlPlane, token: token), logger: logger,
                           searchSyncTimeout: configuration.memorySearchTimeout, searchEmbedTimeout: configuration.memorySearchTimeout)
@@ -64,7 +65,8 @@ public final class Supervisor: Sendable {
         let workspace = Workspace(root: configuration.workspace, owner: configuration.toolUser)
         let context = ToolContext(personaId: configuration.personaId, bootId: bootId, workspace: workspace,
                                   processes: ProcessRunner(reaper: reaper), toolUser: configuration.toolUser, secrets: secrets,
-                                  memory: memory)
+                                  memory: memory, sidecars: sidecars.manager,
+                                  browserSocket: configuration.sidecarDirectory + "/browser/driver.sock", display: configuration.display)
         let runner = ToolRunner(catalog: catalog, journal: journal, context: context, logger: logger) { reporter.record($0) }
 
         reaper.start { [self] signal in
@@ -77,7 +79,11 @@ public final class Supervisor: Sendable {
             personaId: configuration.personaId, bootId: bootId, version: SupervisorVersion.current,
             startedAt: startedAt, tools: catalog.manifests))
 
-        let health: @Sendable () async -> SupervisorHealth = { SupervisorHealth(status: "ok", sidecars: []) }
+        let manager = sidecars.manager
+        let health: @Sendable () async -> SupervisorHealth = {
+            let healthy = await manager.isHealthy
+            return SupervisorHealth(status: healthy ? "ok" : "degraded", sidecars: await manager.health())
+        }
         let info: @Sendable () async -> SupervisorInfo = { [self] in
             SupervisorInfo(
                 version: SupervisorVersion.current, personaId: configuration.personaId, bootId: bootId,
@@ -102,15 +108,18 @@ public final class Supervisor: Sendable {
 
         let heartbeat: @Sendable () async -> Heartbeat = { [self] in
             let current = await info()
-            return Heartbeat(personaId: configuration.personaId, bootId: bootId, sentAt: Date(), status: "ok",
+            let sidecarHealth = await health()
+            return Heartbeat(personaId: configuration.personaId, bootId: bootId, sentAt: Date(), status: sidecarHealth.status,
                              uptimeSeconds: current.uptimeSeconds, rssBytes: current.rssBytes,
-                             runningInvocations: current.runningInvocations, outboxDepth: current.outboxDepth)
+                             runningInvocations: current.runningInvocations, outboxDepth: current.outboxDepth,
+                             sidecars: sidecarHealth.sidecars)
         }
         await withTaskGroup(of: Void.self) { group in
             for listener in listeners { group.addTask { await http.serve(listener) } }
             group.addTask { await reporter.runDelivery() }
             group.addTask { await reporter.runHeartbeats(interval: self.configuration.heartbeatInterval, make: heartbeat) }
             group.addTask { await reporter.loadSecrets(into: secrets) }
+            group.addTask { await manager.run() }
             if let memory, configuration.memorySyncInterval > .zero {
                 group.addTask { await memory.run(every: self.configuration.memorySyncInterval) }
             }
@@ -121,11 +130,11 @@ public final class Supervisor: Sendable {
             for listener in listeners { listener.close() }
             await runner.beginShutdown()
             reaper.signalAllGroups(SIGTERM)
-            let deadline = monotonicNanos() + UInt64(configuration.shutdownGrace.components.seconds) * 1_000_000_000
-                + UInt64(configuration.shutdownGrace.components.attoseconds / 1_000_000_000)
+            let deadline = monotonicNanos() + configuration.shutdownGrace.nanoseconds
             while await runner.runningCount > 0 && monotonicNanos() < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
             }
+            await manager.shutdown(grace: .seconds(2))
             reaper.signalAllGroups(SIGKILL)
             await runner.cancelAll()
             while await runner.runningCount > 0 {
@@ -135,6 +144,23 @@ public final class Supervisor: Sendable {
         }
         if configuration.socketPath.isEmpty == false { unlink(configuration.socketPath) }
         logger.info("supervisor stopped")
+    }
+
+    /// The sidecars this image has, their runtime directory (`0711`, root's) and log
+    /// directory (`0700`), and the tool needs they meet.
+    private func makeSidecars(secrets: SecretStore) throws(SupervisorError) -> (manager: SidecarManager, available: Set<ToolManifest.Need>) {
+        let specs = PlatformSidecars.specs(configuration: configuration, secrets: secrets)
+        let logs = configuration.sidecarDirectory + "/logs"
+        if !specs.isEmpty {
+            try PlatformSidecars.makeDirectory(configuration.sidecarDirectory, mode: 0o711, owner: nil)
+            try PlatformSidecars.makeDirectory(logs, mode: 0o700, owner: nil)
+        }
+        let available = PlatformSidecars.availableNeeds(headed: configuration.browserHeaded)
+        let eager = PlatformSidecars.sidecars(for: configuration.eagerNeeds.filter { available.contains($0) })
+        let manager = SidecarManager(specs: specs, processes: ProcessRunner(reaper: reaper), logDirectory: logs,
+                                     idleTimeout: configuration.sidecarIdleTimeout, eager: eager, logger: logger)
+        logger.info("sidecars", metadata: ["declared": "\(specs.map(\.name).joined(separator: ","))", "eager": "\(eager.joined(separator: ","))"])
+        return (manager, available)
     }
 
     /// The memory cache; an unusable file is deleted and re-created (it is only a copy), and
@@ -155,9 +181,18 @@ public final class Supervisor: Sendable {
         }
     }
 
+    /// The cache directory: `0711`, so the tool user reaches its own subdirectory (the
+    /// browser profile) but cannot list or read the supervisor's files (created `0600`).
     private func ensureDirectory(_ path: String) throws(SupervisorError) {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+        if mkdir(path, 0o711) != 0 && errno != EEXIST {
             throw .system("could not create \(path)", errno: errno, code: "storage_error")
+        }
+        chmod(path, 0o711)
+        for file in [configuration.databasePath, configuration.memoryDatabasePath] {
+            // SQLite gives -wal and -shm the mode of the database file.
+            let fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+            if fd >= 0 { close(fd) }
+            for suffix in ["", "-wal", "-shm"] { chmod(file + suffix, 0o600) }
         }
     }
 }

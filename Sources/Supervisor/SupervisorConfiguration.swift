@@ -1,3 +1,4 @@
+import PersonaKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,6 +67,25 @@ public struct SupervisorConfiguration: Sendable {
     /// 10 s): how long `memory_search` waits for its sync, and again for the query's embedding,
     /// before answering from what the cache has.
     public var memorySearchTimeout: Duration = .seconds(3)
+    /// Sidecars unused this long are stopped (`nil`: never); `PERSONA_SIDECAR_IDLE_SECONDS`
+    /// (default 900, 0 = never).
+    public var sidecarIdleTimeout: Duration? = .seconds(900)
+    /// Needs whose sidecars start at boot and are never stopped for idleness
+    /// (`PERSONA_SIDECARS_EAGER=browser,desktop`).
+    public var eagerNeeds: [ToolManifest.Need] = []
+    /// Chromium runs headed on the desktop (watchable over VNC) instead of headless
+    /// (`PERSONA_BROWSER_HEADED=1`).
+    public var browserHeaded = false
+    /// `WIDTHxHEIGHT` of the desktop and the browser window (`PERSONA_DESKTOP_GEOMETRY`).
+    public var desktopGeometry = "1280x800"
+    /// The X display of the desktop.
+    public var display = PlatformSidecars.defaultDisplay
+    /// Sockets, homes and logs of the sidecars (a tmpfs).
+    public var sidecarDirectory = PlatformSidecars.defaultRuntimeDirectory
+    /// uid/gid x11vnc runs as (not the tool user, so no tool can read its password file).
+    public var vncUser: (uid: UInt32, gid: UInt32)?
+    /// Largest main document `browser_navigate` accepts (`PERSONA_BROWSER_MAX_PAGE_BYTES`).
+    public var browserMaxPageBytes = 10 << 20
 
     public var socketPath: String { runDirectory + "/supervisor.sock" }
     public var tokenPath: String { runDirectory + "/token" }
@@ -134,6 +154,27 @@ public struct SupervisorConfiguration: Sendable {
         config.logLevel = value("PERSONA_LOG_LEVEL") ?? "info"
         config.memorySyncInterval = .seconds(try integer("PERSONA_MEMORY_SYNC_SECONDS", 30))
         config.memorySearchTimeout = .seconds(min(4, max(1, try integer("PERSONA_MEMORY_SEARCH_TIMEOUT_SECONDS", 3))))
+        let idle = try integer("PERSONA_SIDECAR_IDLE_SECONDS", 900)
+        config.sidecarIdleTimeout = idle == 0 ? nil : .seconds(idle)
+        for item in (value("PERSONA_SIDECARS_EAGER") ?? "").split(separator: ",") {
+            let name = String(item.filter { !$0.isWhitespace })
+            guard let need = ToolManifest.Need(rawValue: name), need != .network else {
+                throw SupervisorError("invalid_configuration", "PERSONA_SIDECARS_EAGER lists browser and/or desktop, not \(name)")
+            }
+            config.eagerNeeds.append(need)
+        }
+        config.browserHeaded = ["1", "true", "yes"].contains((value("PERSONA_BROWSER_HEADED") ?? "").lowercased())
+        if let geometry = value("PERSONA_DESKTOP_GEOMETRY") {
+            let parts = geometry.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, (320...7680).contains(parts[0]), (200...4320).contains(parts[1]) else {
+                throw SupervisorError("invalid_configuration", "PERSONA_DESKTOP_GEOMETRY must be WIDTHxHEIGHT, e.g. 1280x800")
+            }
+            config.desktopGeometry = "\(parts[0])x\(parts[1])"
+        }
+        config.browserMaxPageBytes = max(1024, try integer("PERSONA_BROWSER_MAX_PAGE_BYTES", 10 << 20))
+        if geteuid() == 0 {
+            config.vncUser = (UInt32(try integer("PERSONA_VNC_UID", 1001)), UInt32(try integer("PERSONA_VNC_GID", 1001)))
+        }
         return config
     }
 }

@@ -59,7 +59,7 @@ enum Fixtures {
             chmod(dir + "/run", 0o755)
         }
         let db = try SupervisorStore.open(path: root + "/supervisor.db")
-        let catalog = ToolCatalog.load(from: tools, logger: logger)
+        let catalog = ToolCatalog.load(from: tools, available: Set(ToolManifest.Need.allCases), logger: logger)
         let context = ToolContext(personaId: "p-test", bootId: "b-test", workspace: Workspace(root: workspace),
                                   processes: runner, toolUser: nil, secrets: SecretStore(secrets))
         let runner = ToolRunner(catalog: catalog, journal: InvocationJournal(db: db), context: context, logger: logger, emit: events)

@@ -55,17 +55,75 @@ public struct RegisterResponse: Codable, Sendable, Hashable {
     }
 }
 
-/// Health of one sidecar (browser, desktop) as `GET /health` and heartbeats report it.
+/// Health of one sidecar (chromium, the Playwright driver, Xvfb, x11vnc) as `GET /health`,
+/// heartbeats and `persona-supervisor status` report it.
 public struct SidecarHealth: Codable, Sendable, Hashable {
+    /// How a sidecar's process last ended.
+    public struct Exit: Codable, Sendable, Hashable {
+        /// Exit code, or minus the signal that killed it.
+        public var status: Int
+        public var at: Date
+        /// Whether the supervisor stopped it (idle, shutdown, a dependency went away) rather
+        /// than it ending by itself.
+        public var requested: Bool
+
+        public init(status: Int, at: Date, requested: Bool) {
+            self.status = status
+            self.at = at
+            self.requested = requested
+        }
+    }
+
     public var name: String
-    /// `starting`, `ready`, `unhealthy`, `stopped`.
+    /// `stopped`, `starting`, `ready`, `backoff` (crashed, restart pending), `stopping`,
+    /// `unavailable` (not installed in this image).
     public var state: String
     public var detail: String?
+    public var pid: Int?
+    /// Restarts after a crash since the supervisor started.
+    public var restarts: Int
+    public var lastExit: Exit?
+    /// Resident memory of the sidecar's whole process tree, bytes.
+    public var memoryBytes: Int?
+    public var startedAt: Date?
+    public var lastUsedAt: Date?
+    /// Time from spawn to passing its readiness check, last start.
+    public var readyMs: Int?
+    /// Started at boot and never stopped for idleness.
+    public var eager: Bool
 
-    public init(name: String, state: String, detail: String? = nil) {
+    public init(name: String, state: String, detail: String? = nil, pid: Int? = nil, restarts: Int = 0, lastExit: Exit? = nil,
+                memoryBytes: Int? = nil, startedAt: Date? = nil, lastUsedAt: Date? = nil, readyMs: Int? = nil, eager: Bool = false) {
         self.name = name
         self.state = state
         self.detail = detail
+        self.pid = pid
+        self.restarts = restarts
+        self.lastExit = lastExit
+        self.memoryBytes = memoryBytes
+        self.startedAt = startedAt
+        self.lastUsedAt = lastUsedAt
+        self.readyMs = readyMs
+        self.eager = eager
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, state, detail, pid, restarts, lastExit, memoryBytes, startedAt, lastUsedAt, readyMs, eager
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        state = try c.decode(String.self, forKey: .state)
+        detail = try c.decodeIfPresent(String.self, forKey: .detail)
+        pid = try c.decodeIfPresent(Int.self, forKey: .pid)
+        restarts = try c.decodeIfPresent(Int.self, forKey: .restarts) ?? 0
+        lastExit = try c.decodeIfPresent(Exit.self, forKey: .lastExit)
+        memoryBytes = try c.decodeIfPresent(Int.self, forKey: .memoryBytes)
+        startedAt = try c.decodeIfPresent(Date.self, forKey: .startedAt)
+        lastUsedAt = try c.decodeIfPresent(Date.self, forKey: .lastUsedAt)
+        readyMs = try c.decodeIfPresent(Int.self, forKey: .readyMs)
+        eager = try c.decodeIfPresent(Bool.self, forKey: .eager) ?? false
     }
 }
 
@@ -147,9 +205,13 @@ public struct SupervisorEventBatch: Codable, Sendable, Hashable {
 /// The body of `GET /internal/v1/supervisors/secrets`: name to plain value.
 public struct SecretsResponse: Codable, Sendable, Hashable {
     public var secrets: [String: String]
+    /// The password of the persona's VNC desktop (derived per container by the control plane;
+    /// the supervisor hands it to x11vnc in a file, never to a tool).
+    public var vncPassword: String?
 
-    public init(secrets: [String: String]) {
+    public init(secrets: [String: String], vncPassword: String? = nil) {
         self.secrets = secrets
+        self.vncPassword = vncPassword
     }
 }
 

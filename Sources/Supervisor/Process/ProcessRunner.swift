@@ -19,10 +19,11 @@ public struct ProcessRunner: Sendable {
     /// - Throws: ``SupervisorError`` `spawn_failed` when the process could not be started.
     public func run(_ spec: ProcessSpec, handle: ProcessHandle = ProcessHandle()) async throws(SupervisorError) -> ProcessOutcome {
         let started = monotonicNanos()
-        let deadline = started + UInt64(max(0, spec.timeout.components.seconds)) * 1_000_000_000
-            + UInt64(max(0, spec.timeout.components.attoseconds / 1_000_000_000))
+        let deadline = started + spec.timeout.nanoseconds
         let pipes = try Pipes.make()
-        let spawned = spawn(spec, pipes: pipes)
+        let spawned = spawn(executable: spec.executable, arguments: spec.arguments, environment: spec.environment,
+                            workingDirectory: spec.workingDirectory, user: spec.user, limits: spec.limits,
+                            stdin: pipes.stdin.read, stdout: pipes.stdout.write, stderr: pipes.stderr.write)
         pipes.closeChildEnds()
         let pid: pid_t
         let waiter: ExitWaiter
@@ -48,23 +49,27 @@ public struct ProcessRunner: Sendable {
         )
     }
 
-    private func spawn(_ spec: ProcessSpec, pipes: Pipes) -> Result<(pid_t, ExitWaiter), Errno> {
-        let argv = CStringArray(spec.arguments)
-        let envp = CStringArray(spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+    /// Forks and execs through the shim while the reaper holds its lock; the child gets the
+    /// given descriptors as stdio (`-1` stdin: `/dev/null`), its own process group and `user`.
+    func spawn(executable: String, arguments: [String], environment: [String: String], workingDirectory: String?,
+               user: (uid: UInt32, gid: UInt32)?, limits: [(resource: Int32, soft: UInt64, hard: UInt64)],
+               stdin: Int32, stdout: Int32, stderr: Int32) -> Result<(pid_t, ExitWaiter), Errno> {
+        let argv = CStringArray(arguments)
+        let envp = CStringArray(environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
         defer {
             argv.free()
             envp.free()
         }
-        let limits = spec.limits.map { ps_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
-        return spec.executable.withCString { path in
-            (spec.workingDirectory ?? "").withCString { cwd in
+        let limits = limits.map { ps_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
+        return executable.withCString { path in
+            (workingDirectory ?? "").withCString { cwd in
                 limits.withUnsafeBufferPointer { limitBuffer in
                     var config = ps_spawn_config(
                         path: path, argv: argv.pointer, envp: envp.pointer,
-                        cwd: spec.workingDirectory == nil ? nil : cwd,
-                        uid: spec.user.map { Int32(bitPattern: $0.uid) } ?? -1,
-                        gid: spec.user.map { Int32(bitPattern: $0.gid) } ?? -1,
-                        stdin_fd: pipes.stdin.read, stdout_fd: pipes.stdout.write, stderr_fd: pipes.stderr.write,
+                        cwd: workingDirectory == nil ? nil : cwd,
+                        uid: user.map { Int32(bitPattern: $0.uid) } ?? -1,
+                        gid: user.map { Int32(bitPattern: $0.gid) } ?? -1,
+                        stdin_fd: stdin, stdout_fd: stdout, stderr_fd: stderr,
                         rlimits: limitBuffer.baseAddress, rlimit_count: Int32(limitBuffer.count)
                     )
                     return reaper.spawn {

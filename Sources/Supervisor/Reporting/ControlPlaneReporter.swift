@@ -150,7 +150,7 @@ public final class ControlPlaneReporter: Sendable {
         while !Task.isCancelled {
             if let response = try? await send(.GET, SupervisorRoutes.secrets, body: nil), response.status == 200,
                let secrets = try? SupervisorJSON.decoder.decode(SecretsResponse.self, from: Data(response.body)) {
-                store.replace(with: secrets.secrets)
+                store.replace(with: secrets.secrets, vncPassword: secrets.vncPassword)
                 logger.info("secrets loaded", metadata: ["count": "\(secrets.secrets.count)"])
                 return
             }

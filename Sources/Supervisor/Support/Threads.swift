@@ -58,3 +58,13 @@ private func fscanfTwo(_ file: UnsafeMutablePointer<FILE>, _ a: UnsafeMutablePoi
     b.pointee = y
     return true
 }
+
+extension Duration {
+    /// The duration in whole nanoseconds (negative durations count as zero), for deadlines
+    /// on the ``monotonicNanos()`` clock.
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+    }
+}

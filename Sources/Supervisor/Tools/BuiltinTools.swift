@@ -8,7 +8,8 @@ import PersonaKit
 /// Tools compiled into the supervisor. Each is still described by a manifest under
 /// `tools/<name>/tool.json` with `"builtin": true`, which is where its input schema lives.
 enum BuiltinTools {
-    static let names: Set<String> = ["shell", "read_file", "write_file", "list_files", "http_fetch", "memory_search"]
+    static let names: Set<String> = Set(["shell", "read_file", "write_file", "list_files", "http_fetch", "memory_search"])
+        .union(BrowserTools.actions.keys)
 
     static func run(_ invocation: ToolInvocation, context: ToolContext) async throws(SupervisorError) -> InvocationResult {
         let args = invocation.arguments
@@ -55,6 +56,8 @@ enum BuiltinTools {
             return try await HTTPFetchTool.run(invocation, context: context)
         case "memory_search":
             return try await MemorySearchTool.run(invocation, context: context)
+        case _ where BrowserTools.actions[name] != nil:
+            return try await BrowserTools.run(invocation, context: context)
         default:
             throw SupervisorError("unknown_tool", "no built-in tool named \(name)", status: 404)
         }

@@ -5,15 +5,21 @@ import Synchronization
 /// manifest declares.
 public final class SecretStore: Sendable {
     private let values = Mutex<[String: String]?>(nil)
+    private let vnc = Mutex<String?>(nil)
 
-    public init(_ initial: [String: String]? = nil) {
+    public init(_ initial: [String: String]? = nil, vncPassword: String? = nil) {
         values.withLock { $0 = initial }
+        vnc.withLock { $0 = vncPassword }
     }
 
     /// Replaces every secret.
-    public func replace(with secrets: [String: String]) {
+    public func replace(with secrets: [String: String], vncPassword: String? = nil) {
         values.withLock { $0 = secrets }
+        vnc.withLock { $0 = vncPassword }
     }
+
+    /// The desktop's VNC password (for x11vnc's password file only; no tool sees it).
+    public var vncPassword: String? { vnc.withLock { $0 } }
 
     /// Whether secrets have been fetched at least once.
     public var isLoaded: Bool { values.withLock { $0 != nil } }

@@ -30,8 +30,9 @@ public struct ToolCatalog: Sendable {
 
     public subscript(name: String) -> Entry? { entries[name] }
 
-    /// Loads every manifest under `directory`; broken ones are logged and skipped.
-    public static func load(from directory: String, logger: Logger) -> ToolCatalog {
+    /// Loads every manifest under `directory`; broken ones are logged and skipped, and so are
+    /// tools needing a sidecar this image lacks (`available`; `network` is always there).
+    public static func load(from directory: String, available: Set<ToolManifest.Need> = [.network], logger: Logger) -> ToolCatalog {
         var catalog = ToolCatalog()
         guard let dir = opendir(directory) else {
             logger.warning("tools directory missing", metadata: ["path": "\(directory)"])
@@ -51,6 +52,13 @@ public struct ToolCatalog: Sendable {
                 var problems = manifest.problems()
                 if manifest.builtin && BuiltinTools.names.contains(manifest.name) == false {
                     problems.append("no built-in tool is called \(manifest.name)")
+                }
+                let missing = manifest.needs.filter { !available.contains($0) && $0 != .network }
+                if !missing.isEmpty {
+                    logger.info("tool skipped: this image lacks what it needs", metadata: [
+                        "tool": "\(manifest.name)", "needs": "\(missing.map(\.rawValue).joined(separator: ","))",
+                    ])
+                    continue
                 }
                 guard problems.isEmpty else {
                     logger.error("tool manifest refused", metadata: ["tool": "\(name)", "problems": "\(problems.joined(separator: "; "))"])

@@ -24,10 +24,19 @@ public struct ToolContext: Sendable {
     public var shellPath: String
     /// Where invocation output directories go, relative to the workspace.
     public var outputsDirectory: String
+    /// The sidecars tools with `needs` use (`nil`: none; such tools fail with
+    /// `sidecar_unavailable`).
+    public var sidecars: SidecarManager?
+    /// Where the Playwright driver listens (the `browser_*` tools talk to it).
+    public var browserSocket: String
+    /// The X display of the desktop sidecar, given to tools that need the desktop.
+    public var display: String
 
     public init(personaId: String, bootId: String, workspace: Workspace, processes: ProcessRunner,
                 toolUser: (uid: UInt32, gid: UInt32)?, secrets: SecretStore, http: SimpleHTTPClient = SimpleHTTPClient(),
-                memory: MemoryService? = nil, shellPath: String = "/bin/bash", outputsDirectory: String = ".persona/outputs") {
+                memory: MemoryService? = nil, shellPath: String = "/bin/bash", outputsDirectory: String = ".persona/outputs",
+                sidecars: SidecarManager? = nil, browserSocket: String = PlatformSidecars.defaultBrowserSocket,
+                display: String = PlatformSidecars.defaultDisplay) {
         self.personaId = personaId
         self.bootId = bootId
         self.workspace = workspace
@@ -38,6 +47,9 @@ public struct ToolContext: Sendable {
         self.memory = memory
         self.shellPath = shellPath
         self.outputsDirectory = outputsDirectory
+        self.sidecars = sidecars
+        self.browserSocket = browserSocket
+        self.display = display
     }
 
     /// The scrubbed environment every tool process starts from: nothing of the supervisor's
@@ -54,6 +66,7 @@ public struct ToolContext: Sendable {
             "PERSONA_WORKSPACE": workspace.root,
         ]
         if let state = invocation.trace.traceState { env["TRACESTATE"] = state }
+        if invocation.entry.manifest.needs.contains(.desktop) { env["DISPLAY"] = display }
         for (name, value) in secrets.environment(for: invocation.entry.manifest.secrets) { env[name] = value }
         return env
     }
@@ -61,7 +74,16 @@ public struct ToolContext: Sendable {
     func execute(_ invocation: ToolInvocation) async -> InvocationResult {
         let started = monotonicNanos()
         var result: InvocationResult
-        do {
+        do throws(SupervisorError) {
+            let sidecarNames = PlatformSidecars.sidecars(for: invocation.entry.manifest.needs)
+            if !sidecarNames.isEmpty {
+                guard let sidecars else {
+                    throw SupervisorError("sidecar_unavailable", "\(invocation.entry.manifest.name) needs sidecars this supervisor does not run",
+                                          status: 409)
+                }
+                try await sidecars.ensureReady(sidecarNames)
+            }
+            defer { if !sidecarNames.isEmpty, let sidecars { Task { await sidecars.touch(sidecarNames) } } }
             if invocation.entry.manifest.builtin {
                 result = try await BuiltinTools.run(invocation, context: self)
             } else {

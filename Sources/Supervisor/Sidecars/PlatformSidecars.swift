@@ -1,0 +1,166 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PersonaKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The sidecars of the persona images: `xvfb` and `x11vnc` (the desktop), `chromium` and
+/// `playwright` (the browser: a Playwright driver attached to chromium over CDP on loopback).
+/// Only what is installed in the image is declared.
+public enum PlatformSidecars {
+    public static let defaultDisplay = ":1"
+    public static let defaultRuntimeDirectory = "/tmp/persona-sidecars"
+    public static var defaultBrowserSocket: String { defaultRuntimeDirectory + "/browser/driver.sock" }
+    public static let cdpPort = 9222
+    public static let vncPort = 5900
+
+    /// Where the parts live in the desktop image.
+    public struct Installation: Sendable {
+        public var chromium = "/usr/bin/chromium"
+        public var python = "/opt/persona/browser/venv/bin/python3"
+        public var driver = "/opt/persona/browser/driver.py"
+        public var xvfb = "/usr/bin/Xvfb"
+        public var x11vnc = "/usr/bin/x11vnc"
+
+        public init() {}
+
+        var hasBrowser: Bool { [chromium, python, driver].allSatisfy { (path: String) in access(path, R_OK) == 0 } }
+        var hasDesktop: Bool { [xvfb, x11vnc].allSatisfy { (path: String) in access(path, X_OK) == 0 } }
+    }
+
+    /// The sidecars a tool's `needs` start (with their dependencies).
+    public static func sidecars(for needs: [ToolManifest.Need]) -> [String] {
+        var names: [String] = []
+        if needs.contains(.desktop) { names.append("x11vnc") }
+        if needs.contains(.browser) { names.append("playwright") }
+        return names
+    }
+
+    /// The needs this image can meet.
+    public static func availableNeeds(_ installation: Installation = Installation(), headed: Bool = false) -> Set<ToolManifest.Need> {
+        var needs: Set<ToolManifest.Need> = [.network]
+        if installation.hasDesktop { needs.insert(.desktop) }
+        if installation.hasBrowser && (!headed || installation.hasDesktop) { needs.insert(.browser) }
+        return needs
+    }
+
+    /// Declares the installed sidecars for `configuration`.
+    public static func specs(configuration: SupervisorConfiguration, secrets: SecretStore,
+                             installation: Installation = Installation()) -> [SidecarSpec] {
+        let runtime = configuration.sidecarDirectory
+        let user = configuration.toolUser
+        let display = configuration.display
+        let headed = configuration.browserHeaded && installation.hasDesktop
+        let browserHome = runtime + "/browser-home"
+        let browserDirectory = runtime + "/browser"
+        let profile = configuration.cacheDirectory + "/browser/profile"
+        let base: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC"]
+        var specs: [SidecarSpec] = []
+
+        if installation.hasDesktop {
+            let geometry = configuration.desktopGeometry
+            specs.append(SidecarSpec(
+                name: "xvfb", executable: installation.xvfb,
+                arguments: ["Xvfb", display, "-screen", "0", "\(geometry)x24", "-nolisten", "tcp", "-ac"],
+                environment: base.merging(["HOME": browserHome], uniquingKeysWith: { $1 }), workingDirectory: "/",
+                user: user, readiness: .unixSocket("/tmp/.X11-unix/X\(display.dropFirst())"),
+                prepare: { () async throws(SupervisorError) in
+                    try makeDirectory("/tmp/.X11-unix", mode: 0o1777, owner: nil)
+                    try makeDirectory(browserHome, mode: 0o700, owner: user)
+                }))
+            let vncDirectory = runtime + "/vnc"
+            let vncUser = configuration.vncUser
+            specs.append(SidecarSpec(
+                name: "x11vnc", executable: installation.x11vnc,
+                arguments: ["x11vnc", "-display", display, "-rfbport", String(vncPort), "-passwdfile", "rm:\(vncDirectory)/passwd",
+                            "-forever", "-shared", "-noxdamage", "-quiet", "-norc"],
+                environment: base.merging(["HOME": vncDirectory], uniquingKeysWith: { $1 }), workingDirectory: "/",
+                user: vncUser, dependsOn: ["xvfb"], readiness: .tcpPort(vncPort),
+                prepare: { () async throws(SupervisorError) in
+                    // Never without a password: wait for the control plane's answer.
+                    var waited = 0
+                    while !secrets.isLoaded && waited < 100 {
+                        try? await Task.sleep(for: .milliseconds(100))
+                        waited += 1
+                    }
+                    guard let password = secrets.vncPassword, !password.isEmpty else {
+                        throw SupervisorError("vnc_password_unavailable", "the control plane has not handed over the desktop's VNC password")
+                    }
+                    try makeDirectory(vncDirectory, mode: 0o700, owner: vncUser)
+                    try writePrivateFile(vncDirectory + "/passwd", Array((password + "\n").utf8), owner: vncUser)
+                }))
+        }
+        if installation.hasBrowser {
+            var environment = base
+            environment["HOME"] = browserHome
+            environment["XDG_CONFIG_HOME"] = browserHome + "/.config"
+            environment["XDG_CACHE_HOME"] = browserHome + "/.cache"
+            var arguments = ["chromium"]
+            if headed {
+                environment["DISPLAY"] = display
+            } else {
+                arguments.append("--headless=new")
+            }
+            arguments += [
+                "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--password-store=basic",
+                "--use-mock-keychain", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=\(cdpPort)",
+                "--user-data-dir=\(profile)", "--window-size=\(configuration.desktopGeometry.split(separator: "x").joined(separator: ","))",
+                "--window-position=0,0", "about:blank",
+            ]
+            let cacheDirectory = configuration.cacheDirectory
+            specs.append(SidecarSpec(
+                name: "chromium", executable: installation.chromium, arguments: arguments, environment: environment,
+                workingDirectory: "/", user: user, dependsOn: headed ? ["xvfb"] : [],
+                readiness: .http(.tcp(host: "127.0.0.1", port: cdpPort), path: "/json/version"), readyTimeout: .seconds(30),
+                prepare: { () async throws(SupervisorError) in
+                    try makeDirectory(browserHome, mode: 0o700, owner: user)
+                    try makeDirectory(cacheDirectory + "/browser", mode: 0o700, owner: user)
+                    try makeDirectory(profile, mode: 0o700, owner: user)
+                    // The profile outlives containers; a lock naming another container's
+                    // hostname would make chromium refuse to start.
+                    for name in ["SingletonLock", "SingletonSocket", "SingletonCookie"] { unlink(profile + "/" + name) }
+                }))
+            let socket = browserDirectory + "/driver.sock"
+            var driverEnvironment = base
+            driverEnvironment["HOME"] = browserHome
+            driverEnvironment["PERSONA_BROWSER_CDP"] = "http://127.0.0.1:\(cdpPort)"
+            driverEnvironment["PERSONA_BROWSER_SOCKET"] = socket
+            driverEnvironment["PERSONA_BROWSER_MAX_PAGE_BYTES"] = String(configuration.browserMaxPageBytes)
+            driverEnvironment["PYTHONUNBUFFERED"] = "1"
+            specs.append(SidecarSpec(
+                name: "playwright", executable: installation.python, arguments: ["python3", installation.driver],
+                environment: driverEnvironment, workingDirectory: "/", user: user, dependsOn: ["chromium"],
+                readiness: .http(.unixSocket(socket), path: "/health"), readyTimeout: .seconds(30),
+                prepare: { () async throws(SupervisorError) in
+                    try makeDirectory(browserHome, mode: 0o700, owner: user)
+                    try makeDirectory(browserDirectory, mode: 0o700, owner: user)
+                }))
+        }
+        return specs
+    }
+
+    /// `mkdir` (existing is fine), then mode and owner.
+    static func makeDirectory(_ path: String, mode: mode_t, owner: (uid: UInt32, gid: UInt32)?) throws(SupervisorError) {
+        if mkdir(path, mode) != 0 && errno != EEXIST {
+            throw .system("could not create \(path)", errno: errno, code: "sidecar_setup_failed")
+        }
+        chmod(path, mode)
+        if let owner, geteuid() == 0 { chown(path, owner.uid, owner.gid) }
+    }
+
+    /// Writes a `0600` file owned by `owner`, replacing any old one.
+    static func writePrivateFile(_ path: String, _ bytes: [UInt8], owner: (uid: UInt32, gid: UInt32)?) throws(SupervisorError) {
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw .system("could not write \(path)", errno: errno, code: "sidecar_setup_failed") }
+        defer { close(fd) }
+        if let owner, geteuid() == 0 { fchown(fd, owner.uid, owner.gid) }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw .system("could not write \(path)", errno: errno, code: "sidecar_setup_failed") }
+    }
+}

@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A snapshot of `/proc`: each process's parent, process group and resident memory, to add up
+/// what a sidecar really uses (chromium is a dozen processes).
+struct ProcessTree {
+    struct Entry {
+        var parent: pid_t
+        var group: pid_t
+        var residentBytes: Int
+    }
+
+    var entries: [pid_t: Entry] = [:]
+
+    /// Reads every `/proc/<pid>/stat` and `statm` now.
+    static func snapshot(proc: String = "/proc") -> ProcessTree {
+        var tree = ProcessTree()
+        guard let dir = opendir(proc) else { return tree }
+        defer { closedir(dir) }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let pid = pid_t(name) else { continue }
+            guard let stat = readSmallFile("\(proc)/\(pid)/stat"), let statm = readSmallFile("\(proc)/\(pid)/statm") else { continue }
+            // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+            guard let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 3, let parent = pid_t(fields[1]), let group = pid_t(fields[2]) else { continue }
+            let memory = statm.split(separator: " ")
+            let resident = memory.count > 1 ? Int(memory[1]) ?? 0 : 0
+            tree.entries[pid] = Entry(parent: parent, group: group, residentBytes: resident * page)
+        }
+        return tree
+    }
+
+    /// Resident bytes of `root`, its descendants and anything left in its process group.
+    func residentBytes(ofTree root: pid_t) -> Int {
+        var children: [pid_t: [pid_t]] = [:]
+        for (pid, entry) in entries { children[entry.parent, default: []].append(pid) }
+        var seen: Set<pid_t> = []
+        var stack = [root] + entries.filter { $0.value.group == root }.map(\.key)
+        var total = 0
+        while let pid = stack.popLast() {
+            guard seen.insert(pid).inserted, let entry = entries[pid] else { continue }
+            total += entry.residentBytes
+            stack.append(contentsOf: children[pid] ?? [])
+        }
+        return total
+    }
+
+    private static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+}
+

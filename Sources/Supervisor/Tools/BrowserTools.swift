@@ -1,0 +1,56 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PersonaKit
+
+/// The `browser_*` tools: built into the supervisor, carried out by the Playwright driver
+/// sidecar (one browser per persona, its profile on the cache mount) over the driver's unix
+/// socket. The sidecars are started by ``ToolContext`` from the manifests' `needs`.
+enum BrowserTools {
+    /// Tool name -> driver route.
+    static let actions: [String: String] = [
+        "browser_navigate": "navigate", "browser_click": "click", "browser_type": "type",
+        "browser_extract": "extract", "browser_screenshot": "screenshot", "browser_evaluate": "evaluate",
+    ]
+
+    static func run(_ invocation: ToolInvocation, context: ToolContext) async throws(SupervisorError) -> InvocationResult {
+        let name = invocation.entry.manifest.name
+        guard let action = actions[name] else { throw SupervisorError("unknown_tool", "no browser tool named \(name)", status: 404) }
+        var arguments = invocation.arguments.objectValue ?? [:]
+        var output: (absolute: String, relative: String)?
+        if action == "screenshot" {
+            let directory = try context.makeOutputDirectory(invocation)
+            output = directory
+            arguments["path"] = .string("\(directory.absolute)/screenshot.png")
+        }
+        // The driver answers within the tool's own timeout; ours is the invocation's.
+        if arguments["timeoutMs"] == nil {
+            arguments["timeoutMs"] = .number(Double(max(1000, invocation.timeout.components.seconds * 1000 - 500)))
+        }
+        let body: [UInt8]
+        do { body = Array(try JSONEncoder().encode(JSONValue.object(arguments))) } catch {
+            throw SupervisorError("invalid_arguments", "arguments could not be encoded", status: 400, underlying: error)
+        }
+        let response = try await context.http.send(
+            .unixSocket(context.browserSocket), method: .POST, path: "/v1/\(action)",
+            headers: [("Content-Type", "application/json"), ("traceparent", invocation.trace.traceparent)], body: body,
+            timeout: invocation.timeout + .seconds(1), maxResponseBytes: 4 << 20)
+        let parsed = (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body))) ?? .null
+        var result = InvocationResult(id: invocation.id, tool: name, status: .succeeded, output: parsed, traceId: invocation.trace.traceId)
+        if !(200..<300).contains(response.status) {
+            result.status = .failed
+            result.errorCode = parsed["code"]?.stringValue ?? "browser_error"
+            if parsed["error"] == nil { result.output = ["error": .string("the browser driver answered HTTP \(response.status)"), "code": .string(result.errorCode ?? "browser_error")] }
+        }
+        if let output {
+            result.artifacts = context.collectArtifacts(relative: output.relative)
+            if case .object(var object) = result.output, result.status == .succeeded {
+                object["path"] = .string("\(output.relative)/screenshot.png")
+                result.output = .object(object)
+            }
+        }
+        return result
+    }
+}
