@@ -197,6 +197,8 @@ let package = Package(
                 "DockerEngine",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // zlib (its CZlib module), to decode the PNGs browser and desktop tools produce.
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
         ),

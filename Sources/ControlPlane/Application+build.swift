@@ -81,6 +81,7 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     SecretsController(services: services).addRoutes(to: personas)
     AgentsController(services: services).addRoutes(personas: personas, agents: authenticated.group("agents"))
     ContainersController(services: services).addRoutes(to: personas)
+    DesktopController(services: services).addRoutes(to: personas)
     MemoryController(services: services).addRoutes(to: personas)
     RunsController(services: services).addRoutes(to: authenticated.group("runs"))
     return router

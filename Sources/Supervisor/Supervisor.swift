@@ -80,10 +80,9 @@ public final class Supervisor: Sendable {
             startedAt: startedAt, tools: catalog.manifests))
 
         let manager = sidecars.manager
-        let health: @Sendable () async -> SupervisorHealth = {
-            let healthy = await manager.isHealthy
-            return SupervisorHealth(status: healthy ? "ok" : "degraded", sidecars: await manager.health())
-        }
+        // A sidecar in trouble does not make the supervisor unhealthy (it restarts sidecars
+        // itself, and tools that do not need them keep working): each reports its own state.
+        let health: @Sendable () async -> SupervisorHealth = { SupervisorHealth(status: "ok", sidecars: await manager.health()) }
         let info: @Sendable () async -> SupervisorInfo = { [self] in
             SupervisorInfo(
                 version: SupervisorVersion.current, personaId: configuration.personaId, bootId: bootId,

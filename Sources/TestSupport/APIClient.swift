@@ -12,6 +12,8 @@ public struct APIResponse: Sendable {
     public var headers: HTTPFields
     public var body: String
     public var json: JSONValue?
+    /// The body's bytes as received (for binary answers such as artifacts).
+    public var bytes: [UInt8] = []
 
     /// `json.data`, the success payload.
     public var data: JSONValue? { json?["data"] }
@@ -42,7 +44,8 @@ public struct APIClient: Sendable {
         let response = try await client.execute(uri: path, method: method, headers: fields, body: body)
         let text = String(buffer: response.body)
         let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        let result = APIResponse(status: response.status, headers: response.headers, body: text, json: parsed)
+        let result = APIResponse(status: response.status, headers: response.headers, body: text, json: parsed,
+                                 bytes: Array(buffer: response.body))
         Self.checkConformance(method: method, path: path, response: result, sourceLocation: sourceLocation)
         return result
     }

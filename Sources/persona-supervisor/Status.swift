@@ -48,7 +48,8 @@ struct Status: AsyncParsableCommand {
         print("version:     \(info.version)  persona: \(info.personaId)  boot: \(info.bootId)")
         print("uptime:      \(info.uptimeSeconds)s  rss: \(info.rssBytes / 1024) KiB  tools: \(info.toolCount)")
         print("registered:  \(info.registered ? "yes" : "no")  outbox depth: \(info.outboxDepth)  running: \(info.runningInvocations)")
-        print("sidecars:    \(health.sidecars.isEmpty ? "none" : health.sidecars.map { "\($0.name)=\($0.state)" }.joined(separator: " "))")
+        print("sidecars:    \(health.sidecars.isEmpty ? "none (not in this image)" : "")")
+        for sidecar in health.sidecars { print("  " + Self.describe(sidecar)) }
         print("memory:      \(Self.describe(memoryResponse))")
         print("recent invocations:")
         if info.recentInvocations.isEmpty { print("  (none)") }
@@ -60,6 +61,21 @@ struct Status: AsyncParsableCommand {
 }
 
 extension Status {
+    /// One line per sidecar: state, pid, memory, restarts, last exit, last use.
+    static func describe(_ sidecar: SidecarHealth) -> String {
+        var line = "\(sidecar.name.padding(11)) \(sidecar.state.padding(9))"
+        line += " pid \(sidecar.pid.map(String.init) ?? "-")".padding(11)
+        line += " rss \(sidecar.memoryBytes.map { "\($0 >> 20) MiB" } ?? "-")".padding(12)
+        line += " restarts \(sidecar.restarts)"
+        if let exit = sidecar.lastExit {
+            let how = exit.status < 0 ? "signal \(-exit.status)" : "status \(exit.status)"
+            line += "  last exit \(how)\(exit.requested ? " (stopped)" : "") at \(exit.at.formatted(.iso8601))"
+        }
+        if sidecar.eager { line += "  eager" }
+        if let detail = sidecar.detail { line += "  (\(detail))" }
+        return line
+    }
+
     /// One line about the memory cache: size, cursor, model, last sync and its error.
     static func describe(_ response: SimpleHTTPClient.Response?) -> String {
         guard let response, response.status == 200,

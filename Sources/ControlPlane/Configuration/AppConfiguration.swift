@@ -59,6 +59,9 @@ public struct AppConfiguration: Sendable {
     public var controlSocketDirectory = "/run/persona-cp"
     /// The persona image (`PERSONA_IMAGE`), also what `scripts/build-images` tags.
     public var personaImage = "persona-platform/persona:latest"
+    /// The desktop image (`PERSONA_DESKTOP_IMAGE`): the persona image plus chromium,
+    /// Playwright, Xvfb and x11vnc; personas whose runtime says `desktop` run it.
+    public var desktopImage = "persona-platform/persona-desktop:latest"
     /// How the control plane and supervisors talk (`PERSONA_CONTROL_CHANNEL`).
     public var controlChannel = ControlChannel.unixSocket
     /// Seconds between supervisor heartbeats (`PERSONA_HEARTBEAT_SECONDS`).

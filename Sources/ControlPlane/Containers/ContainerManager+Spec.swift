@@ -20,7 +20,8 @@ extension ContainerManager {
     /// it, no new privileges, a read-only root, the persona's directories bind-mounted, no
     /// secret and no token in `Env`, and no port at all unless the channel is TCP (then only
     /// on a loopback or private address).
-    func containerSpec(personaId: String, ownerId: String, settings: PlatformSettings, instance: String) -> Docker.ContainerSpec {
+    func containerSpec(personaId: String, ownerId: String, settings: PlatformSettings, instance: String,
+                       runtime: PersonaRuntime = .default) -> Docker.ContainerSpec {
         let storage = personaStorage(personaId)
         var environment = [
             "PERSONA_ID": personaId,
@@ -40,9 +41,18 @@ extension ContainerManager {
             exposed = ["\(Self.supervisorPort)/tcp"]
             ports = ["\(Self.supervisorPort)/tcp": [Docker.PortBinding(hostIP: publishHost, hostPort: "")]]
         }
+        environment.merge(runtime.environment) { $1 }
+        var tmpSize = "256m"
+        if runtime.image == .desktop {
+            // VNC on host loopback only; the CDP port is never published. Chromium keeps its
+            // shared memory and X its sockets in /tmp.
+            exposed.append("\(Self.vncPort)/tcp")
+            ports = (ports ?? [:]).merging(["\(Self.vncPort)/tcp": [Docker.PortBinding(hostIP: "127.0.0.1", hostPort: "")]]) { $1 }
+            tmpSize = "1024m"
+        }
         let memory = Int64(settings.defaultPersonaMemoryMb) << 20
         return Docker.ContainerSpec(
-            image: configuration.personaImage,
+            image: image(for: runtime),
             environment: environment,
             labels: labels(personaId: personaId, ownerId: ownerId, instance: instance),
             hostname: "persona-\(personaId.prefix(8))",
@@ -58,7 +68,14 @@ extension ContainerManager {
                 securityOpt: ["no-new-privileges:true"],
                 capAdd: ["SETUID", "SETGID", "KILL"], capDrop: ["ALL"],
                 readonlyRootfs: true,
-                tmpfs: ["/tmp": "rw,nosuid,nodev,size=256m,mode=1777"]))
+                tmpfs: ["/tmp": "rw,nosuid,nodev,size=\(tmpSize),mode=1777"]))
+    }
+
+    static let vncPort = 5900
+
+    /// The configured tag of the runtime's image.
+    func image(for runtime: PersonaRuntime) -> String {
+        runtime.image == .desktop ? configuration.desktopImage : configuration.personaImage
     }
 
     /// Makes the persona's directories and writes its token: workspace (the tool user's),
@@ -75,7 +92,9 @@ extension ContainerManager {
             try fm.createDirectory(atPath: storage + "/cache", withIntermediateDirectories: true)
             chown(storage + "/workspace", 1000, 1000)
             chmod(storage + "/workspace", 0o755)
-            chmod(storage + "/cache", 0o700)
+            // Traversable, not listable: the tool user reaches its browser profile there, the
+            // supervisor's own files are 0600.
+            chmod(storage + "/cache", 0o711)
             let run = runDirectory(personaId)
             try fm.createDirectory(atPath: run, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             chown(run, 0, 0)

@@ -27,6 +27,7 @@ public final class ContainerManager: Sendable {
     let tools = ToolRepository()
     let personas = PersonaRepository()
     let settings = SettingsRepository()
+    let runtimes = RuntimeRepository()
     let waiters = ReadinessWaiters()
     let locks = KeyedLock()
     private let cachedInstanceId = Mutex<String?>(nil)
@@ -94,6 +95,8 @@ public final class ContainerManager: Sendable {
     func provision(personaId: String, ownerId: String, client: Docker.Client, previous: PersonaContainerRecord?,
                    resetRestarts: Bool) async throws {
         let settings = try await loadSettings()
+        let runtime = try await database.withConnection { try await self.runtimes.find(personaId: personaId, on: $0) }
+        let image = self.image(for: runtime)
         let instance = try await instanceId()
         let name = Self.containerName(personaId)
         try await removeContainers(personaId: personaId, knownId: previous?.containerId, client: client)
@@ -101,19 +104,19 @@ public final class ContainerManager: Sendable {
         try prepareDirectories(personaId: personaId, token: token)
         let sealed = try secretBox.seal(token, personaId: personaId, name: Self.tokenSecretName)
         try await database.withConnection { db in
-            try await self.repository.beginStart(personaId: personaId, containerName: name, image: self.configuration.personaImage,
+            try await self.repository.beginStart(personaId: personaId, containerName: name, image: image,
                                                  tokenHash: Self.tokenHash(token), tokenSealed: sealed,
                                                  heartbeatSeconds: self.configuration.supervisorHeartbeatSeconds,
                                                  resetRestarts: resetRestarts, now: Date(), on: db)
         }
         do {
-            let spec = containerSpec(personaId: personaId, ownerId: ownerId, settings: settings, instance: instance)
+            let spec = containerSpec(personaId: personaId, ownerId: ownerId, settings: settings, instance: instance, runtime: runtime)
             let created = try await client.createContainer(spec, name: name)
             try await update(personaId, ["container_id": created.id])
             _ = try await client.startContainer(created.id)
             logger.info("persona container started", metadata: ["persona_id": "\(personaId)", "container": "\(created.id.prefix(12))"])
         } catch {
-            let mapped = ContainerErrors.map(error, endpoint: configuration.dockerEndpoint, image: configuration.personaImage)
+            let mapped = ContainerErrors.map(error, endpoint: configuration.dockerEndpoint, image: image)
             try? await update(personaId, ["state": ContainerState.failed.rawValue,
                                           "last_error": (mapped as? APIError)?.message ?? "\(error)"])
             logger.error("persona container failed to start", metadata: ["persona_id": "\(personaId)", "error": "\(error)"])

@@ -77,7 +77,9 @@ struct InternalAPIController: Sendable {
                                                            metadata: ["names": .array(out.keys.sorted().map { .string($0) })]), on: db)
                 return out
             }
-            var response = try reply(SecretsResponse(secrets: secrets))
+            // The desktop's VNC password, derived from this container's token (the bearer).
+            let token = request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) } ?? ""
+            var response = try reply(SecretsResponse(secrets: secrets, vncPassword: PersonaRuntime.vncPassword(containerToken: token)))
             response.headers[.cacheControl] = "no-store"
             return response
         }

@@ -88,6 +88,16 @@ struct SupervisorClient: Sendable {
         return try SupervisorJSON.decoder.decode(SupervisorHealth.self, from: Data(buffer: buffer))
     }
 
+    /// The bytes of a workspace file (at most 32 MiB).
+    func readFile(_ path: String, trace: TraceContext) async throws -> ByteBuffer {
+        var components = URLComponents()
+        components.path = "/v1/files"
+        components.queryItems = [URLQueryItem(name: "path", value: path)]
+        let (status, buffer) = try await send(.GET, components.string ?? "/v1/files", trace: trace, timeout: .seconds(30))
+        guard status == 200 else { throw Self.error(status: status, buffer: buffer) }
+        return buffer
+    }
+
     func info(trace: TraceContext) async throws -> SupervisorInfo {
         let (status, buffer) = try await send(.GET, "/v1/info", trace: trace, timeout: .seconds(5))
         guard status == 200 else { throw Self.error(status: status, buffer: buffer) }

@@ -92,6 +92,17 @@ enum OpenAPIDocument {
                   responses: [200: "[ToolRun]", 400: "Error", 404: "Error"], query: paged),
         Operation(method: "get", path: "/api/personas/{id}/tool-runs/{runId}", summary: "One tool run", tag: "tools",
                   responses: [200: "ToolRun", 404: "Error"]),
+        Operation(method: "get", path: "/api/personas/{id}/tool-runs/{runId}/artifacts/{index}",
+                  summary: "A file the tool run produced (a screenshot PNG, ...), as raw bytes", tag: "tools",
+                  responses: [200: "@binary", 400: "Error", 404: "Error", 409: "Error", 503: "Error"]),
+        Operation(method: "get", path: "/api/personas/{id}/runtime", summary: "Which image and sidecars the persona's container runs",
+                  tag: "containers", responses: [200: "Runtime", 404: "Error"]),
+        Operation(method: "put", path: "/api/personas/{id}/runtime",
+                  summary: "Choose the image (standard or desktop), eager sidecars, a headed browser, the sidecar idle time (editor; applies on the next container start)",
+                  tag: "containers", body: "RuntimeRequest", responses: [200: "Runtime", 400: "Error", 403: "Error", 404: "Error", 422: "Error"]),
+        Operation(method: "get", path: "/api/personas/{id}/desktop",
+                  summary: "How to connect to the persona's VNC desktop: loopback host, port and password (editor)", tag: "containers",
+                  responses: [200: "Desktop", 403: "Error", 404: "Error", 409: "Error"]),
         Operation(method: "post", path: "/api/personas/{id}/memory/upload",
                   summary: "Upload a document to memory (editor; multipart/form-data field \"file\", optional \"name\"; ingested in the background)",
                   tag: "memory", body: "@multipart", responses: [201: "Document", 400: "Error", 403: "Error", 404: "Error", 413: "Error",
@@ -140,7 +151,7 @@ enum OpenAPIDocument {
 
     /// The response body schema for one operation and status, as the document states it.
     static func responseSchema(_ name: String?) -> JSONValue? {
-        guard let name, name != "@sse" else { return nil }
+        guard let name, !name.hasPrefix("@") else { return nil }
         if name.hasPrefix("[") {
             let item = String(name.dropFirst().dropLast())
             return OpenAPISchemas.object(["data": ["type": "array", "items": OpenAPISchemas.ref(item)],
@@ -167,6 +178,8 @@ enum OpenAPIDocument {
                     response["content"] = ["text/plain": ["schema": ["type": "string"]]]
                 } else if schemaName == "@sse" {
                     response["content"] = ["text/event-stream": ["schema": ["type": "string"]]]
+                } else if schemaName == "@binary" {
+                    response["content"] = ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]
                 } else if op.path == "/openapi.json" {
                     response["content"] = ["application/json": ["schema": ["type": "object"]]]
                 }

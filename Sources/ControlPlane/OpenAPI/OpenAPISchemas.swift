@@ -111,6 +111,20 @@ enum OpenAPISchemas {
             "inputSchema": ["type": "object"], "outputSchema": ["type": ["object", "null"]], "updatedAt": time,
         ], required: ["id", "name", "version", "description", "category", "enabled", "builtin", "requiresApproval", "timeoutMs",
                       "needs", "dependsOn", "inputSchema", "updatedAt"]),
+        "Runtime": object([
+            "image": ["type": "string", "enum": ["standard", "desktop"]], "imageTag": ["type": "string"],
+            "eagerSidecars": ["type": "array", "items": ["type": "string", "enum": ["browser", "desktop"]]],
+            "browserHeaded": ["type": "boolean"], "sidecarIdleSeconds": ["type": "integer"], "restartRequired": ["type": "boolean"],
+        ], required: ["image", "imageTag", "eagerSidecars", "browserHeaded", "sidecarIdleSeconds", "restartRequired"]),
+        "RuntimeRequest": object([
+            "image": ["type": "string", "enum": ["standard", "desktop"]],
+            "eagerSidecars": ["type": "array", "items": ["type": "string", "enum": ["browser", "desktop"]]],
+            "browserHeaded": ["type": "boolean"], "sidecarIdleSeconds": ["type": "integer", "minimum": 0, "maximum": 86400],
+        ], required: []),
+        "Desktop": object([
+            "host": ["type": "string"], "port": ["type": "integer"], "password": ["type": "string"], "url": ["type": "string"],
+            "display": ["type": "string"], "sidecars": ["type": "array", "items": ["type": "object"]],
+        ], required: ["host", "port", "password", "url", "display", "sidecars"]),
         "ToolPatchRequest": object(["enabled": ["type": "boolean"], "requiresApproval": ["type": "boolean"]], required: []),
         "ApproveRunRequest": object(["approved": ["type": "boolean"], "comment": ["type": "string", "maxLength": 2000]],
                                     required: ["approved"]),

@@ -51,5 +51,6 @@ extension Database {
         }
     }
 
-    static let migrations: [Migration] = [coreSchema, runsSchema, containersSchema, approvalsSchema, stepRecordSchema, memorySchema]
+    static let migrations: [Migration] = [coreSchema, runsSchema, containersSchema, approvalsSchema, stepRecordSchema, memorySchema,
+                                          runtimeSchema]
 }

@@ -331,11 +331,6 @@ public actor SidecarManager {
         }
     }
 
-    /// Whether every sidecar that should run is running.
-    public var isHealthy: Bool {
-        slots.values.allSatisfy { !$0.wanted || $0.state == .ready || $0.state == .starting }
-    }
-
     private func logTail(_ path: String, bytes: Int = 600) -> String {
         guard let data = readWholeFile(path, limit: 1 << 21) else { return "(no log)" }
         let tail = String(decoding: data.suffix(bytes), as: UTF8.self)

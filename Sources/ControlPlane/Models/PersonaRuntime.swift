@@ -1,0 +1,93 @@
+import Crypto
+import Foundation
+import PersonaKit
+import SQLKit
+
+/// What a persona's container runs: the image and its sidecars. Applied when the container is
+/// (re)started.
+public struct PersonaRuntime: Codable, Sendable, Equatable {
+    /// The images a persona may choose; each maps to a tag from the configuration, so nobody
+    /// can run an arbitrary image through the API.
+    public enum Image: String, Codable, Sendable, CaseIterable {
+        /// `PERSONA_IMAGE`: the supervisor and the core tools.
+        case standard
+        /// `PERSONA_DESKTOP_IMAGE`: plus chromium + Playwright and Xvfb + x11vnc (browser_* and
+        /// desktop_* tools, a VNC desktop).
+        case desktop
+    }
+
+    public var image: Image
+    /// `browser` and/or `desktop`: started at boot and never stopped for idleness.
+    public var eagerSidecars: [String]
+    /// Chromium runs headed on the desktop, watchable over VNC.
+    public var browserHeaded: Bool
+    /// Sidecars unused this long are stopped (0: never).
+    public var sidecarIdleSeconds: Int
+
+    public static let `default` = PersonaRuntime(image: .standard, eagerSidecars: [], browserHeaded: false, sidecarIdleSeconds: 900)
+
+    init(image: Image, eagerSidecars: [String], browserHeaded: Bool, sidecarIdleSeconds: Int) {
+        self.image = image
+        self.eagerSidecars = eagerSidecars
+        self.browserHeaded = browserHeaded
+        self.sidecarIdleSeconds = sidecarIdleSeconds
+    }
+
+    init(row: any SQLRow) throws {
+        image = Image(rawValue: try row.decode(column: "image", as: String.self)) ?? .standard
+        eagerSidecars = (try? JSONCoding.decode([String].self, from: try row.decode(column: "eager_sidecars", as: String.self))) ?? []
+        browserHeaded = try row.decode(column: "browser_headed", as: Bool.self)
+        sidecarIdleSeconds = try row.decode(column: "sidecar_idle_seconds", as: Int.self)
+    }
+
+    /// Refuses combinations the image cannot run.
+    func validate() throws {
+        for name in eagerSidecars where !["browser", "desktop"].contains(name) {
+            throw APIError.validation("eagerSidecars may list \"browser\" and \"desktop\", not \"\(name)\"")
+        }
+        guard Set(eagerSidecars).count == eagerSidecars.count else { throw APIError.validation("eagerSidecars lists a sidecar twice") }
+        guard (0...86_400).contains(sidecarIdleSeconds) else {
+            throw APIError.validation("sidecarIdleSeconds must be from 0 (never) to 86400")
+        }
+        if image == .standard && (!eagerSidecars.isEmpty || browserHeaded) {
+            throw APIError.unprocessable("The standard image has no browser or desktop; choose the desktop image for eagerSidecars or browserHeaded")
+        }
+    }
+
+    /// The supervisor's environment for these settings (nothing secret).
+    var environment: [String: String] {
+        var out = ["PERSONA_SIDECAR_IDLE_SECONDS": String(sidecarIdleSeconds)]
+        if !eagerSidecars.isEmpty { out["PERSONA_SIDECARS_EAGER"] = eagerSidecars.joined(separator: ",") }
+        if browserHeaded { out["PERSONA_BROWSER_HEADED"] = "1" }
+        return out
+    }
+
+    /// The VNC password of a container: derived from its token, so it changes with every
+    /// container and is never stored. VNC authentication uses 8 characters at most.
+    static func vncPassword(containerToken: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("persona-vnc-password".utf8), using: SymmetricKey(data: Data(containerToken.utf8)))
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+        return String(Array(mac).prefix(8).map { alphabet[Int($0) % alphabet.count] })
+    }
+}
+
+/// `persona_runtime` access.
+struct RuntimeRepository: Sendable {
+    func find(personaId: String, on db: any SQLDatabase) async throws -> PersonaRuntime {
+        try await db.select().columns("image", "eager_sidecars", "browser_headed", "sidecar_idle_seconds").from("persona_runtime")
+            .where("persona_id", .equal, personaId).first().map(PersonaRuntime.init(row:)) ?? .default
+    }
+
+    func save(personaId: String, _ runtime: PersonaRuntime, now: Date, on db: any SQLDatabase) async throws {
+        let eager = try JSONCoding.encodeString(runtime.eagerSidecars)
+        let updated = try await db.update("persona_runtime").set("image", to: runtime.image.rawValue).set("eager_sidecars", to: eager)
+            .set("browser_headed", to: runtime.browserHeaded).set("sidecar_idle_seconds", to: runtime.sidecarIdleSeconds)
+            .set("updated_at", to: now).where("persona_id", .equal, personaId).returning("persona_id").first()
+        guard updated == nil else { return }
+        try await db.insert(into: "persona_runtime")
+            .columns("persona_id", "image", "eager_sidecars", "browser_headed", "sidecar_idle_seconds", "updated_at")
+            .values(SQLBind(personaId), SQLBind(runtime.image.rawValue), SQLBind(eager), SQLBind(runtime.browserHeaded),
+                    SQLBind(runtime.sidecarIdleSeconds), SQLBind(now))
+            .run()
+    }
+}
