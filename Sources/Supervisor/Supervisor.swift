@@ -66,7 +66,7 @@ public final class Supervisor: Sendable {
         let context = ToolContext(personaId: configuration.personaId, bootId: bootId, workspace: workspace,
                                   processes: ProcessRunner(reaper: reaper), toolUser: configuration.toolUser, secrets: secrets,
                                   memory: memory, sidecars: sidecars.manager,
-                                  browserSocket: configuration.sidecarDirectory + "/browser/driver.sock", display: configuration.display)
+                                  browserSocket: configuration.browserSocket, display: configuration.display)
         let runner = ToolRunner(catalog: catalog, journal: journal, context: context, logger: logger) { reporter.record($0) }
 
         reaper.start { [self] signal in
@@ -92,7 +92,7 @@ public final class Supervisor: Sendable {
                 recentInvocations: (try? journal.recent(limit: 10)) ?? [])
         }
         let api = SupervisorAPI(token: token, runner: runner, workspace: workspace, logger: logger, info: info, health: health,
-                                memory: memory)
+                                memory: memory, sidecars: manager)
         let http = SupervisorHTTPServer(logger: logger) { await api.handle($0) }
         var listeners = [try await http.bindUnixSocket(configuration.socketPath)]
         if let tcp = configuration.tcpListener {
@@ -151,8 +151,8 @@ public final class Supervisor: Sendable {
         let specs = PlatformSidecars.specs(configuration: configuration, secrets: secrets)
         let logs = configuration.sidecarDirectory + "/logs"
         if !specs.isEmpty {
-            try PlatformSidecars.makeDirectory(configuration.sidecarDirectory, mode: 0o711, owner: nil)
-            try PlatformSidecars.makeDirectory(logs, mode: 0o700, owner: nil)
+            try PlatformSidecars.makeDirectory(configuration.sidecarDirectory, mode: 0o711)
+            try PlatformSidecars.makeDirectory(logs, mode: 0o700)
         }
         let available = PlatformSidecars.availableNeeds(headed: configuration.browserHeaded)
         let eager = PlatformSidecars.sidecars(for: configuration.eagerNeeds.filter { available.contains($0) })

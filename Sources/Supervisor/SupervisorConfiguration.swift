@@ -80,8 +80,11 @@ public struct SupervisorConfiguration: Sendable {
     public var desktopGeometry = "1280x800"
     /// The X display of the desktop.
     public var display = PlatformSidecars.defaultDisplay
-    /// Sockets, homes and logs of the sidecars (a tmpfs).
+    /// Root-only directory of the sidecars' logs and the VNC password (a tmpfs).
     public var sidecarDirectory = PlatformSidecars.defaultRuntimeDirectory
+    /// The tool user's browser directory: chromium's home, the Playwright driver's socket.
+    public var browserDirectory = PlatformSidecars.defaultBrowserDirectory
+    public var browserSocket: String { browserDirectory + "/driver.sock" }
     /// uid/gid x11vnc runs as (not the tool user, so no tool can read its password file).
     public var vncUser: (uid: UInt32, gid: UInt32)?
     /// Largest main document `browser_navigate` accepts (`PERSONA_BROWSER_MAX_PAGE_BYTES`).

@@ -29,7 +29,11 @@ struct DesktopContainerTests {
     /// The supervisor's `/health` inside the container, read with `docker exec`.
     static func sidecars(_ docker: Docker.Client, _ containerId: String) async throws -> [String: JSONValue] {
         let result = try await docker.exec(["/usr/local/bin/persona-supervisor", "status", "--json"], in: containerId)
-        let line = try #require(result.stdout.split(separator: "\n").first, "status printed nothing: \(result.stderr)")
+        guard let line = result.stdout.split(separator: "\n").first else {
+            let logs = (try? await docker.collectLogs(containerId, tail: 40)).map { "\($0.stdoutText)\($0.stderrText)" } ?? "-"
+            Issue.record("status printed nothing: \(result.stderr); container log: \(logs)")
+            throw VNCHandshake.Failure(description: "no supervisor status")
+        }
         let health = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
         var out: [String: JSONValue] = [:]
         for sidecar in health["sidecars"]?.arrayValue ?? [] { out[sidecar["name"]?.stringValue ?? ""] = sidecar }
@@ -171,7 +175,9 @@ struct DesktopContainerTests {
             #expect(host == "127.0.0.1" && password.count == 8)
 
             // Eager: the desktop is up without any tool call (the first handshake may race it).
-            #expect(await ContainerTests.eventually(20) { (try? await Self.sidecars(docker, containerId)["x11vnc"]?["state"]) == "ready" })
+            let desktopUp = await ContainerTests.eventually(20) { (try? await Self.sidecars(docker, containerId)["x11vnc"]?["state"]) == "ready" }
+            let desktopHealth = (try? await Self.sidecars(docker, containerId)) ?? [:]
+            #expect(desktopUp, "\(desktopHealth)")
             let inspect = try await docker.inspectContainer(containerId)
             let everything = "\(inspect.config.env ?? []) \(inspect.config.cmd ?? []) \(inspect.config.entrypoint ?? [])"
             #expect(!everything.contains(password), "the VNC password is not in docker inspect")

@@ -95,6 +95,10 @@ extension ContainerManager {
             // Traversable, not listable: the tool user reaches its browser profile there, the
             // supervisor's own files are 0600.
             chmod(storage + "/cache", 0o711)
+            // The browser profile (cookies, logins) lives here, the tool user's.
+            try fm.createDirectory(atPath: storage + "/cache/browser", withIntermediateDirectories: true)
+            chown(storage + "/cache/browser", 1000, 1000)
+            chmod(storage + "/cache/browser", 0o700)
             let run = runDirectory(personaId)
             try fm.createDirectory(atPath: run, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             chown(run, 0, 0)

@@ -92,9 +92,12 @@ public struct SimpleHTTPClient: Sendable {
             } else if method == .POST || method == .PUT {
                 head.headers.add(name: "Content-Length", value: "0")
             }
-            try await outbound.write(.head(head))
-            if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+            // One write: a server that answers as soon as it has the head (a GET) and closes
+            // must not find a separate `.end` still to be written on a closed channel.
+            var parts: [HTTPClientRequestPart] = [.head(head)]
+            if let body, !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            parts.append(.end(nil))
+            try await outbound.write(contentsOf: parts)
             var response = Response(status: 0, headers: [], body: [], truncated: false)
             for try await part in inbound {
                 switch part {

@@ -18,12 +18,14 @@ public struct SupervisorAPI: Sendable {
     let info: @Sendable () async -> SupervisorInfo
     let health: @Sendable () async -> SupervisorHealth
     let memory: MemoryService?
+    let sidecars: SidecarManager?
 
     /// - Parameters:
     ///   - memory: answers `GET /v1/memory` and `POST /v1/memory/sync` (404 without it).
+    ///   - sidecars: answers `GET /v1/sidecars` and `POST /v1/sidecars/{name}/start|stop`.
     public init(token: String, runner: ToolRunner, workspace: Workspace, logger: Logger,
                 info: @escaping @Sendable () async -> SupervisorInfo, health: @escaping @Sendable () async -> SupervisorHealth,
-                memory: MemoryService? = nil) {
+                memory: MemoryService? = nil, sidecars: SidecarManager? = nil) {
         self.token = token
         self.runner = runner
         self.workspace = workspace
@@ -31,6 +33,7 @@ public struct SupervisorAPI: Sendable {
         self.info = info
         self.health = health
         self.memory = memory
+        self.sidecars = sidecars
     }
 
     /// Answers one request.
@@ -110,6 +113,18 @@ public struct SupervisorAPI: Sendable {
             if method == .POST && parts == ["v1", "memory", "sync"] {
                 let synced = await memory.sync(timeout: .seconds(30))
                 return try json(MemorySyncAnswer(synced: synced, status: memory.status()))
+            }
+        }
+        if let sidecars, parts.first == "v1", parts.dropFirst().first == "sidecars" {
+            if method == .GET && parts == ["v1", "sidecars"] {
+                return try json(["sidecars": await sidecars.health()])
+            }
+            if method == .POST && parts.count == 4, ["start", "stop"].contains(parts[3]) {
+                guard sidecars.names.contains(parts[2]) else {
+                    throw SupervisorError("sidecar_unavailable", "this image has no \(parts[2]) sidecar", status: 404)
+                }
+                if parts[3] == "start" { try await sidecars.ensureReady([parts[2]]) } else { await sidecars.stop(parts[2]) }
+                return try json(["sidecars": await sidecars.health()])
             }
         }
         if parts == ["v1", "files"] && method == .GET {

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CSupervisorShim
 import PersonaKit
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,9 @@ import Glibc
 public enum PlatformSidecars {
     public static let defaultDisplay = ":1"
     public static let defaultRuntimeDirectory = "/tmp/persona-sidecars"
-    public static var defaultBrowserSocket: String { defaultRuntimeDirectory + "/browser/driver.sock" }
+    /// The tool user's directory for the browser (home, the driver's socket).
+    public static let defaultBrowserDirectory = "/tmp/persona-browser"
+    public static var defaultBrowserSocket: String { defaultBrowserDirectory + "/driver.sock" }
     public static let cdpPort = 9222
     public static let vncPort = 5900
 
@@ -55,8 +58,10 @@ public enum PlatformSidecars {
         let user = configuration.toolUser
         let display = configuration.display
         let headed = configuration.browserHeaded && installation.hasDesktop
-        let browserHome = runtime + "/browser-home"
-        let browserDirectory = runtime + "/browser"
+        // The browser's own directories belong to the tool user; /tmp is the only place it and
+        // we can both create them (the cache's browser directory is made by the control plane).
+        let browserDirectory = configuration.browserDirectory
+        let browserHome = browserDirectory + "/home"
         let profile = configuration.cacheDirectory + "/browser/profile"
         let base: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC"]
         var specs: [SidecarSpec] = []
@@ -65,19 +70,20 @@ public enum PlatformSidecars {
             let geometry = configuration.desktopGeometry
             specs.append(SidecarSpec(
                 name: "xvfb", executable: installation.xvfb,
-                arguments: ["Xvfb", display, "-screen", "0", "\(geometry)x24", "-nolisten", "tcp", "-ac"],
+                arguments: [installation.xvfb, display, "-screen", "0", "\(geometry)x24", "-nolisten", "tcp", "-ac"],
                 environment: base.merging(["HOME": browserHome], uniquingKeysWith: { $1 }), workingDirectory: "/",
                 user: user, readiness: .unixSocket("/tmp/.X11-unix/X\(display.dropFirst())"),
                 prepare: { () async throws(SupervisorError) in
-                    try makeDirectory("/tmp/.X11-unix", mode: 0o1777, owner: nil)
-                    try makeDirectory(browserHome, mode: 0o700, owner: user)
+                    try makeDirectory("/tmp/.X11-unix", mode: 0o1777)
+                    try makeDirectory(browserDirectory, mode: 0o711, user: user)
+                    try makeDirectory(browserHome, mode: 0o700, user: user)
                 }))
             let vncDirectory = runtime + "/vnc"
             let vncUser = configuration.vncUser
             specs.append(SidecarSpec(
                 name: "x11vnc", executable: installation.x11vnc,
-                arguments: ["x11vnc", "-display", display, "-rfbport", String(vncPort), "-passwdfile", "rm:\(vncDirectory)/passwd",
-                            "-forever", "-shared", "-noxdamage", "-quiet", "-norc"],
+                arguments: [installation.x11vnc, "-display", display, "-rfbport", String(vncPort), "-passwdfile", "\(vncDirectory)/passwd",
+                            "-forever", "-shared", "-noxdamage", "-noshm", "-quiet", "-norc"],
                 environment: base.merging(["HOME": vncDirectory], uniquingKeysWith: { $1 }), workingDirectory: "/",
                 user: vncUser, dependsOn: ["xvfb"], readiness: .tcpPort(vncPort),
                 prepare: { () async throws(SupervisorError) in
@@ -90,8 +96,9 @@ public enum PlatformSidecars {
                     guard let password = secrets.vncPassword, !password.isEmpty else {
                         throw SupervisorError("vnc_password_unavailable", "the control plane has not handed over the desktop's VNC password")
                     }
-                    try makeDirectory(vncDirectory, mode: 0o700, owner: vncUser)
-                    try writePrivateFile(vncDirectory + "/passwd", Array((password + "\n").utf8), owner: vncUser)
+                    // root:persona-vnc 0710 and 0640: x11vnc reads it, the tool user cannot.
+                    try makeDirectory(vncDirectory, mode: 0o710, user: vncUser.map { (geteuid(), $0.gid) })
+                    try writeGroupReadableFile(vncDirectory + "/passwd", Array((password + "\n").utf8), group: vncUser?.gid)
                 }))
         }
         if installation.hasBrowser {
@@ -99,7 +106,7 @@ public enum PlatformSidecars {
             environment["HOME"] = browserHome
             environment["XDG_CONFIG_HOME"] = browserHome + "/.config"
             environment["XDG_CACHE_HOME"] = browserHome + "/.cache"
-            var arguments = ["chromium"]
+            var arguments = [installation.chromium]
             if headed {
                 environment["DISPLAY"] = display
             } else {
@@ -118,14 +125,21 @@ public enum PlatformSidecars {
                 workingDirectory: "/", user: user, dependsOn: headed ? ["xvfb"] : [],
                 readiness: .http(.tcp(host: "127.0.0.1", port: cdpPort), path: "/json/version"), readyTimeout: .seconds(30),
                 prepare: { () async throws(SupervisorError) in
-                    try makeDirectory(browserHome, mode: 0o700, owner: user)
-                    try makeDirectory(cacheDirectory + "/browser", mode: 0o700, owner: user)
-                    try makeDirectory(profile, mode: 0o700, owner: user)
+                    try makeDirectory(browserDirectory, mode: 0o711, user: user)
+                    try makeDirectory(browserHome, mode: 0o700, user: user)
+                    do throws(SupervisorError) {
+                        try makeDirectory(cacheDirectory + "/browser", mode: 0o700, user: user)
+                    } catch {
+                        throw SupervisorError("sidecar_setup_failed", "\(cacheDirectory)/browser must be a directory of the tool user (the control plane makes it): \(error.message)")
+                    }
+                    try makeDirectory(profile, mode: 0o700, user: user)
                     // The profile outlives containers; a lock naming another container's
                     // hostname would make chromium refuse to start.
-                    for name in ["SingletonLock", "SingletonSocket", "SingletonCookie"] { unlink(profile + "/" + name) }
+                    try asFilesystemUser(user) { () throws(SupervisorError) in
+                        for name in ["SingletonLock", "SingletonSocket", "SingletonCookie"] { unlink(profile + "/" + name) }
+                    }
                 }))
-            let socket = browserDirectory + "/driver.sock"
+            let socket = configuration.browserSocket
             var driverEnvironment = base
             driverEnvironment["HOME"] = browserHome
             driverEnvironment["PERSONA_BROWSER_CDP"] = "http://127.0.0.1:\(cdpPort)"
@@ -133,34 +147,59 @@ public enum PlatformSidecars {
             driverEnvironment["PERSONA_BROWSER_MAX_PAGE_BYTES"] = String(configuration.browserMaxPageBytes)
             driverEnvironment["PYTHONUNBUFFERED"] = "1"
             specs.append(SidecarSpec(
-                name: "playwright", executable: installation.python, arguments: ["python3", installation.driver],
+                name: "playwright", executable: installation.python, arguments: [installation.python, installation.driver],
                 environment: driverEnvironment, workingDirectory: "/", user: user, dependsOn: ["chromium"],
                 readiness: .http(.unixSocket(socket), path: "/health"), readyTimeout: .seconds(30),
                 prepare: { () async throws(SupervisorError) in
-                    try makeDirectory(browserHome, mode: 0o700, owner: user)
-                    try makeDirectory(browserDirectory, mode: 0o700, owner: user)
+                    try makeDirectory(browserDirectory, mode: 0o711, user: user)
+                    try makeDirectory(browserHome, mode: 0o700, user: user)
                 }))
         }
         return specs
     }
 
-    /// `mkdir` (existing is fine), then mode and owner.
-    static func makeDirectory(_ path: String, mode: mode_t, owner: (uid: UInt32, gid: UInt32)?) throws(SupervisorError) {
-        if mkdir(path, mode) != 0 && errno != EEXIST {
-            throw .system("could not create \(path)", errno: errno, code: "sidecar_setup_failed")
+    /// `mkdir` (an existing directory is fine), then `chmod`, with the filesystem uid/gid of
+    /// `user` when the supervisor is root (the container has no `CAP_CHOWN`: what we create
+    /// belongs to whoever creates it). Verifies the result is a real directory owned by that
+    /// user, so nothing planted in a shared directory (`/tmp`) is used.
+    static func makeDirectory(_ path: String, mode: mode_t, user: (uid: UInt32, gid: UInt32)? = nil) throws(SupervisorError) {
+        try asFilesystemUser(user) { () throws(SupervisorError) in
+            if mkdir(path, mode) != 0 && errno != EEXIST {
+                throw .system("could not create \(path)", errno: errno, code: "sidecar_setup_failed")
+            }
+            chmod(path, mode)
+            var info = stat()
+            let expected = user?.uid ?? geteuid()
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == expected else {
+                throw SupervisorError("sidecar_setup_failed", "\(path) is not a directory owned by uid \(expected)")
+            }
         }
-        chmod(path, mode)
-        if let owner, geteuid() == 0 { chown(path, owner.uid, owner.gid) }
     }
 
-    /// Writes a `0600` file owned by `owner`, replacing any old one.
-    static func writePrivateFile(_ path: String, _ bytes: [UInt8], owner: (uid: UInt32, gid: UInt32)?) throws(SupervisorError) {
-        unlink(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw .system("could not write \(path)", errno: errno, code: "sidecar_setup_failed") }
-        defer { close(fd) }
-        if let owner, geteuid() == 0 { fchown(fd, owner.uid, owner.gid) }
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else { throw .system("could not write \(path)", errno: errno, code: "sidecar_setup_failed") }
+    /// Writes a file readable by `group` only (mode `0640`, owner root when we are root),
+    /// replacing any old one.
+    static func writeGroupReadableFile(_ path: String, _ bytes: [UInt8], group: UInt32?) throws(SupervisorError) {
+        try asFilesystemUser(group.map { (geteuid(), $0) }) { () throws(SupervisorError) in
+            unlink(path)
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o640)
+            guard fd >= 0 else { throw .system("could not write \(path)", errno: errno, code: "sidecar_setup_failed") }
+            defer { close(fd) }
+            fchmod(fd, 0o640)
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written == bytes.count else { throw .system("could not write \(path)", errno: errno, code: "sidecar_setup_failed") }
+        }
+    }
+
+    /// Runs `body` with this thread's filesystem uid/gid switched (root only; synchronous, so
+    /// nothing else runs on the thread meanwhile).
+    static func asFilesystemUser<T>(_ user: (uid: UInt32, gid: UInt32)?, _ body: () throws(SupervisorError) -> T) throws(SupervisorError) -> T {
+        guard let user, geteuid() == 0 else { return try body() }
+        let previousGID = ps_setfsgid(user.gid)
+        let previousUID = ps_setfsuid(user.uid)
+        defer {
+            _ = ps_setfsuid(UInt32(bitPattern: previousUID))
+            _ = ps_setfsgid(UInt32(bitPattern: previousGID))
+        }
+        return try body()
     }
 }

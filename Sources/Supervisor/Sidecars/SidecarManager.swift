@@ -77,8 +77,18 @@ public actor SidecarManager {
     /// - Throws: `sidecar_unavailable` (not installed), `sidecar_failed` (exited or never
     ///   became ready, with the end of its log), `shutting_down`.
     public func ensureReady(_ names: [String]) async throws(SupervisorError) {
+        await noticeExits()
         for name in names { try await start(name) }
         touch(names)
+    }
+
+    /// Handles exits the reaper has delivered but whose handler has not run yet, so a sidecar
+    /// killed a moment ago is not taken for ready.
+    public func noticeExits() async {
+        for name in order {
+            guard let slot = slots[name], let pid = slot.pid, let status = slot.waiter?.status else { continue }
+            await exited(name, pid: pid, status: status)
+        }
     }
 
     /// Marks `names` and their dependencies used now (a long tool call ends).

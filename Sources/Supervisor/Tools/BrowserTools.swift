@@ -33,10 +33,23 @@ enum BrowserTools {
         do { body = Array(try JSONEncoder().encode(JSONValue.object(arguments))) } catch {
             throw SupervisorError("invalid_arguments", "arguments could not be encoded", status: 400, underlying: error)
         }
-        let response = try await context.http.send(
-            .unixSocket(context.browserSocket), method: .POST, path: "/v1/\(action)",
-            headers: [("Content-Type", "application/json"), ("traceparent", invocation.trace.traceparent)], body: body,
-            timeout: invocation.timeout + .seconds(1), maxResponseBytes: 4 << 20)
+        let send = { () async throws(SupervisorError) -> SimpleHTTPClient.Response in
+            try await context.http.send(
+                .unixSocket(context.browserSocket), method: .POST, path: "/v1/\(action)",
+                headers: [("Content-Type", "application/json"), ("traceparent", invocation.trace.traceparent)], body: body,
+                timeout: invocation.timeout + .seconds(1), maxResponseBytes: 4 << 20)
+        }
+        let response: SimpleHTTPClient.Response
+        do {
+            response = try await send()
+        } catch where ["connect_failed", "http_error"].contains(error.code) {
+            // The driver went away under us (chromium was killed, it exits with it): once the
+            // supervisor has noticed and restarted both, try once more on the fresh browser.
+            guard let sidecars = context.sidecars else { throw error }
+            try? await Task.sleep(for: .milliseconds(100))
+            try await sidecars.ensureReady(PlatformSidecars.sidecars(for: [.browser]))
+            response = try await send()
+        }
         let parsed = (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body))) ?? .null
         var result = InvocationResult(id: invocation.id, tool: name, status: .succeeded, output: parsed, traceId: invocation.trace.traceId)
         if !(200..<300).contains(response.status) {
