@@ -70,7 +70,7 @@ public enum PlatformSidecars {
             let geometry = configuration.desktopGeometry
             specs.append(SidecarSpec(
                 name: "xvfb", executable: installation.xvfb,
-                arguments: [installation.xvfb, display, "-screen", "0", "\(geometry)x24", "-nolisten", "tcp", "-ac"],
+                arguments: [installation.xvfb, display, "-screen", "0", "\(geometry)x24", "-nolisten", "tcp", "-ac", "-extension", "GLX"],
                 environment: base.merging(["HOME": browserHome], uniquingKeysWith: { $1 }), workingDirectory: "/",
                 user: user, readiness: .unixSocket("/tmp/.X11-unix/X\(display.dropFirst())"),
                 prepare: { () async throws(SupervisorError) in
@@ -83,7 +83,7 @@ public enum PlatformSidecars {
             specs.append(SidecarSpec(
                 name: "x11vnc", executable: installation.x11vnc,
                 arguments: [installation.x11vnc, "-display", display, "-rfbport", String(vncPort), "-passwdfile", "\(vncDirectory)/passwd",
-                            "-forever", "-shared", "-noxdamage", "-noshm", "-quiet", "-norc"],
+                            "-forever", "-shared", "-noxdamage", "-noshm", "-noremote", "-nocmds", "-nolookup", "-quiet", "-norc"],
                 environment: base.merging(["HOME": vncDirectory], uniquingKeysWith: { $1 }), workingDirectory: "/",
                 user: vncUser, dependsOn: ["xvfb"], readiness: .tcpPort(vncPort),
                 prepare: { () async throws(SupervisorError) in
@@ -115,7 +115,7 @@ public enum PlatformSidecars {
             arguments += [
                 "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--password-store=basic",
-                "--use-mock-keychain", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=\(cdpPort)",
+                "--use-mock-keychain", "--hide-crash-restore-bubble", "--test-type", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=\(cdpPort)",
                 "--user-data-dir=\(profile)", "--window-size=\(configuration.desktopGeometry.split(separator: "x").joined(separator: ","))",
                 "--window-position=0,0", "about:blank",
             ]

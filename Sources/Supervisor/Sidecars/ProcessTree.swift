@@ -2,8 +2,10 @@
 import Glibc
 #endif
 
-/// A snapshot of `/proc`: each process's parent, process group and resident memory, to add up
-/// what a sidecar really uses (chromium is a dozen processes).
+/// A snapshot of `/proc`: each process's parent, process group and memory, to add up what a
+/// sidecar really uses (chromium is a dozen processes). Memory is the proportional set size
+/// (`Pss` of `smaps_rollup`): pages shared between chromium's processes count once in the
+/// sum, where adding their RSS would count the browser binary a dozen times.
 struct ProcessTree {
     struct Entry {
         var parent: pid_t
@@ -24,19 +26,17 @@ struct ProcessTree {
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
             guard let pid = pid_t(name) else { continue }
-            guard let stat = readSmallFile("\(proc)/\(pid)/stat"), let statm = readSmallFile("\(proc)/\(pid)/statm") else { continue }
+            guard let stat = readSmallFile("\(proc)/\(pid)/stat") else { continue }
             // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
             guard let close = stat.lastIndex(of: ")") else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 3, let parent = pid_t(fields[1]), let group = pid_t(fields[2]) else { continue }
-            let memory = statm.split(separator: " ")
-            let resident = memory.count > 1 ? Int(memory[1]) ?? 0 : 0
-            tree.entries[pid] = Entry(parent: parent, group: group, residentBytes: resident * page)
+            tree.entries[pid] = Entry(parent: parent, group: group, residentBytes: proportionalBytes(pid, proc: proc, page: page))
         }
         return tree
     }
 
-    /// Resident bytes of `root`, its descendants and anything left in its process group.
+    /// Memory of `root`, its descendants and anything left in its process group.
     func residentBytes(ofTree root: pid_t) -> Int {
         var children: [pid_t: [pid_t]] = [:]
         for (pid, entry) in entries { children[entry.parent, default: []].append(pid) }
@@ -51,11 +51,30 @@ struct ProcessTree {
         return total
     }
 
-    private static func readSmallFile(_ path: String) -> String? {
+    /// `Pss:` of `smaps_rollup` (kB), or the RSS from `statm` where that file is missing.
+    /// Reading another user's `smaps_rollup` needs ptrace rights; without `CAP_SYS_PTRACE` the
+    /// supervisor reads it with the process's own filesystem uid/gid.
+    private static func proportionalBytes(_ pid: pid_t, proc: String, page: Int) -> Int {
+        var owner = stat()
+        let user: (uid: UInt32, gid: UInt32)? = stat("\(proc)/\(pid)", &owner) == 0 && owner.st_uid != geteuid()
+            ? (owner.st_uid, owner.st_gid) : nil
+        let rollup = (try? PlatformSidecars.asFilesystemUser(user) { () throws(SupervisorError) in
+            readSmallFile("\(proc)/\(pid)/smaps_rollup", limit: 4096)
+        }) ?? nil
+        if let rollup,
+           let line = rollup.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") }),
+           let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+            return kilobytes * 1024
+        }
+        let memory = readSmallFile("\(proc)/\(pid)/statm")?.split(separator: " ") ?? []
+        return (memory.count > 1 ? Int(memory[1]) ?? 0 : 0) * page
+    }
+
+    private static func readSmallFile(_ path: String, limit: Int = 1024) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { Glibc.close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
+        var buffer = [UInt8](repeating: 0, count: limit)
         let n = read(fd, &buffer, buffer.count)
         guard n > 0 else { return nil }
         return String(decoding: buffer[0..<n], as: UTF8.self)
