@@ -3,9 +3,11 @@ import Glibc
 #endif
 
 /// A snapshot of `/proc`: each process's parent, process group and memory, to add up what a
-/// sidecar really uses (chromium is a dozen processes). Memory is the proportional set size
-/// (`Pss` of `smaps_rollup`): pages shared between chromium's processes count once in the
-/// sum, where adding their RSS would count the browser binary a dozen times.
+/// sidecar really uses (chromium is a dozen processes). Memory is the proportional share of
+/// anonymous and shared-memory pages (`Pss_Anon + Pss_Shmem` of `smaps_rollup`): what stopping
+/// the sidecar gives back. Pages shared between chromium's processes count once, and the
+/// browser binary's file pages (page cache the kernel can drop) not at all; adding RSS would
+/// count the binary a dozen times. Kernels without those lines give `Pss`, then `statm`'s RSS.
 struct ProcessTree {
     struct Entry {
         var parent: pid_t
@@ -51,7 +53,7 @@ struct ProcessTree {
         return total
     }
 
-    /// `Pss:` of `smaps_rollup` (kB), or the RSS from `statm` where that file is missing.
+    /// See the type's note; `smaps_rollup` values are in kB.
     /// Reading another user's `smaps_rollup` needs ptrace rights; without `CAP_SYS_PTRACE` the
     /// supervisor reads it with the process's own filesystem uid/gid.
     private static func proportionalBytes(_ pid: pid_t, proc: String, page: Int) -> Int {
@@ -61,10 +63,14 @@ struct ProcessTree {
         let rollup = (try? PlatformSidecars.asFilesystemUser(user) { () throws(SupervisorError) in
             readSmallFile("\(proc)/\(pid)/smaps_rollup", limit: 4096)
         }) ?? nil
-        if let rollup,
-           let line = rollup.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") }),
-           let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
-            return kilobytes * 1024
+        if let rollup {
+            var fields: [Substring: Int] = [:]
+            for line in rollup.split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                if parts.count >= 2, let kilobytes = Int(parts[1]) { fields[parts[0]] = kilobytes }
+            }
+            if let anonymous = fields["Pss_Anon:"] { return (anonymous + (fields["Pss_Shmem:"] ?? 0)) * 1024 }
+            if let pss = fields["Pss:"] { return pss * 1024 }
         }
         let memory = readSmallFile("\(proc)/\(pid)/statm")?.split(separator: " ") ?? []
         return (memory.count > 1 ? Int(memory[1]) ?? 0 : 0) * page
