@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import CSupervisorShim
 import PersonaKit
 #if canImport(Glibc)
 import Glibc
@@ -188,18 +187,5 @@ public enum PlatformSidecars {
             let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             guard written == bytes.count else { throw .system("could not write \(path)", errno: errno, code: "sidecar_setup_failed") }
         }
-    }
-
-    /// Runs `body` with this thread's filesystem uid/gid switched (root only; synchronous, so
-    /// nothing else runs on the thread meanwhile).
-    static func asFilesystemUser<T>(_ user: (uid: UInt32, gid: UInt32)?, _ body: () throws(SupervisorError) -> T) throws(SupervisorError) -> T {
-        guard let user, geteuid() == 0 else { return try body() }
-        let previousGID = ps_setfsgid(user.gid)
-        let previousUID = ps_setfsuid(user.uid)
-        defer {
-            _ = ps_setfsuid(UInt32(bitPattern: previousUID))
-            _ = ps_setfsgid(UInt32(bitPattern: previousGID))
-        }
-        return try body()
     }
 }

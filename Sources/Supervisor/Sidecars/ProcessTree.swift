@@ -12,17 +12,21 @@ struct ProcessTree {
     struct Entry {
         var parent: pid_t
         var group: pid_t
-        var residentBytes: Int
     }
 
     var entries: [pid_t: Entry] = [:]
+    let proc: String
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    init(proc: String = "/proc") {
+        self.proc = proc
+    }
 
     /// Reads every `/proc/<pid>/stat` and `statm` now.
     static func snapshot(proc: String = "/proc") -> ProcessTree {
-        var tree = ProcessTree()
+        var tree = ProcessTree(proc: proc)
         guard let dir = opendir(proc) else { return tree }
         defer { closedir(dir) }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
@@ -33,7 +37,7 @@ struct ProcessTree {
             guard let close = stat.lastIndex(of: ")") else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 3, let parent = pid_t(fields[1]), let group = pid_t(fields[2]) else { continue }
-            tree.entries[pid] = Entry(parent: parent, group: group, residentBytes: proportionalBytes(pid, proc: proc, page: page))
+            tree.entries[pid] = Entry(parent: parent, group: group)
         }
         return tree
     }
@@ -46,8 +50,9 @@ struct ProcessTree {
         var stack = [root] + entries.filter { $0.value.group == root }.map(\.key)
         var total = 0
         while let pid = stack.popLast() {
-            guard seen.insert(pid).inserted, let entry = entries[pid] else { continue }
-            total += entry.residentBytes
+            guard seen.insert(pid).inserted, entries[pid] != nil else { continue }
+            // Memory is read only for the tree's own processes (smaps_rollup walks page tables).
+            total += Self.proportionalBytes(pid, proc: proc, page: page)
             stack.append(contentsOf: children[pid] ?? [])
         }
         return total
@@ -60,7 +65,7 @@ struct ProcessTree {
         var owner = stat()
         let user: (uid: UInt32, gid: UInt32)? = stat("\(proc)/\(pid)", &owner) == 0 && owner.st_uid != geteuid()
             ? (owner.st_uid, owner.st_gid) : nil
-        let rollup = (try? PlatformSidecars.asFilesystemUser(user) { () throws(SupervisorError) in
+        let rollup = (try? asFilesystemUser(user) { () throws(SupervisorError) in
             readSmallFile("\(proc)/\(pid)/smaps_rollup", limit: 4096)
         }) ?? nil
         if let rollup {

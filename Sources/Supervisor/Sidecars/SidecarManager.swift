@@ -182,7 +182,8 @@ public actor SidecarManager {
                 throw SupervisorError("sidecar_failed", message, status: 503)
             }
             if slots[name]?.pid != pid || slots[name]?.state != .starting {
-                throw SupervisorError("sidecar_failed", "\(name) was stopped while starting", status: 503)
+                throw SupervisorError("sidecar_failed", "\(name) was stopped while starting\(slots[name]?.detail.map { ": \($0)" } ?? "")",
+                                      status: 503)
             }
             if await Self.probe(spec.readiness) { break }
             if monotonicNanos() > deadline {
@@ -194,7 +195,8 @@ public actor SidecarManager {
             try? await Task.sleep(for: .milliseconds(20))
         }
         guard slots[name]?.pid == pid, slots[name]?.state == .starting else {
-            throw SupervisorError("sidecar_failed", "\(name) was stopped while starting", status: 503)
+            throw SupervisorError("sidecar_failed", "\(name) was stopped while starting\(slots[name]?.detail.map { ": \($0)" } ?? "")",
+                                  status: 503)
         }
         let readyMs = Int((monotonicNanos() - started) / 1_000_000)
         slots[name]!.state = .ready
@@ -228,12 +230,15 @@ public actor SidecarManager {
         slot.restarts += 1
         let delay = slot.spec.backoff.delay(afterCrashes: slot.crashesInRow)
         slot.state = .backoff
-        slot.detail = "exited with status \(status); restarting in \(delay)"
+        slot.detail = "exited with status \(status); restarting in \(delay); its log ends: \(logTail("\(logDirectory)/\(name).log"))"
         slots[name] = slot
         logger.warning("sidecar crashed; restarting", metadata: [
             "sidecar": "\(name)", "status": "\(status)", "restarts": "\(slot.restarts)", "delay": "\(delay)",
         ])
-        for dependent in dependents(of: name) { await stop(dependent, keepWanted: true) }
+        for dependent in dependents(of: name) {
+            slots[dependent]?.detail = "stopped because \(name) exited with status \(status)"
+            await stop(dependent, keepWanted: true)
+        }
         Task {
             try? await Task.sleep(for: delay)
             await self.restartAfterCrash(name)

@@ -182,14 +182,7 @@ public struct Workspace: Sendable {
 
     /// Runs `body` with this thread's filesystem credentials set to ``owner`` (when root).
     func asOwner<T>(_ body: () throws(SupervisorError) -> T) throws(SupervisorError) -> T {
-        guard let owner, geteuid() == 0 else { return try body() }
-        let previousGID = ps_setfsgid(owner.gid)
-        let previousUID = ps_setfsuid(owner.uid)
-        defer {
-            _ = ps_setfsuid(UInt32(bitPattern: previousUID))
-            _ = ps_setfsgid(UInt32(bitPattern: previousGID))
-        }
-        return try body()
+        try asFilesystemUser(owner, body)
     }
 
     /// Where a path lands: an open descriptor of its parent directory (close it), the final
