@@ -110,6 +110,22 @@ struct SidecarManagerTests {
         await manager.shutdown()
     }
 
+    @Test("a dependency is not stopped for idleness while its dependent is still starting")
+    func idleDuringDependentStart() async throws {
+        let dir = try Fixtures.temporaryDirectory("sc")
+        defer { Fixtures.remove(dir) }
+        let manager = Self.manager([Self.listener("base", socket: dir + "/base.sock"),
+                                    Self.listener("slow", socket: dir + "/slow.sock", delay: 1.5, dependsOn: ["base"])],
+                                   directory: dir, idle: .milliseconds(200))
+        let runLoop = Task { await manager.run() }
+        try await manager.ensureReady(["slow"])
+        let health = await manager.health()
+        #expect(health[0].state == "ready" && health[0].lastExit == nil, "base ran throughout: \(health[0])")
+        #expect(health[1].state == "ready")
+        runLoop.cancel()
+        await manager.shutdown()
+    }
+
     @Test("a sidecar that exits while starting fails the start with its log, and is not restarted")
     func startFailure() async throws {
         let dir = try Fixtures.temporaryDirectory("sc")

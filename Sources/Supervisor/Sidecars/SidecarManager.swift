@@ -167,6 +167,9 @@ public actor SidecarManager {
             throw SupervisorError("sidecar_failed", "\(name): could not start \(spec.executable) (\(errno))", status: 503)
         }
         let started = monotonicNanos()
+        // Counts as used from its start: a dependency must not look idle while its dependent starts.
+        slots[name]!.lastUsed = started
+        slots[name]!.lastUsedAt = Date()
         slots[name]!.pid = pid
         slots[name]!.waiter = waiter
         slots[name]!.startedAt = Date()
@@ -177,7 +180,8 @@ public actor SidecarManager {
         let deadline = started + spec.readyTimeout.nanoseconds
         while true {
             if let status = waiter.status {
-                let message = "\(name) exited with status \(status) before it was ready; its log ends: \(logTail(logPath))"
+                let reason = slots[name]?.detail.map { " (\($0))" } ?? ""
+                let message = "\(name) exited with status \(status) before it was ready\(reason); its log ends: \(logTail(logPath))"
                 fail(name, message)
                 throw SupervisorError("sidecar_failed", message, status: 503)
             }
@@ -320,8 +324,8 @@ public actor SidecarManager {
             let limit = idle.nanoseconds
             for name in order.reversed() where !pinned.contains(name) {
                 guard let slot = slots[name], slot.state == .ready, now - slot.lastUsed > limit else { continue }
-                // Still needed by a dependent that is in use.
-                if dependents(of: name).contains(where: { slots[$0]?.state == .ready }) { continue }
+                // Still needed by a dependent that runs or is starting.
+                if dependents(of: name).contains(where: { [.ready, .starting].contains(slots[$0]?.state) }) { continue }
                 logger.info("stopping idle sidecar", metadata: ["sidecar": "\(name)"])
                 await stop(name)
             }
