@@ -116,13 +116,13 @@ struct SidecarManagerTests {
         defer { Fixtures.remove(dir) }
         let manager = Self.manager([Self.listener("base", socket: dir + "/base.sock"),
                                     Self.listener("slow", socket: dir + "/slow.sock", delay: 1.5, dependsOn: ["base"])],
-                                   directory: dir, idle: .milliseconds(200))
+                                   directory: dir, idle: .milliseconds(300))
         let runLoop = Task { await manager.run() }
+        // Fails with "stopped while starting" when base is taken for idle during slow's 1.5 s start.
         try await manager.ensureReady(["slow"])
-        let health = await manager.health()
-        #expect(health[0].state == "ready" && health[0].lastExit == nil, "base ran throughout: \(health[0])")
-        #expect(health[1].state == "ready")
         runLoop.cancel()
+        let health = await manager.health()
+        #expect(health.allSatisfy { $0.restarts == 0 && $0.readyMs != nil }, "\(health)")
         await manager.shutdown()
     }
 

@@ -81,18 +81,31 @@ public struct SupervisorHTTPServer: Sendable {
         }
     }
 
-    /// Accepts connections on `server` until it is closed or the task is cancelled.
+    /// Accepts connections on `server` until it is closed or the task is cancelled (which
+    /// closes it). The accept loop itself is never cancelled: it drains every connection the
+    /// listener accepted before it closed and hands each to a handler, because NIO traps on an
+    /// accepted connection that is dropped without being closed through `executeThenClose`
+    /// (a client connecting during shutdown would otherwise crash PID 1). Handlers still
+    /// running when the listener has closed are cancelled.
     public func serve(_ server: BoundServer) async {
-        do {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.channel.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await self.handle(connection) }
+        let logger = self.logger
+        await withTaskCancellationHandler {
+            await Task.detached { [self] in
+                do {
+                    try await withThrowingDiscardingTaskGroup { group in
+                        try await server.channel.executeThenClose { inbound in
+                            for try await connection in inbound {
+                                group.addTask { await self.handle(connection) }
+                            }
+                        }
+                        group.cancelAll()
                     }
+                } catch {
+                    logger.debug("listener ended", metadata: ["listener": "\(server.description)", "error": "\(error)"])
                 }
-            }
-        } catch {
-            logger.debug("listener ended", metadata: ["listener": "\(server.description)", "error": "\(error)"])
+            }.value
+        } onCancel: {
+            server.close()
         }
     }
 
