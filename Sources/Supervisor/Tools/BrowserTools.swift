@@ -39,16 +39,25 @@ enum BrowserTools {
                 headers: [("Content-Type", "application/json"), ("traceparent", invocation.trace.traceparent)], body: body,
                 timeout: invocation.timeout + .seconds(1), maxResponseBytes: 4 << 20)
         }
-        let response: SimpleHTTPClient.Response
-        do {
-            response = try await send()
-        } catch where ["connect_failed", "http_error"].contains(error.code) {
-            // The driver went away under us (chromium was killed, it exits with it): once the
-            // supervisor has noticed and restarted both, try once more on the fresh browser.
-            guard let sidecars = context.sidecars else { throw error }
-            try? await Task.sleep(for: .milliseconds(100))
+        // Chromium killed or crashed under the driver: the driver answers `browser_disconnected`
+        // (or is already gone) and exits; once the supervisor has noticed and restarted both,
+        // the call is tried again on the fresh browser, a few times within a few seconds.
+        var response: SimpleHTTPClient.Response
+        var attempt = 0
+        while true {
+            attempt += 1
+            let browserGone: Bool
+            do {
+                response = try await send()
+                browserGone = response.status == 502 && (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body)))?["code"]?
+                    .stringValue == "browser_disconnected"
+            } catch where ["connect_failed", "http_error"].contains(error.code) && attempt < 4 && context.sidecars != nil {
+                browserGone = true
+                response = SimpleHTTPClient.Response(status: 0, headers: [], body: [], truncated: false)
+            }
+            guard browserGone, attempt < 4, let sidecars = context.sidecars else { break }
+            try? await Task.sleep(for: .milliseconds(250 * attempt))
             try await sidecars.ensureReady(PlatformSidecars.sidecars(for: [.browser]))
-            response = try await send()
         }
         let parsed = (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body))) ?? .null
         var result = InvocationResult(id: invocation.id, tool: name, status: .succeeded, output: parsed, traceId: invocation.trace.traceId)
