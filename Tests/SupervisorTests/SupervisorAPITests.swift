@@ -29,7 +29,7 @@ final class RunningSupervisor: Sendable {
             personaId: "persona-1", runDirectory: root + "/run", workspace: root + "/workspace", cacheDirectory: root + "/cache",
             toolsDirectory: Fixtures.toolsDirectory, controlPlane: .unixSocket(root + "/cp/control.sock"),
             heartbeatInterval: .seconds(1), shutdownGrace: .milliseconds(500))
-        config.memorySearchTimeout = .seconds(4)  // the whole suite shares two cores
+        config.memorySearchTimeout = .seconds(20)  // the whole suite (browsers in containers too) shares two cores
         let supervisor = Supervisor(configuration: config, reaperMode: .ownGroups, logger: Fixtures.logger)
         self.supervisor = supervisor
         let ready = AsyncStream<Void>.makeStream()
