@@ -48,7 +48,7 @@ struct Status: AsyncParsableCommand {
         print("version:     \(info.version)  persona: \(info.personaId)  boot: \(info.bootId)")
         print("uptime:      \(info.uptimeSeconds)s  rss: \(info.rssBytes / 1024) KiB  tools: \(info.toolCount)")
         print("registered:  \(info.registered ? "yes" : "no")  outbox depth: \(info.outboxDepth)  running: \(info.runningInvocations)")
-        print("sidecars:    \(health.sidecars.isEmpty ? "none (not in this image)" : "")")
+        print("sidecars:" + (health.sidecars.isEmpty ? "    none (not in this image)" : ""))
         for sidecar in health.sidecars { print("  " + Self.describe(sidecar)) }
         print("memory:      \(Self.describe(memoryResponse))")
         print("recent invocations:")
@@ -65,7 +65,7 @@ extension Status {
     static func describe(_ sidecar: SidecarHealth) -> String {
         var line = "\(sidecar.name.padding(11)) \(sidecar.state.padding(9))"
         line += " pid \(sidecar.pid.map(String.init) ?? "-")".padding(11)
-        line += " rss \(sidecar.memoryBytes.map { "\($0 >> 20) MiB" } ?? "-")".padding(12)
+        line += " mem \(sidecar.memoryBytes.map { "\($0 >> 20) MiB" } ?? "-")".padding(12)
         line += " restarts \(sidecar.restarts)"
         if let exit = sidecar.lastExit {
             let how = exit.status < 0 ? "signal \(-exit.status)" : "status \(exit.status)"
