@@ -142,6 +142,15 @@ struct DesktopContainerTests {
             let reread = try await ContainerTests.invoke(api, admin, id, "browser_extract", ["arguments": ["mode": "text", "selector": "#out"]])
             #expect(reread.data?["output"]?["text"] == "Hello, again", "\(reread.body)")
 
+            // The heartbeat carries the sidecars into the container's status (checked against
+            // the OpenAPI document by the client).
+            var reported: [JSONValue] = []
+            let heartbeatArrived = await ContainerTests.eventually(15) {
+                reported = (try? await api.get("/api/personas/\(id)/container", token: admin).data?["supervisor"]?["sidecars"]?.arrayValue) ?? []
+                return reported.contains { $0["name"] == "chromium" && $0["state"] == "ready" && $0["restarts"] == 1 }
+            }
+            #expect(heartbeatArrived, "\(reported)")
+
             // The CDP port is never published; only VNC is, on loopback.
             let inspect = try await docker.inspectContainer(containerId)
             let published = inspect.hostConfig?.portBindings ?? [:]

@@ -7,6 +7,16 @@ enum OpenAPISchemas {
     static let nullableTime: JSONValue = ["type": ["string", "null"], "format": "date-time"]
     static let nullableString: JSONValue = ["type": ["string", "null"]]
 
+    /// One sidecar as the supervisor reports it (`SidecarHealth`).
+    static let sidecar: JSONValue = object([
+        "name": ["type": "string"], "state": ["type": "string", "enum": ["stopped", "starting", "ready", "backoff", "stopping"]],
+        "detail": nullableString, "pid": ["type": ["integer", "null"]], "restarts": ["type": "integer"],
+        "lastExit": ["type": ["object", "null"], "properties": ["status": ["type": "integer"], "at": time, "requested": ["type": "boolean"]],
+                     "required": ["status", "at", "requested"], "additionalProperties": false],
+        "memoryBytes": ["type": ["integer", "null"]], "startedAt": nullableTime, "lastUsedAt": nullableTime,
+        "readyMs": ["type": ["integer", "null"]], "eager": ["type": "boolean"],
+    ], required: ["name", "state", "restarts", "eager"])
+
     static func object(_ properties: [String: JSONValue], required: [String]? = nil, additional: Bool = false) -> JSONValue {
         [
             "type": "object",
@@ -91,8 +101,7 @@ enum OpenAPISchemas {
                 "version": nullableString, "bootId": nullableString, "registeredAt": nullableTime, "lastHeartbeatAt": nullableTime,
                 "status": nullableString, "rssBytes": ["type": ["integer", "null"]],
                 "runningInvocations": ["type": ["integer", "null"]], "outboxDepth": ["type": ["integer", "null"]],
-                "sidecars": ["type": "array", "items": object(["name": ["type": "string"], "state": ["type": "string"],
-                                                              "detail": nullableString], required: ["name", "state"])],
+                "sidecars": ["type": "array", "items": sidecar],
             ], required: ["sidecars"])]],
             "startedAt": nullableTime, "stoppedAt": nullableTime, "exitCode": ["type": ["integer", "null"]],
             "restartCount": ["type": "integer", "minimum": 0], "lastError": nullableString,
@@ -123,7 +132,7 @@ enum OpenAPISchemas {
         ], required: []),
         "Desktop": object([
             "host": ["type": "string"], "port": ["type": "integer"], "password": ["type": "string"], "url": ["type": "string"],
-            "display": ["type": "string"], "sidecars": ["type": "array", "items": ["type": "object"]],
+            "display": ["type": "string"], "sidecars": ["type": "array", "items": sidecar],
         ], required: ["host", "port", "password", "url", "display", "sidecars"]),
         "ToolPatchRequest": object(["enabled": ["type": "boolean"], "requiresApproval": ["type": "boolean"]], required: []),
         "ApproveRunRequest": object(["approved": ["type": "boolean"], "comment": ["type": "string", "maxLength": 2000]],
