@@ -154,7 +154,7 @@ public final class Supervisor: Sendable {
             try PlatformSidecars.makeDirectory(configuration.sidecarDirectory, mode: 0o711)
             try PlatformSidecars.makeDirectory(logs, mode: 0o700)
         }
-        let available = PlatformSidecars.availableNeeds(headed: configuration.browserHeaded)
+        let available = PlatformSidecars.availableNeeds(specs)
         let eager = PlatformSidecars.sidecars(for: configuration.eagerNeeds.filter { available.contains($0) })
         let manager = SidecarManager(specs: specs, processes: ProcessRunner(reaper: reaper), logDirectory: logs,
                                      idleTimeout: configuration.sidecarIdleTimeout, eager: eager, logger: logger)

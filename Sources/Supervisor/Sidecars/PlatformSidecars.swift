@@ -16,7 +16,6 @@ public enum PlatformSidecars {
     public static let defaultRuntimeDirectory = "/tmp/persona-sidecars"
     /// The tool user's directory for the browser (home, the driver's socket).
     public static let defaultBrowserDirectory = "/tmp/persona-browser"
-    public static var defaultBrowserSocket: String { defaultBrowserDirectory + "/driver.sock" }
     public static let cdpPort = 9222
     public static let vncPort = 5900
 
@@ -42,11 +41,11 @@ public enum PlatformSidecars {
         return names
     }
 
-    /// The needs this image can meet.
-    public static func availableNeeds(_ installation: Installation = Installation(), headed: Bool = false) -> Set<ToolManifest.Need> {
+    /// The needs the declared sidecars meet.
+    public static func availableNeeds(_ specs: [SidecarSpec]) -> Set<ToolManifest.Need> {
+        let names = Set(specs.map(\.name))
         var needs: Set<ToolManifest.Need> = [.network]
-        if installation.hasDesktop { needs.insert(.desktop) }
-        if installation.hasBrowser && (!headed || installation.hasDesktop) { needs.insert(.browser) }
+        for need in [ToolManifest.Need.browser, .desktop] where sidecars(for: [need]).allSatisfy(names.contains) { needs.insert(need) }
         return needs
     }
 
@@ -63,6 +62,11 @@ public enum PlatformSidecars {
         let browserHome = browserDirectory + "/home"
         let profile = configuration.cacheDirectory + "/browser/profile"
         let base: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC"]
+        /// The tool user's browser directory and home (Xvfb, chromium and the driver run there).
+        let makeBrowserHome = { @Sendable () throws(SupervisorError) in
+            try makeDirectory(browserDirectory, mode: 0o711, user: user)
+            try makeDirectory(browserHome, mode: 0o700, user: user)
+        }
         var specs: [SidecarSpec] = []
 
         if installation.hasDesktop {
@@ -74,8 +78,7 @@ public enum PlatformSidecars {
                 user: user, readiness: .unixSocket("/tmp/.X11-unix/X\(display.dropFirst())"),
                 prepare: { () async throws(SupervisorError) in
                     try makeDirectory("/tmp/.X11-unix", mode: 0o1777)
-                    try makeDirectory(browserDirectory, mode: 0o711, user: user)
-                    try makeDirectory(browserHome, mode: 0o700, user: user)
+                    try makeBrowserHome()
                 }))
             let vncDirectory = runtime + "/vnc"
             let vncUser = configuration.vncUser
@@ -124,8 +127,7 @@ public enum PlatformSidecars {
                 workingDirectory: "/", user: user, dependsOn: headed ? ["xvfb"] : [],
                 readiness: .http(.tcp(host: "127.0.0.1", port: cdpPort), path: "/json/version"), readyTimeout: .seconds(30),
                 prepare: { () async throws(SupervisorError) in
-                    try makeDirectory(browserDirectory, mode: 0o711, user: user)
-                    try makeDirectory(browserHome, mode: 0o700, user: user)
+                    try makeBrowserHome()
                     do throws(SupervisorError) {
                         try makeDirectory(cacheDirectory + "/browser", mode: 0o700, user: user)
                     } catch {
@@ -149,10 +151,7 @@ public enum PlatformSidecars {
                 name: "playwright", executable: installation.python, arguments: [installation.python, installation.driver],
                 environment: driverEnvironment, workingDirectory: "/", user: user, dependsOn: ["chromium"],
                 readiness: .http(.unixSocket(socket), path: "/health"), readyTimeout: .seconds(30),
-                prepare: { () async throws(SupervisorError) in
-                    try makeDirectory(browserDirectory, mode: 0o711, user: user)
-                    try makeDirectory(browserHome, mode: 0o700, user: user)
-                }))
+                prepare: { () async throws(SupervisorError) in try makeBrowserHome() }))
         }
         return specs
     }

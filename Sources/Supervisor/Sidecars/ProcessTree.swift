@@ -15,6 +15,8 @@ struct ProcessTree {
     }
 
     var entries: [pid_t: Entry] = [:]
+    /// Parent -> children, from ``entries``.
+    var children: [pid_t: [pid_t]] = [:]
     let proc: String
     let page = Int(sysconf(Int32(_SC_PAGESIZE)))
 
@@ -22,7 +24,7 @@ struct ProcessTree {
         self.proc = proc
     }
 
-    /// Reads every `/proc/<pid>/stat` and `statm` now.
+    /// Reads every `/proc/<pid>/stat` now (memory is read later, for the trees asked about).
     static func snapshot(proc: String = "/proc") -> ProcessTree {
         var tree = ProcessTree(proc: proc)
         guard let dir = opendir(proc) else { return tree }
@@ -32,20 +34,19 @@ struct ProcessTree {
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
             guard let pid = pid_t(name) else { continue }
-            guard let stat = readSmallFile("\(proc)/\(pid)/stat") else { continue }
+            guard let stat = readText("\(proc)/\(pid)/stat") else { continue }
             // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
             guard let close = stat.lastIndex(of: ")") else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 3, let parent = pid_t(fields[1]), let group = pid_t(fields[2]) else { continue }
             tree.entries[pid] = Entry(parent: parent, group: group)
+            tree.children[parent, default: []].append(pid)
         }
         return tree
     }
 
     /// Memory of `root`, its descendants and anything left in its process group.
-    func residentBytes(ofTree root: pid_t) -> Int {
-        var children: [pid_t: [pid_t]] = [:]
-        for (pid, entry) in entries { children[entry.parent, default: []].append(pid) }
+    func memoryBytes(ofTree root: pid_t) -> Int {
         var seen: Set<pid_t> = []
         var stack = [root] + entries.filter { $0.value.group == root }.map(\.key)
         var total = 0
@@ -66,7 +67,7 @@ struct ProcessTree {
         let user: (uid: UInt32, gid: UInt32)? = stat("\(proc)/\(pid)", &owner) == 0 && owner.st_uid != geteuid()
             ? (owner.st_uid, owner.st_gid) : nil
         let rollup = (try? asFilesystemUser(user) { () throws(SupervisorError) in
-            readSmallFile("\(proc)/\(pid)/smaps_rollup", limit: 4096)
+            readText("\(proc)/\(pid)/smaps_rollup")
         }) ?? nil
         if let rollup {
             var fields: [Substring: Int] = [:]
@@ -77,18 +78,12 @@ struct ProcessTree {
             if let anonymous = fields["Pss_Anon:"] { return (anonymous + (fields["Pss_Shmem:"] ?? 0)) * 1024 }
             if let pss = fields["Pss:"] { return pss * 1024 }
         }
-        let memory = readSmallFile("\(proc)/\(pid)/statm")?.split(separator: " ") ?? []
+        let memory = readText("\(proc)/\(pid)/statm")?.split(separator: " ") ?? []
         return (memory.count > 1 ? Int(memory[1]) ?? 0 : 0) * page
     }
 
-    private static func readSmallFile(_ path: String, limit: Int = 1024) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { Glibc.close(fd) }
-        var buffer = [UInt8](repeating: 0, count: limit)
-        let n = read(fd, &buffer, buffer.count)
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n], as: UTF8.self)
+    private static func readText(_ path: String) -> String? {
+        readWholeFile(path, limit: 64 << 10).map { String(decoding: $0, as: UTF8.self) }
     }
 }
 

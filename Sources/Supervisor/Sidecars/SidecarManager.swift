@@ -185,10 +185,7 @@ public actor SidecarManager {
                 fail(name, message)
                 throw SupervisorError("sidecar_failed", message, status: 503)
             }
-            if slots[name]?.pid != pid || slots[name]?.state != .starting {
-                throw SupervisorError("sidecar_failed", "\(name) was stopped while starting\(slots[name]?.detail.map { ": \($0)" } ?? "")",
-                                      status: 503)
-            }
+            try checkStillStarting(name, pid: pid)
             if await Self.probe(spec.readiness) { break }
             if monotonicNanos() > deadline {
                 kill(-pid, SIGKILL)
@@ -198,14 +195,18 @@ public actor SidecarManager {
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        guard slots[name]?.pid == pid, slots[name]?.state == .starting else {
-            throw SupervisorError("sidecar_failed", "\(name) was stopped while starting\(slots[name]?.detail.map { ": \($0)" } ?? "")",
-                                  status: 503)
-        }
+        try checkStillStarting(name, pid: pid)
         let readyMs = Int((monotonicNanos() - started) / 1_000_000)
         slots[name]!.state = .ready
         slots[name]!.readyMs = readyMs
         logger.info("sidecar ready", metadata: ["sidecar": "\(name)", "pid": "\(pid)", "readyMs": "\(readyMs)"])
+    }
+
+    /// Throws when `name` was stopped (or replaced) while `pid` was starting, with the reason.
+    private func checkStillStarting(_ name: String, pid: pid_t) throws(SupervisorError) {
+        guard slots[name]?.pid != pid || slots[name]?.state != .starting else { return }
+        throw SupervisorError("sidecar_failed", "\(name) was stopped while starting\(slots[name]?.detail.map { ": \($0)" } ?? "")",
+                              status: 503)
     }
 
     private func fail(_ name: String, _ message: String) {
@@ -345,14 +346,21 @@ public actor SidecarManager {
             let slot = slots[name]!
             return SidecarHealth(
                 name: name, state: slot.state.rawValue, detail: slot.detail, pid: slot.pid.map(Int.init), restarts: slot.restarts,
-                lastExit: slot.lastExit, memoryBytes: slot.pid.map { tree.residentBytes(ofTree: $0) }, startedAt: slot.startedAt,
+                lastExit: slot.lastExit, memoryBytes: slot.pid.map { tree.memoryBytes(ofTree: $0) }, startedAt: slot.startedAt,
                 lastUsedAt: slot.lastUsedAt, readyMs: slot.readyMs, eager: pinned.contains(name))
         }
     }
 
+    /// The last lines of a sidecar's log, on one line (only the file's end is read).
     private func logTail(_ path: String, bytes: Int = 600) -> String {
-        guard let data = readWholeFile(path, limit: 1 << 21) else { return "(no log)" }
-        let tail = String(decoding: data.suffix(bytes), as: UTF8.self)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "(no log)" }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: bytes)
+        let end = lseek(fd, 0, SEEK_END)
+        let count = pread(fd, &buffer, bytes, max(0, end - off_t(bytes)))
+        guard count > 0 else { return "(empty log)" }
+        let tail = String(decoding: buffer[0..<count], as: UTF8.self)
         return tail.split(whereSeparator: \.isNewline).suffix(6).joined(separator: " | ")
     }
 

@@ -27,37 +27,41 @@ enum BrowserTools {
         }
         // The driver answers within the tool's own timeout; ours is the invocation's.
         if arguments["timeoutMs"] == nil {
-            arguments["timeoutMs"] = .number(Double(max(1000, invocation.timeout.components.seconds * 1000 - 500)))
+            arguments["timeoutMs"] = .number(Double(max(1000, Int(invocation.timeout.nanoseconds / 1_000_000) - 500)))
         }
         let body: [UInt8]
         do { body = Array(try JSONEncoder().encode(JSONValue.object(arguments))) } catch {
             throw SupervisorError("invalid_arguments", "arguments could not be encoded", status: 400, underlying: error)
         }
-        let send = { () async throws(SupervisorError) -> SimpleHTTPClient.Response in
-            try await context.http.send(
-                .unixSocket(context.browserSocket), method: .POST, path: "/v1/\(action)",
-                headers: [("Content-Type", "application/json"), ("traceparent", invocation.trace.traceparent)], body: body,
-                timeout: invocation.timeout + .seconds(1), maxResponseBytes: 4 << 20)
-        }
-        // Chromium killed or crashed under the driver: the driver answers `browser_disconnected`
-        // (or is already gone) and exits; once the supervisor has noticed and restarted both,
-        // the call is tried again on the fresh browser, a few times within a few seconds.
-        var response: SimpleHTTPClient.Response
-        var attempt = 0
-        while true {
-            attempt += 1
-            let browserGone: Bool
+        /// The driver's answer, or `nil` when no driver was there to answer (it went away with
+        /// chromium).
+        func send() async throws(SupervisorError) -> SimpleHTTPClient.Response? {
             do {
-                response = try await send()
-                browserGone = response.status == 502 && (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body)))?["code"]?
-                    .stringValue == "browser_disconnected"
-            } catch where ["connect_failed", "http_error"].contains(error.code) && attempt < 4 && context.sidecars != nil {
-                browserGone = true
-                response = SimpleHTTPClient.Response(status: 0, headers: [], body: [], truncated: false)
+                return try await context.http.send(
+                    .unixSocket(context.browserSocket), method: .POST, path: "/v1/\(action)",
+                    headers: [("Content-Type", "application/json"), ("traceparent", invocation.trace.traceparent)], body: body,
+                    timeout: invocation.timeout + .seconds(1), maxResponseBytes: 4 << 20)
+            } catch where ["connect_failed", "http_error"].contains(error.code) {
+                return nil
             }
-            guard browserGone, attempt < 4, let sidecars = context.sidecars else { break }
-            try? await Task.sleep(for: .milliseconds(250 * attempt))
-            try await sidecars.ensureReady(PlatformSidecars.sidecars(for: [.browser]))
+        }
+        func browserGone(_ response: SimpleHTTPClient.Response?) -> Bool {
+            guard let response else { return true }
+            return response.status == 502
+                && (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body)))?["code"]?.stringValue == "browser_disconnected"
+        }
+        // Chromium killed or crashed under the driver: once the supervisor has noticed and
+        // restarted both, the call is tried again on the fresh browser (three times at most).
+        var answer = try await send()
+        if let sidecars = context.sidecars {
+            for attempt in 1...3 where browserGone(answer) {
+                try? await Task.sleep(for: .milliseconds(250 * attempt))
+                try await sidecars.ensureReady(PlatformSidecars.sidecars(for: [.browser]))
+                answer = try await send()
+            }
+        }
+        guard let response = answer else {
+            throw SupervisorError("connect_failed", "the browser driver did not answer", status: 502)
         }
         let parsed = (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body))) ?? .null
         var result = InvocationResult(id: invocation.id, tool: name, status: .succeeded, output: parsed, traceId: invocation.trace.traceId)

@@ -35,7 +35,7 @@ public struct ToolContext: Sendable {
     public init(personaId: String, bootId: String, workspace: Workspace, processes: ProcessRunner,
                 toolUser: (uid: UInt32, gid: UInt32)?, secrets: SecretStore, http: SimpleHTTPClient = SimpleHTTPClient(),
                 memory: MemoryService? = nil, shellPath: String = "/bin/bash", outputsDirectory: String = ".persona/outputs",
-                sidecars: SidecarManager? = nil, browserSocket: String = PlatformSidecars.defaultBrowserSocket,
+                sidecars: SidecarManager? = nil, browserSocket: String = SupervisorConfiguration().browserSocket,
                 display: String = PlatformSidecars.defaultDisplay) {
         self.personaId = personaId
         self.bootId = bootId
@@ -83,12 +83,13 @@ public struct ToolContext: Sendable {
                 }
                 try await sidecars.ensureReady(sidecarNames)
             }
-            defer { if !sidecarNames.isEmpty, let sidecars { Task { await sidecars.touch(sidecarNames) } } }
             if invocation.entry.manifest.builtin {
                 result = try await BuiltinTools.run(invocation, context: self)
             } else {
                 result = try await runExternal(invocation)
             }
+            // Used until the call ended, not only when it began.
+            if !sidecarNames.isEmpty { await sidecars?.touch(sidecarNames) }
         } catch {
             result = InvocationResult(id: invocation.id, tool: invocation.entry.manifest.name, status: .failed,
                                       output: ["error": .string(error.message), "code": .string(error.code)],
