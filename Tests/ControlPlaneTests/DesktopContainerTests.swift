@@ -156,6 +156,11 @@ struct DesktopContainerTests {
             let published = inspect.hostConfig?.portBindings ?? [:]
             #expect(Set(published.keys) == ["5900/tcp"], "\(published)")
             #expect(published["5900/tcp"]?.allSatisfy { $0.hostIP == "127.0.0.1" } == true)
+
+            // Settings changed while the container runs reach it with its next start.
+            #expect(try await api.get("/api/personas/\(id)/runtime", token: admin).data?["restartRequired"] == false)
+            let changed = try await api.put("/api/personas/\(id)/runtime", token: admin, json: ["sidecarIdleSeconds": 600])
+            #expect(changed.data?["restartRequired"] == true, "\(changed.body)")
         }
     }
 

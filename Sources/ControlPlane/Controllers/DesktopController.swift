@@ -87,9 +87,14 @@ struct DesktopController: Sendable {
         let runtime = try await services.database.withConnection { try await manager.runtimes.find(personaId: personaId, on: $0) }
         let record = try await manager.find(personaId)
         let tag = manager.image(for: runtime)
+        // The container read the settings when it was provisioned (`started_at`): a change
+        // since then, or another image, reaches it only with its next start.
         let running = record.map { $0.desiredState == .running && $0.state != .failed && $0.state != .stopped } ?? false
+        var changedSince = false
+        if let changed = runtime.updatedAt, let started = record?.startedAt { changedSince = changed > started }
         return RuntimeDTO(image: runtime.image, imageTag: tag, eagerSidecars: runtime.eagerSidecars, browserHeaded: runtime.browserHeaded,
-                          sidecarIdleSeconds: runtime.sidecarIdleSeconds, restartRequired: running && record?.image != tag)
+                          sidecarIdleSeconds: runtime.sidecarIdleSeconds,
+                          restartRequired: running && (record?.image != tag || changedSince))
     }
 
     private func desktop(_ persona: Persona, context: AppRequestContext) async throws -> DesktopDTO {

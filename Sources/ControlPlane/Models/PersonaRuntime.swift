@@ -23,6 +23,8 @@ public struct PersonaRuntime: Codable, Sendable, Equatable {
     public var browserHeaded: Bool
     /// Sidecars unused this long are stopped (0: never).
     public var sidecarIdleSeconds: Int
+    /// When the settings were last changed (`nil`: never, the defaults).
+    var updatedAt: Date?
 
     public static let `default` = PersonaRuntime(image: .standard, eagerSidecars: [], browserHeaded: false, sidecarIdleSeconds: 900)
 
@@ -38,6 +40,7 @@ public struct PersonaRuntime: Codable, Sendable, Equatable {
         eagerSidecars = (try? JSONCoding.decode([String].self, from: try row.decode(column: "eager_sidecars", as: String.self))) ?? []
         browserHeaded = try row.decode(column: "browser_headed", as: Bool.self)
         sidecarIdleSeconds = try row.decode(column: "sidecar_idle_seconds", as: Int.self)
+        updatedAt = try row.decode(column: "updated_at", as: Date.self)
     }
 
     /// Refuses combinations the image cannot run.
@@ -74,7 +77,7 @@ public struct PersonaRuntime: Codable, Sendable, Equatable {
 /// `persona_runtime` access.
 struct RuntimeRepository: Sendable {
     func find(personaId: String, on db: any SQLDatabase) async throws -> PersonaRuntime {
-        try await db.select().columns("image", "eager_sidecars", "browser_headed", "sidecar_idle_seconds").from("persona_runtime")
+        try await db.select().columns("image", "eager_sidecars", "browser_headed", "sidecar_idle_seconds", "updated_at").from("persona_runtime")
             .where("persona_id", .equal, personaId).first().map(PersonaRuntime.init(row:)) ?? .default
     }
 
