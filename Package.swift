@@ -21,9 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", exact: "3.36.0"),
         .package(url: "https://github.com/vapor/postgres-kit.git", exact: "2.17.0"),
-        .package(url: "https://github.com/vapor/sqlite-kit.git", exact: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
-        .package(url: "https://github.com/vapor/sqlite-nio.git", exact: "1.13.2"),
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
@@ -42,6 +40,14 @@ let package = Package(
             path: "Sources/COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+        // The system's libsqlite3 (apt: libsqlite3-dev): the control plane's embedded database
+        // and the supervisor's local cache. One copy of SQLite per process, never two: two
+        // copies keep separate POSIX lock tables and can corrupt a file both open.
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(
             name: "Embeddings",
@@ -95,6 +101,7 @@ let package = Package(
                 "DockerEngine",
                 "Embeddings",
                 "DocumentText",
+                "CSQLite",
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -104,8 +111,6 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
-                .product(name: "SQLiteKit", package: "sqlite-kit"),
-                .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -124,18 +129,13 @@ let package = Package(
         ),
         // The supervisor ships in every persona image: its dependency set stays small
         // (PersonaKit, swift-nio's HTTP/1, swift-log, argument parser, the system's libsqlite3).
-        .systemLibrary(
-            name: "CSupervisorSQLite",
-            path: "Sources/CSupervisorSQLite",
-            providers: [.apt(["libsqlite3-dev"])]
-        ),
         .target(name: "CSupervisorShim"),
         .target(
             name: "Supervisor",
             dependencies: [
                 "PersonaKit",
                 "CSupervisorShim",
-                "CSupervisorSQLite",
+                "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

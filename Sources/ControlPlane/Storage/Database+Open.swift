@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import NIOSSL
 import PostgresKit
-import SQLiteKit
 
 extension Database {
     /// Opens the database the configuration names: PostgreSQL for a `postgres://` URL,

@@ -1,7 +1,6 @@
 import Logging
 import PostgresKit
 import SQLKit
-import SQLiteKit
 import ServiceLifecycle
 
 /// The SQL engine behind a ``Database``: the only place repositories may branch.
@@ -34,7 +33,7 @@ public struct Database: Sendable {
                 }
             case .sqlite(let pool):
                 return try await pool.withConnection { connection in
-                    try await body(connection.sql(queryLogLevel: .trace))
+                    try await body(SQLiteSQLDatabase(connection: connection, logger: logger, queryLogLevel: .trace))
                 }
             }
         } catch {
@@ -59,7 +58,7 @@ public struct Database: Sendable {
                 }
             case .sqlite(let pool):
                 return try await pool.withConnection { connection in
-                    let sql = connection.sql(queryLogLevel: .trace)
+                    let sql = SQLiteSQLDatabase(connection: connection, logger: logger, queryLogLevel: .trace)
                     try await sql.raw("BEGIN IMMEDIATE").run()
                     do {
                         let value = try await body(sql)

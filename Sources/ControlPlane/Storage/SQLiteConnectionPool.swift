@@ -1,13 +1,13 @@
 import Logging
 import NIOCore
 import NIOPosix
-import SQLiteNIO
 import Synchronization
 
 /// A small pool of SQLite connections to one file, in WAL mode with foreign keys on and a
 /// busy timeout, so readers run side by side and writers wait their turn.
 ///
-/// The pool has its own thread pool with one thread per connection: a connection waiting in
+/// The pool has its own thread pool with one thread per connection, for the statements that
+/// can wait (``SQLiteConnection`` runs reads on the caller's thread): a connection waiting in
 /// SQLite's busy handler blocks its thread, and with fewer threads than connections the
 /// connection holding the write lock could find no thread to commit on.
 final class SQLiteConnectionPool: Sendable {
@@ -105,17 +105,15 @@ final class SQLiteConnectionPool: Sendable {
     }
 
     private func open() async throws -> SQLiteConnection {
-        let connection = try await SQLiteConnection.open(
-            storage: .file(path: path), threadPool: threads, logger: logger,
-            on: MultiThreadedEventLoopGroup.singleton.any())
+        let connection = try await SQLiteConnection.open(path: path, threads: threads)
         do {
             // The timeout first: switching to WAL needs a lock another connection may hold.
-            _ = try await connection.query("PRAGMA busy_timeout = 10000")
-            _ = try await connection.query("PRAGMA journal_mode = WAL")
-            _ = try await connection.query("PRAGMA synchronous = FULL")
-            _ = try await connection.query("PRAGMA foreign_keys = ON")
+            for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
+                           "PRAGMA foreign_keys = ON"] {
+                try await connection.run(pragma, [], onRow: { _ in })
+            }
         } catch {
-            try? await connection.close()
+            connection.close()
             throw error
         }
         return connection
@@ -131,17 +129,13 @@ final class SQLiteConnectionPool: Sendable {
             return (state.waiters, state.idle)
         }
         for waiter in pending { waiter.resume(throwing: StorageError(.unavailable, "database pool closed")) }
-        // Closing runs on the pool's threads, which refuse work from a cancelled task: a
-        // service group that shuts down by cancellation must still close every connection.
-        await Task.detached {
-            for connection in connections { await self.retire(connection) }
-            await self.stopThreadsIfIdle()
-        }.value
+        for connection in connections { await retire(connection) }
+        await stopThreadsIfIdle()
     }
 
     /// Closes a connection for good; the last one to go stops the pool's threads.
     private func retire(_ connection: SQLiteConnection) async {
-        await Self.close(connection, logger: logger)
+        connection.close()
         state.withLock { $0.opened -= 1 }
         await stopThreadsIfIdle()
     }
@@ -154,17 +148,4 @@ final class SQLiteConnectionPool: Sendable {
         }
         if stop { try? await threads.shutdownGracefully() }
     }
-
-    /// Closes a connection; one that fails to close is kept alive rather than deinitialised
-    /// open (sqlite-nio asserts on that), and the failure is logged.
-    static func close(_ connection: SQLiteConnection, logger: Logger) async {
-        do {
-            try await connection.close()
-        } catch {
-            logger.error("closing an SQLite connection failed", metadata: ["error": "\(String(reflecting: error))"])
-            unclosed.withLock { $0.append(connection) }
-        }
-    }
-
-    private static let unclosed = Mutex<[SQLiteConnection]>([])
 }

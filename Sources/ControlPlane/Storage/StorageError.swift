@@ -1,5 +1,5 @@
 import PostgresNIO
-import SQLiteNIO
+import CSQLite
 
 /// A storage failure. The underlying driver error stays in ``underlying`` for the log and is
 /// never shown to a client.
@@ -50,12 +50,16 @@ public struct StorageError: Error, CustomStringConvertible {
             }
         }
         if let sqlite = error as? SQLiteError {
-            switch sqlite.reason {
-            case .constraintUniqueFailed, .constraintPrimaryKeyFailed:
+            switch sqlite.code {
+            case SQLiteError.uniqueViolation, SQLiteError.primaryKeyViolation:
                 return StorageError(.conflict, "duplicate value", underlying: error)
-            case .constraintForeignKeyFailed:
+            case SQLiteError.foreignKeyViolation:
                 return StorageError(.missingReference, "referenced row missing", underlying: error)
-            case .busy, .locked, .cantOpen, .ioError:
+            default:
+                break
+            }
+            switch sqlite.primaryCode {
+            case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CANTOPEN, SQLITE_IOERR:
                 return StorageError(.unavailable, "database unavailable", underlying: error)
             default:
                 return StorageError(.failed, "database error", underlying: error)

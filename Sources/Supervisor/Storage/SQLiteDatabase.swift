@@ -1,4 +1,4 @@
-import CSupervisorSQLite
+import CSQLite
 import Synchronization
 
 /// A value bound to or read from a SQLite statement.

@@ -1,0 +1,128 @@
+import CSQLite
+import Logging
+import NIOCore
+import NIOPosix
+import SQLKit
+
+/// SQLKit over one ``SQLiteConnection``: what repositories get from ``Database`` on SQLite.
+struct SQLiteSQLDatabase: SQLDatabase {
+    let connection: SQLiteConnection
+    let logger: Logger
+    let queryLogLevel: Logger.Level?
+
+    var eventLoop: any EventLoop { MultiThreadedEventLoopGroup.singleton.any() }
+    var dialect: any SQLDialect { SQLiteDialect() }
+    var version: (any SQLDatabaseReportedVersion)? { SQLiteVersion.runtime }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        promise.completeWithTask { try await self.execute(sql: query, onRow) }
+        return promise.futureResult
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        let (sql, binds) = serialize(query)
+        if let queryLogLevel {
+            // The statement only: binds can hold secrets (sealed, but still not for logs).
+            logger.log(level: queryLogLevel, "Executing query", metadata: ["sql": .string(sql)])
+        }
+        try await connection.run(sql, try binds.map { try SQLiteValue(encoding: $0) }, onRow: onRow)
+    }
+
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await closure(self)
+    }
+}
+
+/// A row: the statement's shared column names and this row's values.
+struct SQLiteRow: SQLRow {
+    let columns: SQLiteColumns
+    let values: [SQLiteValue]
+
+    var allColumns: [String] { columns.names }
+
+    func contains(column: String) -> Bool {
+        columns.index(of: column) != nil
+    }
+
+    func decodeNil(column: String) throws -> Bool {
+        try value(column).isNull
+    }
+
+    func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
+        let value = try value(column)
+        do {
+            return try value.decode(type)
+        } catch let error as DecodingError {
+            throw error
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: [SQLiteColumnKey(stringValue: column)],
+                                                    debugDescription: "column \(column): \(error)", underlyingError: error))
+        }
+    }
+
+    private func value(_ column: String) throws -> SQLiteValue {
+        guard let index = columns.index(of: column) else {
+            throw DecodingError.keyNotFound(SQLiteColumnKey(stringValue: column),
+                                            .init(codingPath: [], debugDescription: "no column \(column) in \(columns.names)"))
+        }
+        return values[index]
+    }
+}
+
+private struct SQLiteColumnKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// The library's version, as SQLKit compares versions.
+struct SQLiteVersion: SQLDatabaseReportedVersion {
+    let intValue: Int
+    static let runtime = SQLiteVersion(intValue: Int(sqlite3_libversion_number()))
+
+    var majorVersion: Int { intValue / 1_000_000 }
+    var minorVersion: Int { intValue % 1_000_000 / 1_000 }
+    var patchVersion: Int { intValue % 1_000 }
+    var stringValue: String { "\(majorVersion).\(minorVersion).\(patchVersion)" }
+
+    func isEqual(to other: any SQLDatabaseReportedVersion) -> Bool {
+        (other as? SQLiteVersion)?.intValue == intValue
+    }
+
+    func isOlder(than other: any SQLDatabaseReportedVersion) -> Bool {
+        (other as? SQLiteVersion).map { intValue < $0.intValue } ?? false
+    }
+}
+
+/// SQLite's SQL as SQLKit writes it: `"` identifiers, `?N` binds, `RETURNING` and `ON CONFLICT`
+/// (both in every SQLite we build with: 3.40 on Debian 12).
+struct SQLiteDialect: SQLDialect {
+    var name: String { "sqlite" }
+    var identifierQuote: any SQLExpression { SQLRaw("\"") }
+    var literalStringQuote: any SQLExpression { SQLRaw("'") }
+    func bindPlaceholder(at position: Int) -> any SQLExpression { SQLRaw("?\(position)") }
+    func literalBoolean(_ value: Bool) -> any SQLExpression { SQLRaw(value ? "TRUE" : "FALSE") }
+    var literalDefault: any SQLExpression { SQLLiteral.null }
+    var supportsIfExists: Bool { true }
+    var supportsDropBehavior: Bool { false }
+    var supportsAutoIncrement: Bool { false }
+    var autoIncrementClause: any SQLExpression { SQLRaw("AUTOINCREMENT") }
+    var enumSyntax: SQLEnumSyntax { .unsupported }
+    var triggerSyntax: SQLTriggerSyntax { .init(create: [.supportsBody, .supportsCondition, .supportsUpdateColumns], drop: []) }
+    var alterTableSyntax: SQLAlterTableSyntax { .init(allowsBatch: false) }
+    var upsertSyntax: SQLUpsertSyntax { .standard }
+    var supportsReturning: Bool { true }
+    var unionFeatures: SQLUnionFeatures { [.union, .unionAll, .intersect, .except] }
+
+    func customDataType(for dataType: SQLDataType) -> (any SQLExpression)? {
+        if case .bigint = dataType { return SQLDataType.int }
+        return nil
+    }
+
+    func nestedSubpathExpression(in column: any SQLExpression, for path: [String]) -> (any SQLExpression)? {
+        guard !path.isEmpty else { return nil }
+        return SQLFunction("json_extract", args: [column, SQLLiteral.string("$.\(path.joined(separator: "."))")])
+    }
+}
