@@ -130,6 +130,50 @@ struct PersonaTests {
         }
     }
 
+    @Test("every page of the list shows each visible persona as GET shows it, with the caller's role", arguments: TestBackend.allCases)
+    func listMatchesGet(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { api, _ in
+            let admin = try await api.login().access
+            let owner = try await api.makeUser("lo@example.com", adminToken: admin)
+            let member = try await api.makeUser("lm@example.com", adminToken: admin)
+            let stranger = try await api.makeUser("ls@example.com", adminToken: admin)
+            var ids: [String] = []
+            let bodies: [[String: JSONValue]] = [
+                ["name": "Plain"],
+                ["name": "Quote \" backslash \\ newline \n tab \t é 漢 \u{01}", "description": "Reads papers",
+                 "systemPrompt": "Be brief.", "theme": ["primary": "#7E5DFF", "nested": ["n": 3, "off": false]]],
+                ["name": "Shared as viewer", "description": ""],
+                ["name": "Shared as editor"],
+                ["name": "Owner only"],
+            ]
+            for (i, body) in bodies.enumerated() {
+                let token = i == 0 ? admin : owner.token
+                ids.append(try #require(try await api.post("/api/personas", token: token, json: .object(body)).data?["id"]?.stringValue))
+            }
+            #expect(try await api.post("/api/personas/\(ids[2])/members", token: owner.token, json: ["userId": .string(member.id), "role": "viewer"]).status == .created)
+            #expect(try await api.post("/api/personas/\(ids[3])/members", token: owner.token, json: ["userId": .string(member.id), "role": "editor"]).status == .created)
+            #expect(try await api.patch("/api/personas/\(ids[4])", token: owner.token, json: ["isActive": false]).status == .ok)
+            for (token, expected) in [(admin, Array(ids.reversed())), (owner.token, Array(ids.dropFirst().reversed())),
+                                      (member.token, [ids[3], ids[2]]), (stranger.token, [])] {
+                var listed: [JSONValue] = []
+                var cursor: String?
+                repeat {
+                    let page = try await api.get("/api/personas?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""), token: token)
+                    #expect(page.status == .ok)
+                    listed += page.data?.arrayValue ?? []
+                    cursor = page.json?["nextCursor"]?.stringValue
+                } while cursor != nil
+                #expect(listed.compactMap { $0["id"]?.stringValue } == expected)
+                for item in listed {
+                    let id = try #require(item["id"]?.stringValue)
+                    #expect(try await api.get("/api/personas/\(id)", token: token).data == item)
+                }
+            }
+            let memberView = try await api.get("/api/personas", token: member.token).data?.arrayValue ?? []
+            #expect(memberView.map { $0["role"] } == ["editor", "viewer"])
+        }
+    }
+
     @Test("settings can forbid users to create personas and cap how many they own", arguments: TestBackend.allCases)
     func settingsEnforced(backend: TestBackend) async throws {
         try await TestApp.run(backend) { api, _ in

@@ -31,9 +31,8 @@ struct PersonasController: Sendable {
         group.get { request, context in
             let user = try context.requireUser()
             let page = try Page(request: request)
-            let rows = try await services.database.withConnection {
-                try await services.personas.listVisible(user: user, cursor: page.cursor, limit: page.limit + 1, on: $0)
-            }
+            let rows = try await services.personas.listVisible(user: user, cursor: page.cursor, limit: page.limit + 1,
+                                                               in: services.database)
             let (personas, next) = page.split(rows, id: \.0.id)
             return JSONResponse.data(personas.map { $0.0.dto(role: $0.1) }, nextCursor: next)
         }

@@ -63,14 +63,17 @@ struct RunsController: Sendable {
                 guard let status = RunStatus(rawValue: text) else { throw APIError.validation("status is not a run status") }
                 return status
             }
+            var personaIds: [String]? = nil
+            if user.role != .admin {
+                personaIds = try await services.personas.listVisible(user: user, cursor: nil, limit: 10_000, in: services.database)
+                    .map(\.0.id)
+            }
+            if let persona = query.get("personaId") {
+                personaIds = (personaIds ?? [persona]).filter { $0 == persona.lowercased() }
+            }
+            let visible = personaIds
             let rows = try await services.database.withConnection { db -> [Run] in
-                var personaIds: [String]? = nil
-                if user.role != .admin {
-                    personaIds = try await services.personas.listVisible(user: user, cursor: nil, limit: 10_000, on: db).map(\.0.id)
-                }
-                if let persona = query.get("personaId") {
-                    personaIds = (personaIds ?? [persona]).filter { $0 == persona.lowercased() }
-                }
+                let personaIds = visible
                 return try await services.runs.list(personaIds: personaIds, agentId: query.get("agentId")?.lowercased(), status: status,
                                                     cursor: page.cursor, limit: page.limit + 1, on: db)
             }

@@ -28,13 +28,18 @@ struct JSONWriter {
 
     mutating func string(_ value: String) { string(value, separate: true) }
     mutating func null() { separator(); bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
-    mutating func bool(_ value: Bool) { separator(); bytes.append(contentsOf: Array((value ? "true" : "false").utf8)) }
-    mutating func date(_ value: Date) { string(JSONCoding.formatTimestamp(value)) }
+    mutating func bool(_ value: Bool) { separator(); raw(value ? "true" : "false") }
+    mutating func date(_ value: Date) {
+        separator()
+        bytes.append(0x22)
+        JSONCoding.writeTimestamp(value, to: &bytes)
+        bytes.append(0x22)
+    }
 
     /// A value of any shape, through the general encoder (rarely on hot paths).
     mutating func json(_ value: JSONValue) {
         separator()
-        bytes.append(contentsOf: (try? JSONCoding.encoder.encode(value)) ?? Data("null".utf8))
+        rawJSON(value)
     }
 
     mutating func field(_ name: String, _ value: String?) {
@@ -50,6 +55,33 @@ struct JSONWriter {
     mutating func field(_ name: String, _ value: Bool) {
         key(name)
         bool(value)
+    }
+
+    // MARK: fixed shapes
+    //
+    // Types on hot paths that know their own shape write it with these: constant text as is
+    // (keys with their quotes, colon and comma), values without any separator bookkeeping.
+    // They must leave the writer as a single value would: callers use them for a whole
+    // object, begun with `raw("{...")` after ``separatorForValue()``.
+
+    /// Writes the comma a value at this point needs, and marks the level as having a value.
+    mutating func separatorForValue() { separator() }
+
+    /// Appends constant JSON text.
+    mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func rawString(_ value: String) { string(value, separate: false) }
+
+    mutating func rawJSON(_ value: JSONValue) {
+        bytes.append(contentsOf: (try? JSONCoding.encoder.encode(value)) ?? Data("null".utf8))
+    }
+
+    mutating func rawDate(_ value: Date) {
+        bytes.append(0x22)
+        JSONCoding.writeTimestamp(value, to: &bytes)
+        bytes.append(0x22)
     }
 
     private mutating func separator() {
@@ -94,18 +126,36 @@ protocol JSONWritable: Encodable, Sendable {
 
 extension PersonaDTO: JSONWritable {
     func write(to writer: inout JSONWriter) {
-        writer.beginObject()
-        writer.field("id", id)
-        writer.field("name", name)
-        if let description { writer.field("description", description) }
-        if let systemPrompt { writer.field("systemPrompt", systemPrompt) }
-        if let theme { writer.key("theme"); writer.json(theme) }
-        writer.field("ownerId", ownerId)
-        writer.field("isActive", isActive)
-        writer.field("role", role.rawValue)
-        writer.field("createdAt", createdAt)
-        writer.field("updatedAt", updatedAt)
-        writer.endObject()
+        writer.separatorForValue()
+        writer.raw("{\"id\":")
+        writer.rawString(id)
+        writer.raw(",\"name\":")
+        writer.rawString(name)
+        if let description {
+            writer.raw(",\"description\":")
+            writer.rawString(description)
+        }
+        if let systemPrompt {
+            writer.raw(",\"systemPrompt\":")
+            writer.rawString(systemPrompt)
+        }
+        if let theme {
+            writer.raw(",\"theme\":")
+            writer.rawJSON(theme)
+        }
+        writer.raw(",\"ownerId\":")
+        writer.rawString(ownerId)
+        writer.raw(isActive ? ",\"isActive\":true,\"role\":" : ",\"isActive\":false,\"role\":")
+        switch role {
+        case .viewer: writer.raw("\"viewer\"")
+        case .editor: writer.raw("\"editor\"")
+        case .owner: writer.raw("\"owner\"")
+        }
+        writer.raw(",\"createdAt\":")
+        writer.rawDate(createdAt)
+        writer.raw(",\"updatedAt\":")
+        writer.rawDate(updatedAt)
+        writer.raw("}")
     }
 }
 

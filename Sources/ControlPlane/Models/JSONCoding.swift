@@ -38,13 +38,27 @@ enum JSONCoding {
     /// `2026-11-27T08:51:32.123Z`: ISO 8601 in UTC with milliseconds, written by hand because
     /// Foundation's format styles cost several microseconds per call on the hot list path.
     static func formatTimestamp(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
-        let fraction = Int(millis - Int64(seconds) * 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
         var out = [UInt8]()
         out.reserveCapacity(24)
+        writeTimestamp(date, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``formatTimestamp(_:)``'s text: the civil date from the day count (Hinnant's
+    /// days-to-civil), so no `gmtime_r` (it takes the time-zone lock) and no allocation.
+    static func writeTimestamp(_ date: Date, to out: inout [UInt8]) {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let days = millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000
+        let ofDay = Int(millis - days * 86_400_000)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
+        let month = Int(mp < 10 ? mp + 3 : mp - 9)
+        let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
         func digits(_ value: Int, _ count: Int) {
             var divisor = 1
             for _ in 1..<count { divisor *= 10 }
@@ -55,14 +69,13 @@ enum JSONCoding {
                 divisor /= 10
             }
         }
-        digits(Int(parts.tm_year) + 1900, 4); out.append(45)
-        digits(Int(parts.tm_mon) + 1, 2); out.append(45)
-        digits(Int(parts.tm_mday), 2); out.append(84)
-        digits(Int(parts.tm_hour), 2); out.append(58)
-        digits(Int(parts.tm_min), 2); out.append(58)
-        digits(Int(parts.tm_sec), 2); out.append(46)
-        digits(fraction, 3); out.append(90)
-        return String(decoding: out, as: UTF8.self)
+        digits(year, 4); out.append(45)
+        digits(month, 2); out.append(45)
+        digits(day, 2); out.append(84)
+        digits(ofDay / 3_600_000, 2); out.append(58)
+        digits(ofDay / 60_000 % 60, 2); out.append(58)
+        digits(ofDay / 1000 % 60, 2); out.append(46)
+        digits(ofDay % 1000, 3); out.append(90)
     }
 
     /// Parses an ISO 8601 time with or without fractional seconds.

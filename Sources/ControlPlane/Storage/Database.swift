@@ -75,6 +75,29 @@ public struct Database: Sendable {
         }
     }
 
+    /// What ``withNative(_:)`` hands over: the pool's PostgreSQL client (for prepared
+    /// statements) or one SQLite connection (for positional reads).
+    enum Native {
+        case postgres(PostgresClient, Logger)
+        case sqlite(SQLiteConnection)
+    }
+
+    /// Runs `body` against the engine's own interface, for the few hot reads written once per
+    /// engine (SQLKit's generic rows cost more than the query there); errors are wrapped as
+    /// everywhere else.
+    func withNative<T: Sendable>(_ body: @Sendable (Native) async throws -> T) async throws -> T {
+        do {
+            switch backend {
+            case .postgres(let client):
+                return try await body(.postgres(client, logger))
+            case .sqlite(let pool):
+                return try await pool.withConnection { try await body(.sqlite($0)) }
+            }
+        } catch {
+            throw StorageError.wrap(error)
+        }
+    }
+
     /// Checks that the database answers a trivial query.
     public func ping() async throws {
         try await withConnection { db in try await db.raw("SELECT 1").run() }

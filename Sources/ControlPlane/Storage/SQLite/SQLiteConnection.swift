@@ -88,12 +88,41 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// Runs one statement with `binds`, calling `onRow` for each row it returns.
     func run(_ sql: String, _ binds: [SQLiteValue], onRow: @escaping @Sendable (SQLiteRow) -> Void) async throws {
+        try await execute(sql, binds) { statement in
+            let handle = statement.handle
+            let count = sqlite3_column_count(handle)
+            if count != statement.columns.names.count {
+                // The schema changed under a cached `SELECT *`; SQLite prepared it again.
+                statement.columns = Statement.columns(of: handle)
+            }
+            var values: [SQLiteValue] = []
+            values.reserveCapacity(Int(count))
+            for column in 0..<count { values.append(Self.read(handle, column)) }
+            onRow(SQLiteRow(columns: statement.columns, values: values))
+        }
+    }
+
+    /// Runs one statement and reads each row by column position, without building values or
+    /// looking columns up by name: for the hottest reads, whose SQL names its columns.
+    func query<T: Sendable>(_ sql: String, _ binds: [SQLiteValue],
+                            row read: @escaping @Sendable (SQLiteColumnReader) throws -> T) async throws -> [T] {
+        let rows = RowCollector<T>()
+        try await execute(sql, binds) { statement in rows.values.append(try read(SQLiteColumnReader(handle: statement.handle))) }
+        return rows.values
+    }
+
+    /// Rows collected by whichever thread runs the statement (one at a time).
+    private final class RowCollector<T>: @unchecked Sendable {
+        var values: [T] = []
+    }
+
+    private func execute(_ sql: String, _ binds: [SQLiteValue], row: @escaping @Sendable (Statement) throws -> Void) async throws {
         guard let db else { throw SQLiteError(code: SQLITE_MISUSE, message: "connection is closed") }
         let statement = try prepared(sql, db: db)
         if statement.readOnly, sqlite3_get_autocommit(db) != 0 {
-            try step(statement, binds, onRow: onRow)
+            try step(statement, binds, row: row)
         } else {
-            try await threads.runIfActive { try self.step(statement, binds, onRow: onRow) }
+            try await threads.runIfActive { try self.step(statement, binds, row: row) }
         }
     }
 
@@ -121,7 +150,7 @@ final class SQLiteConnection: @unchecked Sendable {
         return statement
     }
 
-    private func step(_ statement: Statement, _ binds: [SQLiteValue], onRow: (SQLiteRow) -> Void) throws {
+    private func step(_ statement: Statement, _ binds: [SQLiteValue], row: (Statement) throws -> Void) throws {
         guard let db else { throw SQLiteError(code: SQLITE_MISUSE, message: "connection is closed") }
         let handle = statement.handle
         defer {
@@ -132,19 +161,11 @@ final class SQLiteConnection: @unchecked Sendable {
             let rc = bind(value, at: Int32(offset + 1), to: handle)
             guard rc == SQLITE_OK else { throw error(db, rc) }
         }
-        let count = sqlite3_column_count(handle)
-        if count != statement.columns.names.count {
-            // The schema changed under a cached `SELECT *`; SQLite prepared it again.
-            statement.columns = Statement.columns(of: handle)
-        }
         while true {
             let rc = sqlite3_step(handle)
             if rc == SQLITE_DONE { return }
             guard rc == SQLITE_ROW else { throw error(db, rc) }
-            var values: [SQLiteValue] = []
-            values.reserveCapacity(Int(count))
-            for column in 0..<count { values.append(read(handle, column)) }
-            onRow(SQLiteRow(columns: statement.columns, values: values))
+            try row(statement)
         }
     }
 
@@ -171,7 +192,7 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
-    private func read(_ handle: OpaquePointer, _ column: Int32) -> SQLiteValue {
+    fileprivate static func read(_ handle: OpaquePointer, _ column: Int32) -> SQLiteValue {
         switch sqlite3_column_type(handle, column) {
         case SQLITE_INTEGER:
             return .integer(sqlite3_column_int64(handle, column))
@@ -196,4 +217,40 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes before the call returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+/// The current row of a statement, read by column position (valid only inside the
+/// ``SQLiteConnection/query(_:_:row:)`` callback).
+struct SQLiteColumnReader {
+    fileprivate let handle: OpaquePointer
+
+    func isNull(_ column: Int32) -> Bool {
+        sqlite3_column_type(handle, column) == SQLITE_NULL
+    }
+
+    func text(_ column: Int32) -> String {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard let base = sqlite3_column_text(handle, column) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
+    }
+
+    func optionalText(_ column: Int32) -> String? {
+        isNull(column) ? nil : text(column)
+    }
+
+    func bool(_ column: Int32) throws -> Bool {
+        try decode(column, as: Bool.self)
+    }
+
+    func date(_ column: Int32) throws -> Date {
+        try decode(column, as: Date.self)
+    }
+
+    private func decode<T: SQLiteValueConvertible>(_ column: Int32, as type: T.Type) throws -> T {
+        let value = SQLiteConnection.read(handle, column)
+        guard let decoded = T(sqliteValue: value) else {
+            throw DecodingError.typeMismatch(type, .init(codingPath: [], debugDescription: "column \(column): cannot read \(value) as \(type)"))
+        }
+        return decoded
+    }
 }

@@ -33,6 +33,16 @@ enum SQLiteValue: Sendable, Equatable {
     /// Decodes the value as `type`: the common types directly, anything else through
     /// `Decodable` (a raw-value enum from its raw value, a structure from JSON text).
     func decode<D: Decodable>(_ type: D.Type) throws -> D {
+        // The types rows are read as nearly always, by identity: a metadata comparison, where
+        // the conformance lookup below costs a hash-table probe in the runtime per value.
+        if D.self == String.self { return unsafeBitCast(try exactly(String.self), to: D.self) }
+        if D.self == String?.self { return unsafeBitCast(try exactly(String?.self), to: D.self) }
+        if D.self == Date.self { return unsafeBitCast(try exactly(Date.self), to: D.self) }
+        if D.self == Date?.self { return unsafeBitCast(try exactly(Date?.self), to: D.self) }
+        if D.self == Bool.self { return unsafeBitCast(try exactly(Bool.self), to: D.self) }
+        if D.self == Int.self { return unsafeBitCast(try exactly(Int.self), to: D.self) }
+        if D.self == Int?.self { return unsafeBitCast(try exactly(Int?.self), to: D.self) }
+        if D.self == Double.self { return unsafeBitCast(try exactly(Double.self), to: D.self) }
         if let convertible = type as? any SQLiteValueConvertible.Type {
             guard let value = convertible.init(sqliteValue: self) else {
                 throw DecodingError.typeMismatch(type, .init(codingPath: [], debugDescription: "cannot read \(self) as \(type)"))
@@ -54,7 +64,17 @@ enum SQLiteValue: Sendable, Equatable {
         }
     }
 
-    var isNull: Bool { self == .null }
+    private func exactly<T: SQLiteValueConvertible>(_ type: T.Type) throws -> T {
+        guard let value = T(sqliteValue: self) else {
+            throw DecodingError.typeMismatch(type, .init(codingPath: [], debugDescription: "cannot read \(self) as \(type)"))
+        }
+        return value
+    }
+
+    var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
 }
 
 /// Types stored as one SQLite value without going through `Codable`.
