@@ -31,10 +31,8 @@ struct PersonasController: Sendable {
         group.get { request, context in
             let user = try context.requireUser()
             let page = try Page(request: request)
-            let rows = try await services.personas.listVisible(user: user, cursor: page.cursor, limit: page.limit + 1,
-                                                               in: services.database)
-            let (personas, next) = page.split(rows, id: \.0.id)
-            return JSONResponse.data(personas.map { $0.0.dto(role: $0.1) }, nextCursor: next)
+            let (writer, next) = try await services.personas.listPage(user: user, page: page, in: services.database)
+            return JSONResponse.page(writer, nextCursor: next)
         }
         group.get("{id}") { _, context in
             let (persona, role) = try await services.persona(context, minimum: .viewer)

@@ -74,6 +74,16 @@ struct JSONWriter {
 
     mutating func rawString(_ value: String) { string(value, separate: false) }
 
+    mutating func rawText(_ text: JSONText) {
+        switch text {
+        case .string(let value): string(value, separate: false)
+        case .bytes(let utf8): stringBytes(utf8)
+        }
+    }
+
+    /// Appends bytes that are already JSON.
+    mutating func rawBytes(_ json: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: json) }
+
     mutating func rawJSON(_ value: JSONValue) {
         bytes.append(contentsOf: (try? JSONCoding.encoder.encode(value)) ?? Data("null".utf8))
     }
@@ -91,18 +101,24 @@ struct JSONWriter {
 
     private mutating func string(_ value: String, separate: Bool) {
         if separate { separator() }
+        var value = value
+        value.withUTF8 { stringBytes($0) }
+    }
+
+    /// A JSON string of UTF-8 bytes: copied in one go when nothing needs escaping (nearly always).
+    private mutating func stringBytes(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(0x22)
-        // Most strings need no escaping: copy them in one go.
-        let plain = value.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
-            for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
-            bytes.append(contentsOf: utf8)
-            return true
+        var plain = true
+        for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            plain = false
+            break
         }
-        if plain == true {
+        if plain {
+            bytes.append(contentsOf: utf8)
             bytes.append(0x22)
             return
         }
-        for byte in value.utf8 {
+        for byte in utf8 {
             switch byte {
             case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
             case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
@@ -124,27 +140,50 @@ protocol JSONWritable: Encodable, Sendable {
     func write(to writer: inout JSONWriter)
 }
 
-extension PersonaDTO: JSONWritable {
-    func write(to writer: inout JSONWriter) {
+/// Text to write as a JSON string: a Swift string, or UTF-8 bytes that are only valid for the
+/// call (a database row's column, written without making a string of it first).
+enum JSONText {
+    case string(String)
+    case bytes(UnsafeBufferPointer<UInt8>)
+}
+
+/// A JSON value written as given: one to encode, or JSON text already valid (a stored column).
+enum JSONRawValue {
+    case value(JSONValue)
+    case text(UnsafeBufferPointer<UInt8>)
+}
+
+/// The one place the persona object's JSON shape is written (same output as `PersonaDTO`'s
+/// `Encodable` conformance: absent optionals are left out), from a DTO or straight from rows.
+enum PersonaJSON {
+    static func write(to writer: inout JSONWriter, id: JSONText, name: JSONText, description: JSONText?,
+                      systemPrompt: JSONText?, theme: JSONRawValue?, ownerId: JSONText, isActive: Bool,
+                      role: MemberRole, createdAt: Date, updatedAt: Date) {
         writer.separatorForValue()
         writer.raw("{\"id\":")
-        writer.rawString(id)
+        writer.rawText(id)
         writer.raw(",\"name\":")
-        writer.rawString(name)
+        writer.rawText(name)
         if let description {
             writer.raw(",\"description\":")
-            writer.rawString(description)
+            writer.rawText(description)
         }
         if let systemPrompt {
             writer.raw(",\"systemPrompt\":")
-            writer.rawString(systemPrompt)
+            writer.rawText(systemPrompt)
         }
-        if let theme {
+        switch theme {
+        case .value(let value)?:
             writer.raw(",\"theme\":")
-            writer.rawJSON(theme)
+            writer.rawJSON(value)
+        case .text(let text)?:
+            writer.raw(",\"theme\":")
+            writer.rawBytes(text)
+        case nil:
+            break
         }
         writer.raw(",\"ownerId\":")
-        writer.rawString(ownerId)
+        writer.rawText(ownerId)
         writer.raw(isActive ? ",\"isActive\":true,\"role\":" : ",\"isActive\":false,\"role\":")
         switch role {
         case .viewer: writer.raw("\"viewer\"")
@@ -159,14 +198,34 @@ extension PersonaDTO: JSONWritable {
     }
 }
 
+extension PersonaDTO: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        PersonaJSON.write(to: &writer, id: .string(id), name: .string(name), description: description.map(JSONText.string),
+                          systemPrompt: systemPrompt.map(JSONText.string), theme: theme.map(JSONRawValue.value),
+                          ownerId: .string(ownerId), isActive: isActive, role: role, createdAt: createdAt, updatedAt: updatedAt)
+    }
+}
+
 extension JSONResponse {
     /// `{"data": [...], "nextCursor": ...}` for self-writing elements, without `JSONEncoder`.
     static func data<T: JSONWritable>(_ values: [T], nextCursor: String?) -> Response {
-        var writer = JSONWriter(capacity: 256 * max(1, values.count))
+        var writer = pageStart(capacity: 256 * max(1, values.count))
+        for value in values { value.write(to: &writer) }
+        return page(writer, nextCursor: nextCursor)
+    }
+
+    /// A writer with `{"data":[` written: the page's elements go next, then ``page(_:nextCursor:)``.
+    static func pageStart(capacity: Int) -> JSONWriter {
+        var writer = JSONWriter(capacity: capacity)
         writer.beginObject()
         writer.key("data")
         writer.beginArray()
-        for value in values { value.write(to: &writer) }
+        return writer
+    }
+
+    /// Closes a page begun with ``pageStart(capacity:)``.
+    static func page(_ writer: JSONWriter, nextCursor: String?) -> Response {
+        var writer = writer
         writer.endArray()
         if let nextCursor { writer.field("nextCursor", nextCursor) }
         writer.endObject()

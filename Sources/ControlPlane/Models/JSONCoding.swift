@@ -59,23 +59,22 @@ enum JSONCoding {
         let day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
         let month = Int(mp < 10 ? mp + 3 : mp - 9)
         let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
-        func digits(_ value: Int, _ count: Int) {
-            var divisor = 1
-            for _ in 1..<count { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                out.append(UInt8(48 + (rest / divisor) % 10))
-                rest %= divisor
-                divisor /= 10
+        let clock = ofDay / 1000
+        let fields: (Int, Int, Int, Int, Int, Int, Int) = (year, month, day, clock / 3600, clock / 60 % 60, clock % 60, ofDay % 1000)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+            func two(_ value: Int, at index: Int) {
+                buffer[index] = UInt8(truncatingIfNeeded: 48 + value / 10)
+                buffer[index + 1] = UInt8(truncatingIfNeeded: 48 + value % 10)
             }
+            two(fields.0 / 100 % 100, at: 0); two(fields.0 % 100, at: 2); buffer[4] = 45
+            two(fields.1, at: 5); buffer[7] = 45
+            two(fields.2, at: 8); buffer[10] = 84
+            two(fields.3, at: 11); buffer[13] = 58
+            two(fields.4, at: 14); buffer[16] = 58
+            two(fields.5, at: 17); buffer[19] = 46
+            buffer[20] = UInt8(truncatingIfNeeded: 48 + fields.6 / 100); two(fields.6 % 100, at: 21); buffer[23] = 90
+            out.append(contentsOf: UnsafeBufferPointer(buffer))
         }
-        digits(year, 4); out.append(45)
-        digits(month, 2); out.append(45)
-        digits(day, 2); out.append(84)
-        digits(ofDay / 3_600_000, 2); out.append(58)
-        digits(ofDay / 60_000 % 60, 2); out.append(58)
-        digits(ofDay / 1000 % 60, 2); out.append(46)
-        digits(ofDay % 1000, 3); out.append(90)
     }
 
     /// Parses an ISO 8601 time with or without fractional seconds.

@@ -39,7 +39,8 @@ extension Database {
             password: parts.password?.removingPercentEncoding,
             database: database.isEmpty ? nil : database, tls: tls)
         configuration.options.maximumConnections = Int(query["pool_max"] ?? "") ?? 20
-        configuration.options.minimumConnections = 0
+        configuration.options.minimumConnections = Int(query["pool_min"] ?? "") ?? 0
+        if query["pool_keepalive"] == "off" { configuration.options.keepAliveBehavior = nil }
         if let searchPath {
             configuration.options.additionalStartupParameters = [("search_path", "\(searchPath),public")]
         }

@@ -86,3 +86,58 @@ extension Persona {
         updatedAt = row.updatedAt
     }
 }
+
+extension PersonaRepository {
+    /// One page of the list as JSON (the writer holds `{"data":[` and the page's personas) and
+    /// the next page's cursor. On SQLite the rows are written straight from the statement's
+    /// columns, with no string, persona or DTO made of them: this is the hottest read of the
+    /// API and most of its cost was those copies. PostgreSQL rows go through the DTO.
+    func listPage(user: AuthenticatedUser, page: Page, in database: Database) async throws -> (JSONWriter, String?) {
+        if database.kind == .postgres {
+            let (rows, next) = page.split(try await listVisible(user: user, cursor: page.cursor, limit: page.limit + 1, in: database),
+                                          id: \.0.id)
+            var writer = JSONResponse.pageStart(capacity: 512 * max(1, rows.count))
+            for (persona, role) in rows { persona.dto(role: role).write(to: &writer) }
+            return (writer, next)
+        }
+        struct Accumulator: Sendable {
+            var writer: JSONWriter
+            var count = 0
+            var lastId: String?
+            var more = false
+        }
+        let binds: [SQLiteValue] = [.text(user.id), .integer(user.role == .admin ? 1 : 0)]
+            + (page.cursor.map { [SQLiteValue.text($0)] } ?? []) + [.integer(Int64(page.limit + 1))]
+        let limit = page.limit
+        let initial = Accumulator(writer: JSONResponse.pageStart(capacity: 512 * min(limit, 50)))
+        let sql = page.cursor == nil ? PersonaListQuery.firstSQLite : PersonaListQuery.afterSQLite
+        let result = try await database.withNative { native -> Accumulator in
+            guard case .sqlite(let connection) = native else { preconditionFailure("SQLite page on \(database.kind)") }
+            return try await connection.reduce(sql, binds, into: initial) { page, row in
+                if page.count == limit {
+                    page.more = true
+                    return
+                }
+                guard let id = row.textBytes(0), let owner = row.textBytes(1), let name = row.textBytes(2) else {
+                    throw StorageError(.failed, "persona row without id, owner or name")
+                }
+                let role: MemberRole
+                if user.role == .admin || owner.elementsEqual(user.id.utf8) {
+                    role = .owner
+                } else if let member = row.optionalText(9).flatMap(MemberRole.init(rawValue:)) {
+                    role = member
+                } else {
+                    return
+                }
+                // A stored theme is JSON this server wrote; anything that is not an object is left out.
+                let theme = row.textBytes(5).flatMap { $0.first == 0x7B && $0.last == 0x7D ? JSONRawValue.text($0) : nil }
+                PersonaJSON.write(to: &page.writer, id: .bytes(id), name: .bytes(name), description: row.textBytes(3).map(JSONText.bytes),
+                                  systemPrompt: row.textBytes(4).map(JSONText.bytes), theme: theme, ownerId: .bytes(owner),
+                                  isActive: try row.bool(6), role: role, createdAt: try row.date(7), updatedAt: try row.date(8))
+                page.count += 1
+                if page.count == limit { page.lastId = String(decoding: id, as: UTF8.self) }
+            }
+        }
+        return (result.writer, result.more ? result.lastId : nil)
+    }
+}

@@ -111,9 +111,19 @@ final class SQLiteConnection: @unchecked Sendable {
         return rows.values
     }
 
+    /// Runs one statement and folds its rows into `initial`, read by column position.
+    func reduce<T: Sendable>(_ sql: String, _ binds: [SQLiteValue], into initial: T,
+                             _ update: @escaping @Sendable (inout T, SQLiteColumnReader) throws -> Void) async throws -> T {
+        let box = RowCollector<T>()
+        box.accumulator = initial
+        try await execute(sql, binds) { statement in try update(&box.accumulator!, SQLiteColumnReader(handle: statement.handle)) }
+        return box.accumulator!
+    }
+
     /// Rows collected by whichever thread runs the statement (one at a time).
     private final class RowCollector<T>: @unchecked Sendable {
         var values: [T] = []
+        var accumulator: T?
     }
 
     private func execute(_ sql: String, _ binds: [SQLiteValue], row: @escaping @Sendable (Statement) throws -> Void) async throws {
@@ -232,6 +242,12 @@ struct SQLiteColumnReader {
         let count = Int(sqlite3_column_bytes(handle, column))
         guard let base = sqlite3_column_text(handle, column) else { return "" }
         return String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
+    }
+
+    /// The column's UTF-8 bytes, or `nil` for NULL: valid until the callback returns.
+    func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
+        guard let base = sqlite3_column_text(handle, column) else { return nil }
+        return UnsafeBufferPointer(start: base, count: Int(sqlite3_column_bytes(handle, column)))
     }
 
     func optionalText(_ column: Int32) -> String? {
