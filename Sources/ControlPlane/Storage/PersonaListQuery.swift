@@ -122,7 +122,7 @@ extension PersonaRepository {
                     throw StorageError(.failed, "persona row without id, owner or name")
                 }
                 let role: MemberRole
-                if user.role == .admin || owner.elementsEqual(user.id.utf8) {
+                if user.role == .admin || Self.same(owner, user.id) {
                     role = .owner
                 } else if let member = row.optionalText(9).flatMap(MemberRole.init(rawValue:)) {
                     role = member
@@ -139,5 +139,12 @@ extension PersonaRepository {
             }
         }
         return (result.writer, result.more ? result.lastId : nil)
+    }
+
+    private static func same(_ bytes: UnsafeBufferPointer<UInt8>, _ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            utf8.count == bytes.count && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
+        }
     }
 }
