@@ -109,7 +109,7 @@ extension PersonaRepository {
         let binds: [SQLiteValue] = [.text(user.id), .integer(user.role == .admin ? 1 : 0)]
             + (page.cursor.map { [SQLiteValue.text($0)] } ?? []) + [.integer(Int64(page.limit + 1))]
         let limit = page.limit
-        let initial = Accumulator(writer: JSONResponse.pageStart(capacity: 512 * min(limit, 50)))
+        let initial = Accumulator(writer: JSONResponse.pageStart(capacity: 8192))
         let sql = page.cursor == nil ? PersonaListQuery.firstSQLite : PersonaListQuery.afterSQLite
         let result = try await database.withNative { native -> Accumulator in
             guard case .sqlite(let connection) = native else { preconditionFailure("SQLite page on \(database.kind)") }

@@ -49,7 +49,8 @@ struct PersonaRepository: Sendable {
                 var binds: [SQLiteValue] = [.text(user.id), .integer(user.role == .admin ? 1 : 0)]
                 if let cursor { binds.append(.text(cursor)) }
                 binds.append(.integer(Int64(limit)))
-                return try await connection.query(cursor == nil ? PersonaListQuery.firstSQLite : PersonaListQuery.afterSQLite, binds) { row in
+                return try await connection.query(cursor == nil ? PersonaListQuery.firstSQLite : PersonaListQuery.afterSQLite, binds,
+                                                  short: limit <= Page.maxLimit + 1) { row in
                     PersonaListRow(id: row.text(0), ownerId: row.text(1), name: row.text(2), description: row.optionalText(3),
                                    systemPrompt: row.optionalText(4), theme: row.optionalText(5), isActive: try row.bool(6),
                                    createdAt: try row.date(7), updatedAt: try row.date(8), memberRole: row.optionalText(9))

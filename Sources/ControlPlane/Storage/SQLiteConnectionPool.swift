@@ -7,7 +7,7 @@ import Synchronization
 /// busy timeout, so readers run side by side and writers wait their turn.
 ///
 /// The pool has its own thread pool with one thread per connection, for the statements that
-/// can wait (``SQLiteConnection`` runs reads on the caller's thread): a connection waiting in
+/// can wait (``SQLiteConnection`` runs only short hot reads on the caller's thread): a connection waiting in
 /// SQLite's busy handler blocks its thread, and with fewer threads than connections the
 /// connection holding the write lock could find no thread to commit on.
 final class SQLiteConnectionPool: Sendable {

@@ -32,10 +32,12 @@ final class SQLiteColumns: Sendable {
 /// One `sqlite3` connection to the control plane's database file (the system's libsqlite3).
 ///
 /// Statements are prepared once per connection and kept (`SQLITE_PREPARE_PERSISTENT`), so a
-/// repeated query costs bind and step only. A read-only statement outside a transaction runs
-/// on the calling thread: in WAL mode it waits for nobody, and the hop to another thread and
-/// back cost more than the query. Anything that can wait (a write waits for the write lock,
-/// a commit for fsync) runs on the pool's threads, so no Swift concurrency thread blocks.
+/// repeated query costs bind and step only. Statements run on the pool's threads, so no Swift
+/// concurrency thread blocks (a write waits for the write lock, a commit for fsync, a big
+/// read for the disk). The positional reads (``query(_:_:row:)``, ``reduce(_:_:into:_:)``),
+/// used for short indexed reads on hot paths, run on the calling thread when they are
+/// read-only and outside a transaction: in WAL mode such a read waits for nobody, and the
+/// hop to another thread and back cost more than the query.
 ///
 /// Not thread-safe: ``SQLiteConnectionPool`` hands it to one task at a time.
 final class SQLiteConnection: @unchecked Sendable {
@@ -88,7 +90,7 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// Runs one statement with `binds`, calling `onRow` for each row it returns.
     func run(_ sql: String, _ binds: [SQLiteValue], onRow: @escaping @Sendable (SQLiteRow) -> Void) async throws {
-        try await execute(sql, binds) { statement in
+        try await execute(sql, binds, inline: false) { statement in
             let handle = statement.handle
             let count = sqlite3_column_count(handle)
             if count != statement.columns.names.count {
@@ -104,19 +106,21 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// Runs one statement and reads each row by column position, without building values or
     /// looking columns up by name: for the hottest reads, whose SQL names its columns.
-    func query<T: Sendable>(_ sql: String, _ binds: [SQLiteValue],
+    /// - Parameter short: the read touches few rows by index, so it may run on the caller's thread.
+    func query<T: Sendable>(_ sql: String, _ binds: [SQLiteValue], short: Bool,
                             row read: @escaping @Sendable (SQLiteColumnReader) throws -> T) async throws -> [T] {
         let rows = RowCollector<T>()
-        try await execute(sql, binds) { statement in rows.values.append(try read(SQLiteColumnReader(handle: statement.handle))) }
+        try await execute(sql, binds, inline: short) { statement in rows.values.append(try read(SQLiteColumnReader(handle: statement.handle))) }
         return rows.values
     }
 
-    /// Runs one statement and folds its rows into `initial`, read by column position.
+    /// Runs one statement and folds its rows into `initial`, read by column position: for short
+    /// reads (few rows by index), which may run on the caller's thread.
     func reduce<T: Sendable>(_ sql: String, _ binds: [SQLiteValue], into initial: T,
                              _ update: @escaping @Sendable (inout T, SQLiteColumnReader) throws -> Void) async throws -> T {
         let box = RowCollector<T>()
         box.accumulator = initial
-        try await execute(sql, binds) { statement in try update(&box.accumulator!, SQLiteColumnReader(handle: statement.handle)) }
+        try await execute(sql, binds, inline: true) { statement in try update(&box.accumulator!, SQLiteColumnReader(handle: statement.handle)) }
         return box.accumulator!
     }
 
@@ -126,10 +130,11 @@ final class SQLiteConnection: @unchecked Sendable {
         var accumulator: T?
     }
 
-    private func execute(_ sql: String, _ binds: [SQLiteValue], row: @escaping @Sendable (Statement) throws -> Void) async throws {
+    private func execute(_ sql: String, _ binds: [SQLiteValue], inline: Bool,
+                         row: @escaping @Sendable (Statement) throws -> Void) async throws {
         guard let db else { throw SQLiteError(code: SQLITE_MISUSE, message: "connection is closed") }
         let statement = try prepared(sql, db: db)
-        if statement.readOnly, sqlite3_get_autocommit(db) != 0 {
+        if inline, statement.readOnly, sqlite3_get_autocommit(db) != 0 {
             try step(statement, binds, row: row)
         } else {
             try await threads.runIfActive { try self.step(statement, binds, row: row) }
