@@ -134,8 +134,15 @@ final class SQLiteConnectionPool: Sendable {
     }
 
     /// Closes a connection for good; the last one to go stops the pool's threads.
+    ///
+    /// Closing the file's last connection checkpoints the WAL into it (writes and fsync), so it
+    /// runs on the pool's threads, never on a Swift concurrency thread; in a task of its own,
+    /// because the pool's threads refuse work from a cancelled task and a service group shuts
+    /// down by cancellation.
     private func retire(_ connection: SQLiteConnection) async {
-        connection.close()
+        let threads = self.threads
+        let closed = await Task.detached { (try? await threads.runIfActive { connection.close() }) != nil }.value
+        if !closed { connection.close() }
         state.withLock { $0.opened -= 1 }
         await stopThreadsIfIdle()
     }

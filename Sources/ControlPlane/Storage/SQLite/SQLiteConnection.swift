@@ -32,12 +32,13 @@ final class SQLiteColumns: Sendable {
 /// One `sqlite3` connection to the control plane's database file (the system's libsqlite3).
 ///
 /// Statements are prepared once per connection and kept (`SQLITE_PREPARE_PERSISTENT`), so a
-/// repeated query costs bind and step only. Statements run on the pool's threads, so no Swift
-/// concurrency thread blocks (a write waits for the write lock, a commit for fsync, a big
-/// read for the disk). The positional reads (``query(_:_:row:)``, ``reduce(_:_:into:_:)``),
-/// used for short indexed reads on hot paths, run on the calling thread when they are
-/// read-only and outside a transaction: in WAL mode such a read waits for nobody, and the
-/// hop to another thread and back cost more than the query.
+/// repeated query costs bind and step only. Statements are prepared and run on the pool's
+/// threads, so no Swift concurrency thread blocks (a write waits for the write lock, a commit
+/// for fsync, a prepare or a big read for the disk). The positional reads
+/// (``query(_:_:short:row:)``, ``reduce(_:_:into:_:)``), used for short indexed reads on hot
+/// paths, run on the calling thread once their statement is prepared, when they are
+/// read-only and outside a transaction: in WAL mode such a read waits for nobody, and the hop
+/// to another thread and back cost more than the query.
 ///
 /// Not thread-safe: ``SQLiteConnectionPool`` hands it to one task at a time.
 final class SQLiteConnection: @unchecked Sendable {
@@ -133,11 +134,12 @@ final class SQLiteConnection: @unchecked Sendable {
     private func execute(_ sql: String, _ binds: [SQLiteValue], inline: Bool,
                          row: @escaping @Sendable (Statement) throws -> Void) async throws {
         guard let db else { throw SQLiteError(code: SQLITE_MISUSE, message: "connection is closed") }
-        let statement = try prepared(sql, db: db)
-        if inline, statement.readOnly, sqlite3_get_autocommit(db) != 0 {
+        // Only a statement prepared before runs here: preparing reads the schema, from the disk
+        // when it changed, and a Swift concurrency thread must not wait for the disk.
+        if inline, let statement = statements[sql], statement.readOnly, sqlite3_get_autocommit(db) != 0 {
             try step(statement, binds, row: row)
         } else {
-            try await threads.runIfActive { try self.step(statement, binds, row: row) }
+            try await threads.runIfActive { try self.step(try self.prepared(sql), binds, row: row) }
         }
     }
 
@@ -149,8 +151,9 @@ final class SQLiteConnection: @unchecked Sendable {
         db = nil
     }
 
-    private func prepared(_ sql: String, db: OpaquePointer) throws -> Statement {
+    private func prepared(_ sql: String) throws -> Statement {
         if let cached = statements[sql] { return cached }
+        guard let db else { throw SQLiteError(code: SQLITE_MISUSE, message: "connection is closed") }
         var handle: OpaquePointer?
         var tail: UnsafePointer<CChar>?
         let rc = sql.withCString { sqlite3_prepare_v3(db, $0, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, &tail) }
