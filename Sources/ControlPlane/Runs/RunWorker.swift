@@ -63,11 +63,23 @@ public struct RunWorker: Service {
         let owner = configuration.owner
         let outcome: (RunStatus, String?, String?)
         let work = Task { try await RunExecution(services: services, llm: llm, tools: tools, run: run, owner: owner).execute() }
-        let heartbeat = Task {
+        let heartbeat = Task { [logger] in
             while !Task.isCancelled {
-                try await Task.sleep(for: configuration.heartbeatInterval)
-                let state = try await services.database.withConnection {
-                    try await services.runs.heartbeat(id: run.id, owner: owner, leaseSeconds: configuration.leaseSeconds, now: Date(), on: $0)
+                do {
+                    try await Task.sleep(for: configuration.heartbeatInterval)
+                } catch {
+                    return
+                }
+                let state: Bool?
+                do {
+                    state = try await services.database.withConnection {
+                        try await services.runs.heartbeat(id: run.id, owner: owner, leaseSeconds: configuration.leaseSeconds, now: Date(), on: $0)
+                    }
+                } catch {
+                    // A failed beat is tried again at the next one; ending here would leave the
+                    // run without cancel checks and its lease unrenewed.
+                    logger.warning("run heartbeat failed", metadata: ["error": "\(String(reflecting: error))"])
+                    continue
                 }
                 if state != false { work.cancel() }  // cancel requested (true) or lease lost (nil)
                 if state == nil { return }
