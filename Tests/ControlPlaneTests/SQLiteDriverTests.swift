@@ -126,8 +126,8 @@ struct SQLiteDriverTests {
             }
             let read: [String] = try await database.withNative { native in
                 guard case .sqlite(let connection) = native else { return [] }
-                return try await connection.query("SELECT id, a, b FROM t WHERE id = ?1", [.text("1")], short: true) { row in
-                    [row.text(0), row.text(1), row.optionalText(2) ?? "-"].joined(separator: ",")
+                return try await connection.reduce("SELECT id, a, b FROM t WHERE id = ?1", [.text("1")], into: []) { rows, row in
+                    rows.append([row.text(0), row.text(1), row.optionalText(2) ?? "-"].joined(separator: ","))
                 }
             }
             #expect(read == ["1,x,y"])

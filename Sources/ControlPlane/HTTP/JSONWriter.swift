@@ -72,8 +72,6 @@ struct JSONWriter {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    mutating func rawString(_ value: String) { string(value, separate: false) }
-
     mutating func rawText(_ text: JSONText) {
         switch text {
         case .string(let value): string(value, separate: false)

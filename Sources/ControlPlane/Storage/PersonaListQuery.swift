@@ -33,48 +33,63 @@ enum PersonaListQuery {
 
     typealias Columns = (String, String, String, String?, String?, String?, Bool, Date, Date, String?)
 
-    static func row(_ row: PostgresRow) throws -> PersonaListRow {
-        let c = try row.decode(Columns.self)
-        return PersonaListRow(id: c.0, ownerId: c.1, name: c.2, description: c.3, systemPrompt: c.4, theme: c.5,
-                              isActive: c.6, createdAt: c.7, updatedAt: c.8, memberRole: c.9)
-    }
-
-    /// The first page.
-    struct First: PostgresPreparedStatement {
-        static let sql = PersonaListQuery.firstSQL
+    /// What one list query binds, in `$n` order.
+    struct Parameters: Sendable {
         var userId: String
         var isAdmin: Bool
+        var cursor: String?
         var limit: Int
 
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
-            bindings.append(userId)
-            bindings.append(isAdmin)
-            bindings.append(limit)
-            return bindings
+        init(user: AuthenticatedUser, cursor: String?, limit: Int) {
+            (userId, isAdmin, self.cursor, self.limit) = (user.id, user.role == .admin, cursor, limit)
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> PersonaListRow { try PersonaListQuery.row(row) }
-    }
+        var sqliteSQL: String { cursor == nil ? PersonaListQuery.firstSQLite : PersonaListQuery.afterSQLite }
 
-    /// A page after `cursor` (the last id of the page before).
-    struct After: PostgresPreparedStatement {
-        static let sql = PersonaListQuery.afterSQL
-        var userId: String
-        var isAdmin: Bool
-        var cursor: String
-        var limit: Int
+        var sqliteBinds: [SQLiteValue] {
+            [.text(userId), .integer(isAdmin ? 1 : 0)] + (cursor.map { [SQLiteValue.text($0)] } ?? []) + [.integer(Int64(limit))]
+        }
 
-        func makeBindings() throws -> PostgresBindings {
+        var postgresBindings: PostgresBindings {
             var bindings = PostgresBindings(capacity: 4)
             bindings.append(userId)
             bindings.append(isAdmin)
-            bindings.append(cursor)
+            if let cursor { bindings.append(cursor) }
             bindings.append(limit)
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> PersonaListRow { try PersonaListQuery.row(row) }
+        /// The caller's role on a listed persona; `nil` when the row is not theirs to see.
+        func role(ownedByCaller: Bool, memberRole: String?) -> MemberRole? {
+            isAdmin || ownedByCaller ? .owner : memberRole.flatMap(MemberRole.init(rawValue:))
+        }
+    }
+
+    /// The two prepared statements, told apart by their SQL only.
+    protocol Statement: PostgresPreparedStatement where Row == PersonaListRow {
+        var parameters: Parameters { get }
+    }
+
+    /// The first page.
+    struct First: Statement {
+        static let sql = PersonaListQuery.firstSQL
+        var parameters: Parameters
+    }
+
+    /// A page after `parameters.cursor` (the last id of the page before).
+    struct After: Statement {
+        static let sql = PersonaListQuery.afterSQL
+        var parameters: Parameters
+    }
+}
+
+extension PersonaListQuery.Statement {
+    func makeBindings() throws -> PostgresBindings { parameters.postgresBindings }
+
+    func decodeRow(_ row: PostgresRow) throws -> PersonaListRow {
+        let c = try row.decode(PersonaListQuery.Columns.self)
+        return PersonaListRow(id: c.0, ownerId: c.1, name: c.2, description: c.3, systemPrompt: c.4, theme: c.5,
+                              isActive: c.6, createdAt: c.7, updatedAt: c.8, memberRole: c.9)
     }
 }
 
@@ -106,14 +121,12 @@ extension PersonaRepository {
             var lastId: String?
             var more = false
         }
-        let binds: [SQLiteValue] = [.text(user.id), .integer(user.role == .admin ? 1 : 0)]
-            + (page.cursor.map { [SQLiteValue.text($0)] } ?? []) + [.integer(Int64(page.limit + 1))]
+        let parameters = PersonaListQuery.Parameters(user: user, cursor: page.cursor, limit: page.limit + 1)
         let limit = page.limit
         let initial = Accumulator(writer: JSONResponse.pageStart(capacity: 8192))
-        let sql = page.cursor == nil ? PersonaListQuery.firstSQLite : PersonaListQuery.afterSQLite
         let result = try await database.withNative { native -> Accumulator in
             guard case .sqlite(let connection) = native else { preconditionFailure("SQLite page on \(database.kind)") }
-            return try await connection.reduce(sql, binds, into: initial) { page, row in
+            return try await connection.reduce(parameters.sqliteSQL, parameters.sqliteBinds, into: initial) { page, row in
                 if page.count == limit {
                     page.more = true
                     return
@@ -121,14 +134,7 @@ extension PersonaRepository {
                 guard let id = row.textBytes(0), let owner = row.textBytes(1), let name = row.textBytes(2) else {
                     throw StorageError(.failed, "persona row without id, owner or name")
                 }
-                let role: MemberRole
-                if user.role == .admin || Self.same(owner, user.id) {
-                    role = .owner
-                } else if let member = row.optionalText(9).flatMap(MemberRole.init(rawValue:)) {
-                    role = member
-                } else {
-                    return
-                }
+                guard let role = parameters.role(ownedByCaller: Self.same(owner, user.id), memberRole: row.optionalText(9)) else { return }
                 // A stored theme is JSON this server wrote; anything that is not an object is left out.
                 let theme = row.textBytes(5).flatMap { $0.first == 0x7B && $0.last == 0x7D ? JSONRawValue.text($0) : nil }
                 PersonaJSON.write(to: &page.writer, id: .bytes(id), name: .bytes(name), description: row.textBytes(3).map(JSONText.bytes),

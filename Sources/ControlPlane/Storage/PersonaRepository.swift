@@ -34,33 +34,26 @@ struct PersonaRepository: Sendable {
     /// the server more than running them); SQLite reads its columns by position from a
     /// statement prepared once per connection.
     func listVisible(user: AuthenticatedUser, cursor: String?, limit: Int, in database: Database) async throws -> [(Persona, MemberRole)] {
+        let parameters = PersonaListQuery.Parameters(user: user, cursor: cursor, limit: limit)
         let rows: [PersonaListRow] = try await database.withNative { native in
             switch native {
             case .postgres(let client, let logger):
-                if let cursor {
-                    return try await client.execute(PersonaListQuery.After(userId: user.id, isAdmin: user.role == .admin,
-                                                                           cursor: cursor, limit: limit), logger: logger)
-                        .reduce(into: []) { $0.append($1) }
+                if cursor != nil {
+                    return try await client.execute(PersonaListQuery.After(parameters: parameters), logger: logger).reduce(into: []) { $0.append($1) }
                 }
-                return try await client.execute(PersonaListQuery.First(userId: user.id, isAdmin: user.role == .admin, limit: limit),
-                                                logger: logger)
-                    .reduce(into: []) { $0.append($1) }
+                return try await client.execute(PersonaListQuery.First(parameters: parameters), logger: logger).reduce(into: []) { $0.append($1) }
             case .sqlite(let connection):
-                var binds: [SQLiteValue] = [.text(user.id), .integer(user.role == .admin ? 1 : 0)]
-                if let cursor { binds.append(.text(cursor)) }
-                binds.append(.integer(Int64(limit)))
-                return try await connection.query(cursor == nil ? PersonaListQuery.firstSQLite : PersonaListQuery.afterSQLite, binds,
-                                                  short: limit <= Page.maxLimit + 1) { row in
-                    PersonaListRow(id: row.text(0), ownerId: row.text(1), name: row.text(2), description: row.optionalText(3),
-                                   systemPrompt: row.optionalText(4), theme: row.optionalText(5), isActive: try row.bool(6),
-                                   createdAt: try row.date(7), updatedAt: try row.date(8), memberRole: row.optionalText(9))
+                return try await connection.reduce(parameters.sqliteSQL, parameters.sqliteBinds, into: [],
+                                                   short: limit <= Page.maxLimit + 1) { rows, row in
+                    rows.append(PersonaListRow(id: row.text(0), ownerId: row.text(1), name: row.text(2), description: row.optionalText(3),
+                                               systemPrompt: row.optionalText(4), theme: row.optionalText(5), isActive: try row.bool(6),
+                                               createdAt: try row.date(7), updatedAt: try row.date(8), memberRole: row.optionalText(9)))
                 }
             }
         }
         return rows.compactMap { row in
             let persona = Persona(listRow: row)
-            if user.role == .admin || persona.ownerId == user.id { return (persona, .owner) }
-            return row.memberRole.flatMap(MemberRole.init(rawValue:)).map { (persona, $0) }
+            return parameters.role(ownedByCaller: persona.ownerId == user.id, memberRole: row.memberRole).map { (persona, $0) }
         }
     }
 

@@ -35,7 +35,7 @@ final class SQLiteColumns: Sendable {
 /// repeated query costs bind and step only. Statements are prepared and run on the pool's
 /// threads, so no Swift concurrency thread blocks (a write waits for the write lock, a commit
 /// for fsync, a prepare or a big read for the disk). The positional reads
-/// (``query(_:_:short:row:)``, ``reduce(_:_:into:_:)``), used for short indexed reads on hot
+/// (``reduce(_:_:into:short:_:)``), used for short indexed reads on hot
 /// paths, run on the calling thread once their statement is prepared, when they are
 /// read-only and outside a transaction: in WAL mode such a read waits for nobody, and the hop
 /// to another thread and back cost more than the query.
@@ -105,30 +105,23 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
-    /// Runs one statement and reads each row by column position, without building values or
-    /// looking columns up by name: for the hottest reads, whose SQL names its columns.
-    /// - Parameter short: the read touches few rows by index, so it may run on the caller's thread.
-    func query<T: Sendable>(_ sql: String, _ binds: [SQLiteValue], short: Bool,
-                            row read: @escaping @Sendable (SQLiteColumnReader) throws -> T) async throws -> [T] {
-        let rows = RowCollector<T>()
-        try await execute(sql, binds, inline: short) { statement in rows.values.append(try read(SQLiteColumnReader(handle: statement.handle))) }
-        return rows.values
-    }
-
-    /// Runs one statement and folds its rows into `initial`, read by column position: for short
-    /// reads (few rows by index), which may run on the caller's thread.
-    func reduce<T: Sendable>(_ sql: String, _ binds: [SQLiteValue], into initial: T,
+    /// Runs one statement and folds its rows into `initial`, read by column position, without
+    /// building values or looking columns up by name: for the hottest reads, whose SQL names its
+    /// columns.
+    /// - Parameter short: the read touches few rows by index, so once its statement is prepared
+    ///   it may run on the caller's thread.
+    func reduce<T: Sendable>(_ sql: String, _ binds: [SQLiteValue], into initial: T, short: Bool = true,
                              _ update: @escaping @Sendable (inout T, SQLiteColumnReader) throws -> Void) async throws -> T {
-        let box = RowCollector<T>()
-        box.accumulator = initial
-        try await execute(sql, binds, inline: true) { statement in try update(&box.accumulator!, SQLiteColumnReader(handle: statement.handle)) }
-        return box.accumulator!
+        let box = Accumulator(initial)
+        try await execute(sql, binds, inline: short) { statement in try update(&box.value, SQLiteColumnReader(handle: statement.handle)) }
+        return box.value
     }
 
-    /// Rows collected by whichever thread runs the statement (one at a time).
-    private final class RowCollector<T>: @unchecked Sendable {
-        var values: [T] = []
-        var accumulator: T?
+    /// What ``reduce(_:_:into:short:_:)`` folds into, used by whichever thread runs the
+    /// statement (one at a time).
+    private final class Accumulator<T>: @unchecked Sendable {
+        var value: T
+        init(_ value: T) { self.value = value }
     }
 
     private func execute(_ sql: String, _ binds: [SQLiteValue], inline: Bool,
@@ -238,7 +231,7 @@ final class SQLiteConnection: @unchecked Sendable {
 }
 
 /// The current row of a statement, read by column position (valid only inside the
-/// ``SQLiteConnection/query(_:_:row:)`` callback).
+/// ``SQLiteConnection/reduce(_:_:into:short:_:)`` callback).
 struct SQLiteColumnReader {
     fileprivate let handle: OpaquePointer
 
