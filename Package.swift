@@ -59,9 +59,14 @@ let package = Package(
             dependencies: ["Embeddings"],
             swiftSettings: swiftSettings
         ),
+        // Test helpers with no dependencies: the `.blocking` trait.
+        .target(
+            name: "TestTraits",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EmbeddingsTests",
-            dependencies: ["Embeddings"],
+            dependencies: ["Embeddings", "TestTraits"],
             swiftSettings: swiftSettings
         ),
         // Text extraction (txt, md, html, pdf, docx, pptx, xlsx) and token-aware chunking.
@@ -75,7 +80,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DocumentTextTests",
-            dependencies: ["DocumentText", "Embeddings"],
+            dependencies: ["DocumentText", "Embeddings", "TestTraits"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -155,6 +160,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "ControlPlane",
+                "TestTraits",
                 "DockerEngine",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -165,6 +171,7 @@ let package = Package(
             name: "DockerEngineTests",
             dependencies: [
                 "DockerEngine",
+                "TestTraits",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -175,6 +182,7 @@ let package = Package(
             name: "SupervisorTests",
             dependencies: [
                 "Supervisor",
+                "TestTraits",
                 "PersonaKit",
                 "CSupervisorShim",
                 "DockerEngine",
@@ -186,7 +194,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PersonaKitTests",
-            dependencies: ["PersonaKit"],
+            dependencies: ["PersonaKit", "TestTraits"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -194,6 +202,7 @@ let package = Package(
             dependencies: [
                 "ControlPlane",
                 "TestSupport",
+                "TestTraits",
                 "DockerEngine",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

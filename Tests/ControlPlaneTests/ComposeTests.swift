@@ -1,10 +1,11 @@
 import Foundation
 import PersonaKit
 import Testing
+import TestTraits
 
 /// `compose/`: cannot be started here (no registry), so it is validated the way DESIGN.md
 /// says: `docker-compose config` resolves it, and LiteLLM's config is checked as YAML.
-@Suite("Compose deployment files")
+@Suite("Compose deployment files", .blocking)
 struct ComposeTests {
     static let compose = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("compose").path

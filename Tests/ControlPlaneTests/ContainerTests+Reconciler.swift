@@ -4,6 +4,7 @@ import Foundation
 import PersonaKit
 import Testing
 import TestSupport
+import TestTraits
 
 extension ContainerTests {
     /// The reconciler against the real engine: crashes, operators' stops and removals,
@@ -138,7 +139,7 @@ extension ContainerTests {
             }
         }
 
-        @Test("when the engine goes away the API answers 503 and the reconciler waits; when it returns everything recovers")
+        @Test("when the engine goes away the API answers 503 and the reconciler waits; when it returns everything recovers", .blocking)
         func engineRecovery() async throws {
             let upstream: String
             switch try Docker.Endpoint.fromEnvironment() {

@@ -7,9 +7,10 @@ import NIOHTTP1
 import PersonaKit
 import Testing
 import TestSupport
+import TestTraits
 
 /// Runs the real `persona-control-plane` executable (built by `swift build --build-tests`).
-@Suite("The persona-control-plane process", .serialized)
+@Suite("The persona-control-plane process", .serialized, .blocking)
 struct ServerProcessTests {
     static let binary: String = {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

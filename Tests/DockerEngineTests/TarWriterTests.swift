@@ -1,8 +1,9 @@
 @testable import DockerEngine
 import Foundation
 import Testing
+import TestTraits
 
-@Suite("tar writer")
+@Suite("tar writer", .blocking)
 struct TarWriterTests {
     /// Runs `tar` with `arguments` on `archive` and returns its stdout.
     private func tar(_ arguments: [String], archive: [UInt8], in directory: String? = nil) throws -> String {

@@ -1,8 +1,9 @@
 import Testing
 @testable import DocumentText
 import Embeddings
+import TestTraits
 
-@Suite("TextChunker")
+@Suite("TextChunker", .blocking)
 struct ChunkerTests {
     /// A deterministic paragraph of `sentences` sentences of varied length.
     static func paragraph(_ seed: Int, sentences: Int) -> String {

@@ -1,7 +1,8 @@
 import Testing
 @testable import DocumentText
+import TestTraits
 
-@Suite("Office documents")
+@Suite("Office documents", .blocking)
 struct OfficeDocumentTests {
     @Test("docx: paragraphs become lines, runs join, tabs and breaks are kept, tables become tab-separated rows")
     func wordDocument() throws {

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 @testable import DocumentText
+import TestTraits
 
-@Suite("PDF")
+@Suite("PDF", .blocking)
 struct PDFTests {
     /// A valid PDF with one page per string (Helvetica text), its xref offsets computed.
     static func pdf(pages: [String]) -> [UInt8] {

@@ -1,8 +1,9 @@
 import Testing
 @testable import DocumentText
+import TestTraits
 
 /// Zip bombs and broken archives. The limits are lowered so that small bombs suffice.
-@Suite("ZIP safety")
+@Suite("ZIP safety", .blocking)
 struct ZipSafetyTests {
     /// A docx whose document.xml is `size` bytes of one repeated paragraph (compresses ~1000:1).
     static func bomb(size: Int) throws -> [UInt8] {

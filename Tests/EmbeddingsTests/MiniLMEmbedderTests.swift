@@ -1,7 +1,8 @@
 import Testing
 @testable import Embeddings
+import TestTraits
 
-@Suite("MiniLM embedder")
+@Suite("MiniLM embedder", .blocking)
 struct MiniLMEmbedderTests {
     @Test("embeddings match sentence-transformers within 1e-4 per dimension")
     func referenceEmbeddings() async throws {

@@ -1,7 +1,8 @@
 import Testing
 @testable import Embeddings
+import TestTraits
 
-@Suite("WordPiece tokenizer")
+@Suite("WordPiece tokenizer", .blocking)
 struct TokenizerTests {
     @Test("token ids match sentence-transformers on the reference sentences")
     func referenceIds() throws {

@@ -5,8 +5,9 @@ import Foundation
 #endif
 import Testing
 @testable import Embeddings
+import TestTraits
 
-@Suite("Vocabulary")
+@Suite("Vocabulary", .blocking)
 struct VocabularyTests {
     @Test("vocab.txt ids are line numbers, CRLF line ends included")
     func crlf() throws {

@@ -21,9 +21,13 @@ public struct ProcessRunner: Sendable {
         let started = monotonicNanos()
         let deadline = started + spec.timeout.nanoseconds
         let pipes = try Pipes.make()
-        let spawned = spawn(executable: spec.executable, arguments: spec.arguments, environment: spec.environment,
-                            workingDirectory: spec.workingDirectory, user: spec.user, limits: spec.limits,
-                            stdin: pipes.stdin.read, stdout: pipes.stdout.write, stderr: pipes.stderr.write)
+        // The fork and the wait for the child's exec block in the kernel (for milliseconds in a
+        // large parent): off the cooperative pool, like the pipe pump below.
+        let spawned = await runBlocking { [self] in
+            spawn(executable: spec.executable, arguments: spec.arguments, environment: spec.environment,
+                  workingDirectory: spec.workingDirectory, user: spec.user, limits: spec.limits,
+                  stdin: pipes.stdin.read, stdout: pipes.stdout.write, stderr: pipes.stderr.write)
+        }
         pipes.closeChildEnds()
         let pid: pid_t
         let waiter: ExitWaiter
