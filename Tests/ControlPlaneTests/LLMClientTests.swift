@@ -7,6 +7,7 @@ import TestSupport
 
 @Suite("LLM client against a scripted OpenAI-compatible server")
 struct LLMClientTests {
+    @discardableResult
     func withClient<T: Sendable>(_ script: [ScriptedReply], configure: @Sendable (inout LLMClient.Configuration) -> Void = { _ in },
                                  _ body: @Sendable (LLMClient, ScriptedLLM) async throws -> T) async throws -> T {
         let llm = ScriptedLLM(script)

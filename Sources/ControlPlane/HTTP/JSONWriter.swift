@@ -76,6 +76,7 @@ struct JSONWriter {
         switch text {
         case .string(let value): string(value, separate: false)
         case .bytes(let utf8): stringBytes(utf8)
+        case .buffer(let buffer): buffer.withUnsafeReadableBytes { stringBytes($0.assumingMemoryBound(to: UInt8.self)) }
         }
     }
 
@@ -143,12 +144,14 @@ protocol JSONWritable: Encodable, Sendable {
 enum JSONText {
     case string(String)
     case bytes(UnsafeBufferPointer<UInt8>)
+    case buffer(ByteBuffer)
 }
 
 /// A JSON value written as given: one to encode, or JSON text already valid (a stored column).
 enum JSONRawValue {
     case value(JSONValue)
     case text(UnsafeBufferPointer<UInt8>)
+    case buffer(ByteBuffer)
 }
 
 /// The one place the persona object's JSON shape is written (same output as `PersonaDTO`'s
@@ -177,6 +180,9 @@ enum PersonaJSON {
         case .text(let text)?:
             writer.raw(",\"theme\":")
             writer.rawBytes(text)
+        case .buffer(let buffer)?:
+            writer.raw(",\"theme\":")
+            buffer.withUnsafeReadableBytes { writer.rawBytes($0.assumingMemoryBound(to: UInt8.self)) }
         case nil:
             break
         }

@@ -38,10 +38,7 @@ struct PersonaRepository: Sendable {
         let rows: [PersonaListRow] = try await database.withNative { native in
             switch native {
             case .postgres(let client, let logger):
-                if cursor != nil {
-                    return try await client.execute(PersonaListQuery.After(parameters: parameters), logger: logger).reduce(into: []) { $0.append($1) }
-                }
-                return try await client.execute(PersonaListQuery.First(parameters: parameters), logger: logger).reduce(into: []) { $0.append($1) }
+                return try await Self.postgresRows(parameters, client: client, logger: logger).map(\.listRow)
             case .sqlite(let connection):
                 return try await connection.reduce(parameters.sqliteSQL, parameters.sqliteBinds, into: [],
                                                    short: limit <= Page.maxLimit + 1) { rows, row in
