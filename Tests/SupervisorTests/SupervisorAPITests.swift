@@ -43,8 +43,11 @@ final class RunningSupervisor: Sendable {
 
     func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, token: String? = nil,
                  headers: [(String, String)] = []) async throws -> SimpleHTTPClient.Response {
+        // A functional deadline, not a latency check: beside the other 58 suites on two cores, a
+        // tool invocation that syncs and embeds through the fake control plane has taken over 10 s.
         try await client.send(.unixSocket(socket), method: method, path: path,
-                              headers: [("Authorization", "Bearer \(token ?? self.token)")] + headers, body: body)
+                              headers: [("Authorization", "Bearer \(token ?? self.token)")] + headers, body: body,
+                              timeout: .seconds(60))
     }
 
     func invoke(_ tool: String, _ request: InvocationRequest) async throws -> InvocationResult {
