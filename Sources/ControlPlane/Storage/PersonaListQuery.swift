@@ -159,9 +159,9 @@ extension Persona {
 
 extension PersonaRepository {
     /// One page of the list as JSON (the writer holds `{"data":[` and the page's personas) and
-    /// the next page's cursor. On SQLite the rows are written straight from the statement's
-    /// columns, with no string, persona or DTO made of them: this is the hottest read of the
-    /// API and most of its cost was those copies. PostgreSQL rows go through the DTO.
+    /// the next page's cursor. The rows are written straight from the SQLite statement's columns
+    /// or from the bytes PostgreSQL sent, with no string, persona or DTO made of them: this is
+    /// the hottest read of the API and most of its cost was those copies.
     func listPage(user: AuthenticatedUser, page: Page, in database: Database) async throws -> (JSONWriter, String?) {
         let parameters = PersonaListQuery.Parameters(user: user, cursor: page.cursor, limit: page.limit + 1)
         if database.kind == .postgres {
