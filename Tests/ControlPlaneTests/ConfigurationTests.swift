@@ -1,5 +1,6 @@
 import ControlPlane
 import Foundation
+import Logging
 import Testing
 
 @Suite("Configuration")
@@ -70,6 +71,29 @@ struct ConfigurationTests {
             #expect(throws: ConfigurationError.self) {
                 try AppConfiguration.load(environment: Environment(["STORAGE_PATH": temporaryStorage(), key: value]))
             }
+        }
+    }
+
+    @Test("a DATABASE_URL with ?host=/directory reaches PostgreSQL through its unix socket, as libpq's does")
+    func postgresUnixSocket() async throws {
+        let url = try #require(ProcessInfo.processInfo.environment["PERSONA_TEST_DATABASE_SOCKET_URL"],
+                               "scripts/test sets PERSONA_TEST_DATABASE_SOCKET_URL after starting PostgreSQL")
+        #expect(url.contains("@/") && url.contains("?host=/"))
+        func open(_ url: String) throws -> Database {
+            try Database.open(configuration: AppConfiguration.load(environment: Environment([
+                "STORAGE_PATH": temporaryStorage(), "DATABASE_URL": url,
+            ])), logger: Logger(label: "test"))
+        }
+        let database = try open(url)
+        #expect(database.kind == .postgres)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await database.service.run() }
+            defer { group.cancelAll() }
+            try await database.ping()
+        }
+        // No host and no socket directory, or a relative one: refused by name, not tried.
+        for bad in ["postgres://u:p@/db", "postgres://u:p@/db?host=relative/dir"] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { _ = try open(bad) }
         }
     }
 

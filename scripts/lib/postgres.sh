@@ -60,6 +60,10 @@ _persona_pg_vars() {
     export PERSONA_PG_BIN="$_PG_BIN"
     export PERSONA_TEST_DATABASE_URL="postgres://$auth/persona_test"
     export PERSONA_BENCH_DATABASE_URL="postgres://$auth/persona_bench"
+    # The same databases through the server's unix socket (libpq's ?host=/directory form).
+    local socket="$_PERSONA_PG_ROLE:$_PERSONA_PG_PASSWORD@/%s?host=$_PG_SOCK&port=$_PG_PORT"
+    export PERSONA_TEST_DATABASE_SOCKET_URL="postgres://$(printf "$socket" persona_test)"
+    export PERSONA_BENCH_DATABASE_SOCKET_URL="postgres://$(printf "$socket" persona_bench)"
 }
 
 # Run a command as the server user (root) or as ourselves (non-root).
