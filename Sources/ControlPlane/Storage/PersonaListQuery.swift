@@ -4,20 +4,6 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// One row of the persona list: the persona's columns and the caller's membership role.
-struct PersonaListRow: Sendable {
-    var id: String
-    var ownerId: String
-    var name: String
-    var description: String?
-    var systemPrompt: String?
-    var theme: String?
-    var isActive: Bool
-    var createdAt: Date
-    var updatedAt: Date
-    var memberRole: String?
-}
-
 /// The persona list's SQL, the same text on both engines: `$n` parameters, which SQLite reads
 /// as `?n` (the text below swaps the sign). `$2` is whether the caller is an admin (who sees
 /// every persona).
@@ -140,20 +126,23 @@ struct PersonaWireRow: Sendable {
 
     private static let postgresEpoch = Date(timeIntervalSince1970: 946_684_800)
 
-    var listRow: PersonaListRow {
-        PersonaListRow(id: String(buffer: id), ownerId: String(buffer: ownerId), name: String(buffer: name),
-                       description: description.map { String(buffer: $0) }, systemPrompt: systemPrompt.map { String(buffer: $0) },
-                       theme: theme.map { String(buffer: $0) }, isActive: isActive, createdAt: createdAt, updatedAt: updatedAt,
-                       memberRole: memberRole.map { String(buffer: $0) })
+    /// The row as a persona and the caller's membership role, if any.
+    var persona: (Persona, memberRole: String?) {
+        (Persona(listColumns: String(buffer: id), ownerId: String(buffer: ownerId), name: String(buffer: name),
+                 description: description.map { String(buffer: $0) }, systemPrompt: systemPrompt.map { String(buffer: $0) },
+                 theme: theme.map { String(buffer: $0) }, isActive: isActive, createdAt: createdAt, updatedAt: updatedAt),
+         memberRole.map { String(buffer: $0) })
     }
 }
 
 extension Persona {
-    init(listRow row: PersonaListRow) {
-        self.init(id: row.id, ownerId: row.ownerId, name: row.name, description: row.description, systemPrompt: row.systemPrompt,
-                  theme: row.theme.flatMap { try? JSONCoding.decode(JSONValue.self, from: $0) }, now: row.createdAt)
-        isActive = row.isActive
-        updatedAt = row.updatedAt
+    /// A persona from the list query's columns (a stored theme that is not valid JSON is left out).
+    init(listColumns id: String, ownerId: String, name: String, description: String?, systemPrompt: String?, theme: String?,
+         isActive: Bool, createdAt: Date, updatedAt: Date) {
+        self.init(id: id, ownerId: ownerId, name: name, description: description, systemPrompt: systemPrompt,
+                  theme: theme.flatMap { try? JSONCoding.decode(JSONValue.self, from: $0) }, now: createdAt)
+        self.isActive = isActive
+        self.updatedAt = updatedAt
     }
 }
 

@@ -35,22 +35,22 @@ struct PersonaRepository: Sendable {
     /// statement prepared once per connection.
     func listVisible(user: AuthenticatedUser, cursor: String?, limit: Int, in database: Database) async throws -> [(Persona, MemberRole)] {
         let parameters = PersonaListQuery.Parameters(user: user, cursor: cursor, limit: limit)
-        let rows: [PersonaListRow] = try await database.withNative { native in
+        let rows: [(Persona, memberRole: String?)] = try await database.withNative { native in
             switch native {
             case .postgres(let client, let logger):
-                return try await Self.postgresRows(parameters, client: client, logger: logger).map(\.listRow)
+                return try await Self.postgresRows(parameters, client: client, logger: logger).map(\.persona)
             case .sqlite(let connection):
                 return try await connection.reduce(parameters.sqliteSQL, parameters.sqliteBinds, into: [],
                                                    short: limit <= Page.maxLimit + 1) { rows, row in
-                    rows.append(PersonaListRow(id: row.text(0), ownerId: row.text(1), name: row.text(2), description: row.optionalText(3),
-                                               systemPrompt: row.optionalText(4), theme: row.optionalText(5), isActive: try row.bool(6),
-                                               createdAt: try row.date(7), updatedAt: try row.date(8), memberRole: row.optionalText(9)))
+                    rows.append((Persona(listColumns: row.text(0), ownerId: row.text(1), name: row.text(2), description: row.optionalText(3),
+                                         systemPrompt: row.optionalText(4), theme: row.optionalText(5), isActive: try row.bool(6),
+                                         createdAt: try row.date(7), updatedAt: try row.date(8)),
+                                 row.optionalText(9)))
                 }
             }
         }
-        return rows.compactMap { row in
-            let persona = Persona(listRow: row)
-            return parameters.role(ownedByCaller: persona.ownerId == user.id, memberRole: row.memberRole).map { (persona, $0) }
+        return rows.compactMap { persona, memberRole in
+            parameters.role(ownedByCaller: persona.ownerId == user.id, memberRole: memberRole).map { (persona, $0) }
         }
     }
 
