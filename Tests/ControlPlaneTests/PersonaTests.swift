@@ -1,4 +1,4 @@
-import ControlPlane
+@testable import ControlPlane
 import Foundation
 import PersonaKit
 import Testing
@@ -171,6 +171,49 @@ struct PersonaTests {
             }
             let memberView = try await api.get("/api/personas", token: member.token).data?.arrayValue ?? []
             #expect(memberView.map { $0["role"] } == ["editor", "viewer"])
+        }
+    }
+
+    @Test("concurrent list requests each get their own page; on PostgreSQL they share statements", arguments: TestBackend.allCases)
+    func concurrentListsAreBatched(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { api, services in
+            let admin = try await api.login().access
+            let alice = try await api.makeUser("ca@example.com", adminToken: admin)
+            let bob = try await api.makeUser("cb@example.com", adminToken: admin)
+            let carol = try await api.makeUser("cc@example.com", adminToken: admin)
+            var bobs: [String] = []
+            for i in 0..<5 {
+                #expect(try await api.post("/api/personas", token: alice.token, json: ["name": .string("Alice \(i)")]).status == .created)
+                bobs.append(try #require(try await api.post("/api/personas", token: bob.token, json: ["name": .string("Bob \(i)")]).data?["id"]?.stringValue))
+            }
+            #expect(try await api.post("/api/personas/\(bobs[1])/members", token: bob.token, json: ["userId": .string(carol.id), "role": "viewer"]).status == .created)
+            // Each caller's first page, and the page after it, asked one at a time.
+            var requests: [(token: String, path: String)] = []
+            for token in [admin, alice.token, bob.token, carol.token] {
+                let first = try await api.get("/api/personas?limit=3", token: token)
+                requests.append((token, "/api/personas?limit=3"))
+                if let cursor = first.json?["nextCursor"]?.stringValue { requests.append((token, "/api/personas?limit=4&cursor=\(cursor)")) }
+            }
+            var expected: [JSONValue?] = []
+            for request in requests { expected.append(try await api.get(request.path, token: request.token).json) }
+            #expect(expected.compactMap { $0?["data"]?.arrayValue?.count } == [3, 4, 3, 2, 3, 2, 1])
+            // The same requests, many at once, in rounds, until PostgreSQL has answered several with one statement.
+            for round in 1...5 {
+                try await withThrowingTaskGroup(of: (Int, JSONValue?).self) { group in
+                    for _ in 0..<6 {
+                        for (index, request) in requests.enumerated() {
+                            group.addTask { (index, try await api.get(request.path, token: request.token).json) }
+                        }
+                    }
+                    for try await (index, json) in group {
+                        #expect(json == expected[index], "round \(round), request \(requests[index].path)")
+                    }
+                }
+                guard let pages = services.database.personaPages else { break }
+                if pages.statistics.first.largestBatch > 1 && pages.statistics.after.largestBatch > 1 { break }
+                #expect(round < 5, "no batch held more than one page: \(pages.statistics)")
+            }
+            #expect((services.database.personaPages == nil) == (backend == .sqlite))
         }
     }
 

@@ -12,7 +12,8 @@ extension Database {
         if let url = configuration.databaseURL {
             let client = PostgresClient(configuration: try postgresConfiguration(url: url, searchPath: searchPath),
                                         backgroundLogger: logger)
-            return Database(kind: .postgres, backend: .postgres(client), logger: logger)
+            return Database(kind: .postgres, backend: .postgres(client), logger: logger,
+                            personaPages: PersonaPageLoader(client: client, logger: logger))
         }
         try FileManager.default.createDirectory(atPath: configuration.storagePath, withIntermediateDirectories: true)
         let pool = SQLiteConnectionPool(path: configuration.sqlitePath, size: 4, logger: logger)

@@ -17,6 +17,8 @@ public struct Database: Sendable {
     public let kind: SQLDialectKind
     let backend: Backend
     let logger: Logger
+    /// PostgreSQL: the persona list's pages, batched across concurrent requests.
+    var personaPages: PersonaPageLoader? = nil
 
     enum Backend: Sendable {
         case postgres(PostgresClient)
@@ -75,10 +77,10 @@ public struct Database: Sendable {
         }
     }
 
-    /// What ``withNative(_:)`` hands over: the pool's PostgreSQL client (for prepared
-    /// statements) or one SQLite connection (for positional reads).
+    /// What ``withNative(_:)`` hands over: PostgreSQL's batched reads (prepared statements on
+    /// the pool) or one SQLite connection (for positional reads).
     enum Native {
-        case postgres(PostgresClient, Logger)
+        case postgres(PersonaPageLoader)
         case sqlite(SQLiteConnection)
     }
 
@@ -88,8 +90,9 @@ public struct Database: Sendable {
     func withNative<T: Sendable>(_ body: @Sendable (Native) async throws -> T) async throws -> T {
         do {
             switch backend {
-            case .postgres(let client):
-                return try await body(.postgres(client, logger))
+            case .postgres:
+                guard let personaPages else { throw StorageError(.failed, "a PostgreSQL database without its batched reads") }
+                return try await body(.postgres(personaPages))
             case .sqlite(let pool):
                 return try await pool.withConnection { try await body(.sqlite($0)) }
             }

@@ -8,16 +8,33 @@ import PostgresNIO
 /// as `?n` (the text below swaps the sign). `$2` is whether the caller is an admin (who sees
 /// every persona).
 enum PersonaListQuery {
-    private static let select = """
+    private static func select(user: String, admin: String) -> String {
+        """
         SELECT p.id, p.owner_id, p.name, p.description, p.system_prompt, p.theme, p.is_active, p.created_at, p.updated_at,
                m.role
-        FROM personas p LEFT JOIN persona_members m ON m.persona_id = p.id AND m.user_id = $1
-        WHERE ($2 OR p.owner_id = $1 OR m.role IS NOT NULL)
+        FROM personas p LEFT JOIN persona_members m ON m.persona_id = p.id AND m.user_id = \(user)
+        WHERE (\(admin) OR p.owner_id = \(user) OR m.role IS NOT NULL)
         """
-    static let firstSQL = select + " ORDER BY p.id DESC LIMIT $3"
-    static let afterSQL = select + " AND p.id < $3 ORDER BY p.id DESC LIMIT $4"
+    }
+    static let firstSQL = select(user: "$1", admin: "$2") + " ORDER BY p.id DESC LIMIT $3"
+    static let afterSQL = select(user: "$1", admin: "$2") + " AND p.id < $3 ORDER BY p.id DESC LIMIT $4"
     static let firstSQLite = firstSQL.replacingOccurrences(of: "$", with: "?")
     static let afterSQLite = afterSQL.replacingOccurrences(of: "$", with: "?")
+
+    /// Many callers' pages in one statement (PostgreSQL, ``PersonaPageLoader``): the parameters
+    /// come as arrays, one element per caller, and each caller's page is the single statement's
+    /// page, run as a `LATERAL` subquery. Every row starts with its caller's place in the
+    /// arrays (from 1), and rows come ordered by it, then as a page orders them.
+    static func batchSQL(after: Bool) -> String {
+        let arrays = after ? "$1::text[], $2::boolean[], $3::text[], $4::bigint[]" : "$1::text[], $2::boolean[], $3::bigint[]"
+        let columns = after ? "user_id, is_admin, cursor, lim, n" : "user_id, is_admin, lim, n"
+        return """
+            SELECT q.n, page.* FROM unnest(\(arrays)) WITH ORDINALITY AS q(\(columns))
+            CROSS JOIN LATERAL (\(select(user: "q.user_id", admin: "q.is_admin"))\(after ? " AND p.id < q.cursor" : "")
+                                ORDER BY p.id DESC LIMIT q.lim) page
+            ORDER BY q.n, page.id DESC
+            """
+    }
 
     /// What one list query binds, in `$n` order.
     struct Parameters: Sendable {
@@ -36,43 +53,11 @@ enum PersonaListQuery {
             [.text(userId), .integer(isAdmin ? 1 : 0)] + (cursor.map { [SQLiteValue.text($0)] } ?? []) + [.integer(Int64(limit))]
         }
 
-        var postgresBindings: PostgresBindings {
-            var bindings = PostgresBindings(capacity: 4)
-            bindings.append(userId)
-            bindings.append(isAdmin)
-            if let cursor { bindings.append(cursor) }
-            bindings.append(limit)
-            return bindings
-        }
-
         /// The caller's role on a listed persona; `nil` when the row is not theirs to see.
         func role(ownedByCaller: Bool, memberRole: String?) -> MemberRole? {
             isAdmin || ownedByCaller ? .owner : memberRole.flatMap(MemberRole.init(rawValue:))
         }
     }
-
-    /// The two prepared statements, told apart by their SQL only.
-    protocol Statement: PostgresPreparedStatement where Row == PersonaWireRow {
-        var parameters: Parameters { get }
-    }
-
-    /// The first page.
-    struct First: Statement {
-        static let sql = PersonaListQuery.firstSQL
-        var parameters: Parameters
-    }
-
-    /// A page after `parameters.cursor` (the last id of the page before).
-    struct After: Statement {
-        static let sql = PersonaListQuery.afterSQL
-        var parameters: Parameters
-    }
-}
-
-extension PersonaListQuery.Statement {
-    func makeBindings() throws -> PostgresBindings { parameters.postgresBindings }
-
-    func decodeRow(_ row: PostgresRow) throws -> PersonaWireRow { try PersonaWireRow(row) }
 }
 
 /// One list row as PostgreSQL sent it, read by position: text columns stay slices of the row's
@@ -90,8 +75,8 @@ struct PersonaWireRow: Sendable {
     var updatedAt: Date
     var memberRole: ByteBuffer?
 
-    init(_ row: PostgresRow) throws {
-        var cells = row.makeIterator()
+    /// The row from the list's ten columns, the next ones `cells` gives.
+    init(cells: inout PostgresRow.Iterator) throws {
         func next() throws -> PostgresCell {
             guard let cell = cells.next() else { throw StorageError(.failed, "persona list row with too few columns") }
             return cell
@@ -155,8 +140,8 @@ extension PersonaRepository {
         let parameters = PersonaListQuery.Parameters(user: user, cursor: page.cursor, limit: page.limit + 1)
         if database.kind == .postgres {
             let rows = try await database.withNative { native -> [PersonaWireRow] in
-                guard case .postgres(let client, let logger) = native else { preconditionFailure("PostgreSQL page on \(database.kind)") }
-                return try await Self.postgresRows(parameters, client: client, logger: logger)
+                guard case .postgres(let pages) = native else { preconditionFailure("PostgreSQL page on \(database.kind)") }
+                return try await pages.rows(parameters)
             }
             var writer = JSONResponse.pageStart(capacity: 512 * max(1, rows.count))
             var count = 0
@@ -201,14 +186,6 @@ extension PersonaRepository {
             }
         }
         return (result.writer, result.more ? result.lastId : nil)
-    }
-
-    /// The list query's rows on PostgreSQL, through the prepared statement for the page's shape.
-    static func postgresRows(_ parameters: PersonaListQuery.Parameters, client: PostgresClient, logger: Logger) async throws -> [PersonaWireRow] {
-        if parameters.cursor != nil {
-            return try await client.execute(PersonaListQuery.After(parameters: parameters), logger: logger).reduce(into: []) { $0.append($1) }
-        }
-        return try await client.execute(PersonaListQuery.First(parameters: parameters), logger: logger).reduce(into: []) { $0.append($1) }
     }
 
     private static func same(_ bytes: UnsafeBufferPointer<UInt8>, _ text: String) -> Bool {

@@ -37,8 +37,8 @@ struct PersonaRepository: Sendable {
         let parameters = PersonaListQuery.Parameters(user: user, cursor: cursor, limit: limit)
         let rows: [(Persona, memberRole: String?)] = try await database.withNative { native in
             switch native {
-            case .postgres(let client, let logger):
-                return try await Self.postgresRows(parameters, client: client, logger: logger).map(\.persona)
+            case .postgres(let pages):
+                return try await pages.rows(parameters).map(\.persona)
             case .sqlite(let connection):
                 return try await connection.reduce(parameters.sqliteSQL, parameters.sqliteBinds, into: [],
                                                    short: limit <= Page.maxLimit + 1) { rows, row in
