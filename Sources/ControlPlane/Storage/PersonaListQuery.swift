@@ -146,7 +146,7 @@ extension PersonaRepository {
             var writer = JSONResponse.pageStart(capacity: 512 * max(1, rows.count))
             var count = 0
             for row in rows where count < page.limit {
-                let owned = row.ownerId.readableBytesView.elementsEqual(user.id.utf8)
+                let owned = row.ownerId.withUnsafeReadableBytes { raw -> Bool in Self.same(raw.assumingMemoryBound(to: UInt8.self), user.id) }
                 guard let role = parameters.role(ownedByCaller: owned, memberRole: row.memberRole.map { String(buffer: $0) }) else { continue }
                 // A stored theme is JSON this server wrote; anything that is not an object is left out.
                 let theme = row.theme.flatMap { $0.readableBytesView.first == 0x7B && $0.readableBytesView.last == 0x7D ? JSONRawValue.buffer($0) : nil }
