@@ -80,7 +80,8 @@ struct SecretsAndAuditTests {
                 let page = try await api.get("/api/audit?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""), token: admin)
                 all += page.data?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
                 cursor = page.json?["nextCursor"]?.stringValue
-            } while cursor != nil
+            } while cursor != nil && all.count <= 1_000  // a cursor that repeats pages fails below, not hangs
+            #expect(cursor == nil)
             #expect(all.count >= 4)
             #expect(all == all.sorted(by: >))
             #expect(Set(all).count == all.count)

@@ -4,22 +4,41 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// The persona list's SQL, the same text on both engines: `$n` parameters, which SQLite reads
-/// as `?n` (the text below swaps the sign). `$2` is whether the caller is an admin (who sees
-/// every persona).
+/// The persona list's SQL: one page as three index reads (the same parts on both engines),
+/// and PostgreSQL's batch of pages.
 enum PersonaListQuery {
-    private static func select(user: String, admin: String) -> String {
-        """
-        SELECT p.id, p.owner_id, p.name, p.description, p.system_prompt, p.theme, p.is_active, p.created_at, p.updated_at,
-               m.role
-        FROM personas p LEFT JOIN persona_members m ON m.persona_id = p.id AND m.user_id = \(user)
-        WHERE (\(admin) OR p.owner_id = \(user) OR m.role IS NOT NULL)
-        """
+    /// One page of the personas a user sees, newest id first: every persona for an admin;
+    /// otherwise the ones they own and the ones shared with them. Each of the three parts
+    /// reads its own index (`personas_pkey`, `personas_owner_idx (owner_id, id)`,
+    /// `persona_members_user_idx (user_id, persona_id)`) downwards from the cursor, and the
+    /// parts that do not apply (`admin` or not) are skipped whole, so a page costs the same
+    /// however many personas other users have. The shared part leaves out the user's own
+    /// personas, so that no persona is listed twice, and gives the member row's persona id
+    /// (the persona's id) so that its index's order is the page's.
+    ///
+    /// The engines need the parts written differently to read only a page from each index:
+    /// PostgreSQL merges parts that each carry the page's `LIMIT` (a Merge Append of three
+    /// index scans); SQLite merges the arms of one compound `SELECT` in their indexes' order and
+    /// stops at the `LIMIT` (a `LIMIT` inside an arm makes it sort that arm again).
+    private static func page(user: String, admin: String, cursor: String?, limit: String, limitEachPart: Bool) -> String {
+        let columns = "p.owner_id, p.name, p.description, p.system_prompt, p.theme, p.is_active, p.created_at, p.updated_at"
+        func below(_ column: String) -> String { cursor.map { " AND \(column) < \($0)" } ?? "" }
+        let parts = [
+            "SELECT p.id, \(columns), CAST(NULL AS TEXT) AS role FROM personas p WHERE \(admin)\(below("p.id"))",
+            "SELECT p.id, \(columns), CAST(NULL AS TEXT) AS role FROM personas p WHERE NOT \(admin) AND p.owner_id = \(user)\(below("p.id"))",
+            """
+            SELECT m.persona_id, \(columns), m.role FROM persona_members m JOIN personas p ON p.id = m.persona_id
+            WHERE NOT \(admin) AND m.user_id = \(user) AND p.owner_id <> \(user)\(below("m.persona_id"))
+            """,
+        ]
+        guard limitEachPart else { return parts.joined(separator: "\nUNION ALL\n") + "\nORDER BY 1 DESC LIMIT \(limit)" }
+        let limited = parts.enumerated().map { index, part in
+            "SELECT * FROM (\(part) ORDER BY 1 DESC LIMIT \(limit)) AS part\(index)"
+        }
+        return "SELECT * FROM (\(limited.joined(separator: "\nUNION ALL\n"))) AS visible ORDER BY 1 DESC LIMIT \(limit)"
     }
-    static let firstSQL = select(user: "$1", admin: "$2") + " ORDER BY p.id DESC LIMIT $3"
-    static let afterSQL = select(user: "$1", admin: "$2") + " AND p.id < $3 ORDER BY p.id DESC LIMIT $4"
-    static let firstSQLite = firstSQL.replacingOccurrences(of: "$", with: "?")
-    static let afterSQLite = afterSQL.replacingOccurrences(of: "$", with: "?")
+    static let firstSQLite = page(user: "?1", admin: "?2", cursor: nil, limit: "?3", limitEachPart: false)
+    static let afterSQLite = page(user: "?1", admin: "?2", cursor: "?3", limit: "?4", limitEachPart: false)
 
     /// Many callers' pages in one statement (PostgreSQL, ``PersonaPageLoader``): the parameters
     /// come as arrays, one element per caller, and each caller's page is the single statement's
@@ -28,10 +47,10 @@ enum PersonaListQuery {
     static func batchSQL(after: Bool) -> String {
         let arrays = after ? "$1::text[], $2::boolean[], $3::text[], $4::bigint[]" : "$1::text[], $2::boolean[], $3::bigint[]"
         let columns = after ? "user_id, is_admin, cursor, lim, n" : "user_id, is_admin, lim, n"
+        let page = page(user: "q.user_id", admin: "q.is_admin", cursor: after ? "q.cursor" : nil, limit: "q.lim", limitEachPart: true)
         return """
             SELECT q.n, page.* FROM unnest(\(arrays)) WITH ORDINALITY AS q(\(columns))
-            CROSS JOIN LATERAL (\(select(user: "q.user_id", admin: "q.is_admin"))\(after ? " AND p.id < q.cursor" : "")
-                                ORDER BY p.id DESC LIMIT q.lim) page
+            CROSS JOIN LATERAL (\(page)) AS page
             ORDER BY q.n, page.id DESC
             """
     }
