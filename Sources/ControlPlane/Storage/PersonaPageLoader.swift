@@ -49,40 +49,36 @@ final class PersonaPageLoader: Sendable {
     }
 
     protocol BatchStatement: PostgresPreparedStatement where Row == PersonaPageLoader.Row {
+        /// Whether the statement binds each page's cursor (`$3`, before the limits).
+        static var afterCursor: Bool { get }
         var pages: [PersonaListQuery.Parameters] { get }
     }
 
     /// First pages.
     struct FirstPages: BatchStatement {
         static let sql = PersonaListQuery.batchSQL(after: false)
+        static let afterCursor = false
         var pages: [PersonaListQuery.Parameters]
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
-            bindings.append(pages.map(\.userId))
-            bindings.append(pages.map(\.isAdmin))
-            bindings.append(pages.map(\.limit))
-            return bindings
-        }
     }
 
     /// Pages after a cursor (the last id of the page before).
     struct PagesAfter: BatchStatement {
         static let sql = PersonaListQuery.batchSQL(after: true)
+        static let afterCursor = true
         var pages: [PersonaListQuery.Parameters]
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 4)
-            bindings.append(pages.map(\.userId))
-            bindings.append(pages.map(\.isAdmin))
-            bindings.append(pages.map { $0.cursor ?? "" })
-            bindings.append(pages.map(\.limit))
-            return bindings
-        }
     }
 }
 
 extension PersonaPageLoader.BatchStatement {
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(pages.map(\.userId))
+        bindings.append(pages.map(\.isAdmin))
+        if Self.afterCursor { bindings.append(pages.map { $0.cursor ?? "" }) }
+        bindings.append(pages.map(\.limit))
+        return bindings
+    }
+
     func decodeRow(_ row: PostgresRow) throws -> PersonaPageLoader.Row {
         var cells = row.makeIterator()
         guard let cell = cells.next() else { throw StorageError(.failed, "persona batch row without columns") }
