@@ -36,11 +36,7 @@ extension TextExtractor {
         process.standardError = errorHandle
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
-        do {
-            try process.run()
-        } catch {
-            throw ExtractionError(.toolMissing, "PDF extraction needs the pdftotext program, which could not be started: install poppler-utils.", underlying: error)
-        }
+        try Self.launch(process)
         let outcome = supervise(process, exited: exited, outputPath: outputPath)
         let stderrTail = Self.tail(of: errorPath, hiding: [input, directory.path])
         switch outcome {
@@ -61,6 +57,44 @@ extension TextExtractor {
         let pages = raw.reduce(into: 0) { count, character in if character == "\u{0C}" { count += 1 } }
         let text = TextTidy.tidy(raw.replacingOccurrences(of: "\u{0C}", with: "\n\n"))
         return ExtractedText(text: try checkLength(text, format: .pdf), format: .pdf, pageCount: pages)
+    }
+
+    /// Starts `process`. An executable that another process still holds open for writing
+    /// (`ETXTBSY`: one being installed, or a descriptor a concurrent fork inherited for a
+    /// moment) is retried briefly; a program that cannot be found or run is `tool_missing`;
+    /// anything else is `extraction_failed`.
+    static func launch(_ process: Process) throws {
+        var attempt = 0
+        while true {
+            do {
+                try process.run()
+                return
+            } catch {
+                let code = posixCode(of: error)
+                if code == ETXTBSY, attempt < 20 {
+                    attempt += 1
+                    usleep(25_000)
+                    continue
+                }
+                switch code {
+                case nil, ENOENT, EACCES, EPERM, ENOEXEC, ENOTDIR:
+                    throw ExtractionError(.toolMissing, "PDF extraction needs the pdftotext program, which could not be started: install poppler-utils.", underlying: error)
+                default:
+                    throw ExtractionError(.extractionFailed, "The PDF could not be processed: pdftotext could not be started.", underlying: error)
+                }
+            }
+        }
+    }
+
+    /// The errno behind a `Process.run()` failure: Foundation wraps it in a Cocoa error
+    /// whose underlying error is in the POSIX domain.
+    private static func posixCode(of error: any Error) -> Int32? {
+        var current: NSError? = error as NSError
+        while let error = current {
+            if error.domain == NSPOSIXErrorDomain { return Int32(error.code) }
+            current = error.userInfo[NSUnderlyingErrorKey] as? NSError
+        }
+        return nil
     }
 
     private enum Outcome {

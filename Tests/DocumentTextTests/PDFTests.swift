@@ -72,8 +72,7 @@ struct PDFTests {
     func timeout() throws {
         try Fixtures.withTemporaryDirectory { directory in
             let script = directory.appendingPathComponent("slow-pdftotext")
-            try "#!/bin/sh\nexec sleep 30\n".write(to: script, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+            try Self.writeExecutable(script.path, "#!/bin/sh\nexec sleep 30\n")
             let started = ContinuousClock.now
             let error = Fixtures.extractionError {
                 try Fixtures.extract(Self.pdf(pages: ["x"]), name: "a.pdf",
@@ -82,5 +81,32 @@ struct PDFTests {
             #expect(error?.code == .extractionFailed)
             #expect(ContinuousClock.now - started < .seconds(20), "the child must be killed, not waited for")
         }
+    }
+
+    @Test("a pdftotext still open for writing (text file busy) is retried, not reported missing")
+    func busyExecutable() throws {
+        try Fixtures.withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("busy-pdftotext").path
+            // Held open for writing, as by a concurrent fork that inherited the descriptor:
+            // exec fails with ETXTBSY until it is closed.
+            let writer = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+            try #require(writer >= 0)
+            let script = "#!/bin/sh\nprintf 'from the busy tool' > \"$6\"\n"
+            #expect(script.withCString { write(writer, $0, strlen($0)) } == script.utf8.count)
+            let closer = Thread { usleep(150_000); close(writer) }
+            closer.start()
+            let text = try Fixtures.extract(Self.pdf(pages: ["x"]), name: "a.pdf", configuration: .init(pdftotextPath: path))
+            #expect(text.text == "from the busy tool")
+        }
+    }
+
+    /// Writes an executable through a close-on-exec descriptor, so no child another test
+    /// forks meanwhile keeps it open for writing (which would make exec fail with ETXTBSY).
+    static func writeExecutable(_ path: String, _ contents: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(descriptor) }
+        let written = contents.withCString { write(descriptor, $0, strlen($0)) }
+        guard written == contents.utf8.count else { throw POSIXError(.EIO) }
     }
 }
