@@ -76,6 +76,24 @@ struct ProcessRunnerTests {
         }
     }
 
+    @Test("an executable still open for writing (text file busy) is retried until it can run")
+    func busyExecutable() async throws {
+        let root = try Fixtures.temporaryDirectory("busy")
+        defer { Fixtures.remove(root) }
+        let path = root + "/tool"
+        // Held open for writing, as by a concurrent fork that inherited the descriptor:
+        // exec fails with ETXTBSY until it is closed.
+        let writer = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        try #require(writer >= 0)
+        let script = "#!/bin/sh\necho ran\n"
+        #expect(script.withCString { write(writer, $0, strlen($0)) } == script.utf8.count)
+        let closer = Thread { usleep(150_000); close(writer) }
+        closer.start()
+        let outcome = try await runner.run(ProcessSpec(executable: path, arguments: ["tool"]))
+        #expect(outcome.exitStatus == 0)
+        #expect(String(decoding: outcome.stdout, as: UTF8.self) == "ran\n")
+    }
+
     @Test("orphaned grandchildren are reaped: no zombies after many runs")
     func orphansReaped() async throws {
         let before = Fixtures.reaper.orphansReaped

@@ -65,25 +65,36 @@ public struct ProcessRunner: Sendable {
             envp.free()
         }
         let limits = limits.map { ps_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
-        return executable.withCString { path in
-            (workingDirectory ?? "").withCString { cwd in
-                limits.withUnsafeBufferPointer { limitBuffer in
-                    var config = ps_spawn_config(
-                        path: path, argv: argv.pointer, envp: envp.pointer,
-                        cwd: workingDirectory == nil ? nil : cwd,
-                        uid: user.map { Int32(bitPattern: $0.uid) } ?? -1,
-                        gid: user.map { Int32(bitPattern: $0.gid) } ?? -1,
-                        stdin_fd: stdin, stdout_fd: stdout, stderr_fd: stderr,
-                        rlimits: limitBuffer.baseAddress, rlimit_count: Int32(limitBuffer.count)
-                    )
-                    return reaper.spawn {
-                        var error: Int32 = 0
-                        var failedChild: pid_t = 0
-                        let pid = ps_spawn(&config, &error, &failedChild)
-                        return (pid, failedChild, error)
+        // An executable still open for writing somewhere (being installed, or a descriptor a
+        // concurrent fork inherited until its exec) fails with ETXTBSY for a moment: retry.
+        var attempt = 0
+        while true {
+            let result = executable.withCString { path in
+                (workingDirectory ?? "").withCString { cwd in
+                    limits.withUnsafeBufferPointer { limitBuffer in
+                        var config = ps_spawn_config(
+                            path: path, argv: argv.pointer, envp: envp.pointer,
+                            cwd: workingDirectory == nil ? nil : cwd,
+                            uid: user.map { Int32(bitPattern: $0.uid) } ?? -1,
+                            gid: user.map { Int32(bitPattern: $0.gid) } ?? -1,
+                            stdin_fd: stdin, stdout_fd: stdout, stderr_fd: stderr,
+                            rlimits: limitBuffer.baseAddress, rlimit_count: Int32(limitBuffer.count)
+                        )
+                        return reaper.spawn {
+                            var error: Int32 = 0
+                            var failedChild: pid_t = 0
+                            let pid = ps_spawn(&config, &error, &failedChild)
+                            return (pid, failedChild, error)
+                        }
                     }
                 }
             }
+            if case .failure(let error) = result, error.value == ETXTBSY, attempt < 20 {
+                attempt += 1
+                usleep(25_000)
+                continue
+            }
+            return result
         }
     }
 }
