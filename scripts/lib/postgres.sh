@@ -295,7 +295,10 @@ _persona_pg_setup() {
 
 ensure_postgres() {
     _persona_pg_vars
-    if ! _persona_pg_ready; then
+    # A server already running (started from another checkout, say) is not enough: the
+    # scripts run this checkout's psql and pgbench from $PERSONA_PG_BIN, so install them too.
+    # Setup is idempotent against a running server (it answers on our socket and port).
+    if ! _persona_pg_ready || [[ ! -x "$_PG_BIN/pgbench" ]]; then
         ( _persona_pg_setup ) || return 1
         _persona_pg_vars # the install location may have changed (copy for the server user)
         _persona_pg_ready || { echo "ensure_postgres: server not reachable after setup" >&2; return 1; }
