@@ -23,15 +23,16 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-kit.git", exact: "2.17.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
-        .package(url: "https://github.com/weichsel/ZIPFoundation.git", exact: "0.9.20"),
         .package(url: "https://github.com/vapor/multipart-kit.git", exact: "4.7.1"),
+        // Tests only: an independent ZIP writer for the document reader's fixtures.
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", exact: "0.9.20"),
     ],
     targets: [
         // OpenBLAS from Debian (apt: libopenblas-dev, pkg-config).
@@ -44,14 +45,36 @@ let package = Package(
         // The system's libsqlite3 (apt: libsqlite3-dev): the control plane's embedded database
         // and the supervisor's local cache. One copy of SQLite per process, never two: two
         // copies keep separate POSIX lock tables and can corrupt a file both open.
+        // The system's zlib (apt: zlib1g-dev): ZIP members of office documents, PNGs in tests.
+        .systemLibrary(
+            name: "SystemZlib",
+            path: "Sources/SystemZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .systemLibrary(
             name: "CSQLite",
             path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // The small core both binaries share (FoundationEssentials only): the SQLite connection
+        // and value layer, the JSON log handler, the continuation-based wake-up and gate, the
+        // vector matrix, JSON string escaping and the error-code convention.
+        .target(
+            name: "PersonaCore",
+            dependencies: [
+                "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PersonaCoreTests",
+            dependencies: ["PersonaCore", "TestTraits", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Embeddings",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "PersonaCore"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -74,17 +97,38 @@ let package = Package(
             name: "DocumentText",
             dependencies: [
                 "Embeddings",
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                "SystemZlib",
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DocumentTextTests",
-            dependencies: ["DocumentText", "Embeddings", "TestTraits"],
+            dependencies: [
+                "DocumentText", "Embeddings", "TestTraits",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "PersonaKit",
+            swiftSettings: swiftSettings
+        ),
+        // The OpenAI-compatible chat client (LiteLLM proxy): tool calls, streaming, retries.
+        .target(
+            name: "LLM",
+            dependencies: [
+                "PersonaKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Durable state graphs: nodes, reducers, conditional edges, a recursion limit. No I/O.
+        .target(
+            name: "StateGraph",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -102,7 +146,10 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
+                "PersonaCore",
                 "PersonaKit",
+                "LLM",
+                "StateGraph",
                 "DockerEngine",
                 "Embeddings",
                 "DocumentText",
@@ -118,7 +165,10 @@ let package = Package(
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -128,6 +178,7 @@ let package = Package(
             name: "persona-control-plane",
             dependencies: [
                 "ControlPlane",
+                "PersonaCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -138,6 +189,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
+                "PersonaCore",
                 "PersonaKit",
                 "CSupervisorShim",
                 "CSQLite",
@@ -152,6 +204,7 @@ let package = Package(
             name: "persona-supervisor",
             dependencies: [
                 "Supervisor",
+                "PersonaCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -160,6 +213,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "ControlPlane",
+                "LLM",
                 "TestTraits",
                 "DockerEngine",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -182,6 +236,7 @@ let package = Package(
             name: "SupervisorTests",
             dependencies: [
                 "Supervisor",
+                "PersonaCore",
                 "TestTraits",
                 "PersonaKit",
                 "CSupervisorShim",
@@ -201,13 +256,16 @@ let package = Package(
             name: "ControlPlaneTests",
             dependencies: [
                 "ControlPlane",
+                "PersonaCore",
+                "LLM",
+                "StateGraph",
                 "TestSupport",
                 "TestTraits",
                 "DockerEngine",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                // zlib (its CZlib module), to decode the PNGs browser and desktop tools produce.
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                // zlib, to decode the PNGs browser and desktop tools produce.
+                "SystemZlib",
             ],
             swiftSettings: swiftSettings
         ),

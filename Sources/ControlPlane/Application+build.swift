@@ -4,6 +4,8 @@ import Hummingbird
 import Logging
 import PersonaKit
 import ServiceLifecycle
+import LLM
+import PersonaCore
 
 /// The control plane's HTTP application type.
 public typealias ControlPlaneApplication = Application<RouterResponder<AppRequestContext>>

@@ -1,8 +1,4 @@
-#if canImport(CZlib)
-import CZlib  // ZIPFoundation's zlib module on Linux
-#elseif canImport(zlib)
-import zlib
-#endif
+import SystemZlib  // the system zlib (Sources/SystemZlib)
 
 extension ZipArchive {
     /// The uncompressed bytes of the member at `path` (case-insensitive).
@@ -139,18 +135,10 @@ extension ZipArchive {
 /// zlib's C functions, named apart from the methods above.
 private enum CZlibShim {
     static func inflate(_ stream: inout z_stream) -> Int32 {
-        #if canImport(CZlib)
-        CZlib.inflate(&stream, Z_NO_FLUSH)
-        #else
-        zlib.inflate(&stream, Z_NO_FLUSH)
-        #endif
+        SystemZlib.inflate(&stream, Z_NO_FLUSH)
     }
 
     static func crc32(_ crc: UInt, _ buffer: UnsafePointer<UInt8>?, _ length: UInt32) -> UInt {
-        #if canImport(CZlib)
-        CZlib.crc32(crc, buffer, length)
-        #else
-        zlib.crc32(crc, buffer, length)
-        #endif
+        SystemZlib.crc32(crc, buffer, length)
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import PersonaCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -95,7 +96,7 @@ public final class MiniLMEmbedder: Embedder {
 
     /// Embeds `texts` on the calling thread (blocking it for the whole computation).
     func embedSynchronously(_ texts: [String]) throws -> [[Float]] {
-        try meanPooled(texts).map(VectorMath.normalized)
+        try meanPooled(texts).map(VectorMatrix.normalized)
     }
 
     /// The pooled vectors before normalisation.

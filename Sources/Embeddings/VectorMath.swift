@@ -11,14 +11,6 @@ public enum VectorMath {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, a, Int32(dimension), x, 1, 0, y, 1)
     }
 
-    /// `v / max(‖v‖, 1e-12)`, as `torch.nn.functional.normalize`.
-    public static func normalized(_ vector: [Float]) -> [Float] {
-        var squares: Double = 0
-        for x in vector { squares += Double(x) * Double(x) }
-        let scale = Float(1 / max(squares.squareRoot(), 1e-12))
-        return vector.map { $0 * scale }
-    }
-
     /// The indices of the `k` largest `scores` among those `include` admits, best first.
     public static func topK(_ scores: UnsafeBufferPointer<Float>, k: Int, include: (Int) -> Bool) -> [(index: Int, score: Float)] {
         guard k > 0 else { return [] }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import PersonaKit
 import ServiceLifecycle
+import LLM
 
 /// One scripted answer of the fake OpenAI-compatible server.
 public enum ScriptedReply: Sendable {

@@ -3,6 +3,7 @@ import ControlPlane
 import Foundation
 import Hummingbird
 import Logging
+import PersonaCore
 
 @main
 struct PersonaControlPlane: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import PersonaKit
+import PersonaCore
 import Supervisor
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +25,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let config = try SupervisorConfiguration.fromEnvironment()
-        JSONLineLogHandler.bootstrap(level: config.logLevel)
+        try JSONLogHandler.bootstrap(level: config.logLevel)
         let logger = Logger(label: "persona-supervisor")
         // Outside a container (PID != 1) become a subreaper, so orphans still come to us.
         if getpid() != 1 { Reaper.becomeSubreaper() }

@@ -4,6 +4,7 @@ import Logging
 import PersonaKit
 import Testing
 import TestSupport
+@testable import LLM
 
 @Suite("LLM client against a scripted OpenAI-compatible server")
 struct LLMClientTests {

@@ -76,6 +76,26 @@ extension MemoryTests {
         }
     }
 
+    @Test("deleting a persona drops its vectors from the in-memory index", arguments: [TestBackend.sqlite])
+    func forgetOnDelete(backend: TestBackend) async throws {
+        try await TestApp.run(backend) { api, services in
+            let admin = try await api.login().access
+            let persona = try #require(try await api.post("/api/personas", token: admin, json: ["name": "Gone"]).data?["id"]?.stringValue)
+            let kept = try #require(try await api.post("/api/personas", token: admin, json: ["name": "Kept"]).data?["id"]?.stringValue)
+            var random = Vectors(state: 7)
+            let model = services.memory.embedder.modelId
+            _ = try await Self.insert(services, persona: persona, vectors: (0..<50).map { _ in random.unit() })
+            _ = try await Self.insert(services, persona: kept, vectors: (0..<20).map { _ in random.unit() })
+            for id in [persona, kept] {
+                #expect(try await services.memory.nearest(personaId: id, model: model, vector: random.unit(), limit: 5).count == 5)
+            }
+            #expect(await services.memory.index.heldVectors(personaId: persona) == 50)
+            #expect(try await api.delete("/api/personas/\(persona)", token: admin).status == .noContent)
+            #expect(await services.memory.index.heldVectors(personaId: persona) == 0)
+            #expect(await services.memory.index.heldVectors(personaId: kept) == 20)
+        }
+    }
+
     @Test("curated chunks win near ties by a bounded boost, not against a clearly better match", arguments: TestBackend.allCases)
     func curatedBoost(backend: TestBackend) async throws {
         try await TestApp.run(backend, configure: { $0.memory.curatedBoost = 0.05 }) { api, services in

@@ -5,6 +5,7 @@ import PersonaKit
 import SQLKit
 import Testing
 import TestSupport
+@testable import LLM
 
 extension MemoryTests {
     /// Stores `text` as an uploaded file and a document row in the given state, as a control

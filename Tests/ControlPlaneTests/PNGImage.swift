@@ -1,8 +1,4 @@
-#if canImport(CZlib)
-import CZlib
-#elseif canImport(zlib)
-import zlib
-#endif
+import SystemZlib
 
 /// A PNG decoded far enough to check it: size, colour type, and every scanline unfiltered to
 /// 8-bit RGB(A) pixels. Enough for screenshots (8-bit RGB/RGBA, not interlaced).
@@ -92,7 +88,7 @@ struct PNGImage {
                 stream.avail_in = uInt(inBuffer.count)
                 stream.next_out = outBuffer.baseAddress
                 stream.avail_out = uInt(outBuffer.count)
-                return CZlib.inflate(&stream, Z_FINISH)
+                return SystemZlib.inflate(&stream, Z_FINISH)
             }
         }
         guard status == Z_STREAM_END else { throw DecodeError.corrupt("zlib status \(status)") }

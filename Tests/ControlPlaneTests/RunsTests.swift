@@ -3,6 +3,7 @@ import Foundation
 import PersonaKit
 import Testing
 import TestSupport
+@testable import LLM
 
 @Suite("Agents and runs")
 struct RunsTests {

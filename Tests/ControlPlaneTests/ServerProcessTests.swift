@@ -8,6 +8,7 @@ import PersonaKit
 import Testing
 import TestSupport
 import TestTraits
+@testable import LLM
 
 /// Runs the real `persona-control-plane` executable (built by `swift build --build-tests`).
 @Suite("The persona-control-plane process", .serialized, .blocking)

@@ -1,5 +1,6 @@
 import ControlPlane
 import Testing
+@testable import StateGraph
 
 /// The seed's run workflow shape: llm -> (tool calls? tools -> llm : END).
 struct AgentState: GraphState, Equatable {

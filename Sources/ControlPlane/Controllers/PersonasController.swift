@@ -53,6 +53,8 @@ struct PersonasController: Sendable {
             // The container and its directories go with it (the reconciler finishes the job
             // if the engine is unreachable now).
             await services.containers.removeAll(personaId: persona.id)
+            // Its vectors leave the SQLite backend's in-memory index too.
+            await services.memory.index.forget(personaId: persona.id)
             return JSONResponse.noContent()
         }
     }

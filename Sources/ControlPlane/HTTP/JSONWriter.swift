@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import Foundation
+import PersonaCore
 import PersonaKit
 
 /// Writes JSON straight into bytes. Foundation's `JSONEncoder` costs a fifth of a hot list
@@ -104,33 +105,8 @@ struct JSONWriter {
         value.withUTF8 { stringBytes($0) }
     }
 
-    /// A JSON string of UTF-8 bytes: copied in one go when nothing needs escaping (nearly always).
     private mutating func stringBytes(_ utf8: UnsafeBufferPointer<UInt8>) {
-        bytes.append(0x22)
-        var plain = true
-        for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-            plain = false
-            break
-        }
-        if plain {
-            bytes.append(contentsOf: utf8)
-            bytes.append(0x22)
-            return
-        }
-        for byte in utf8 {
-            switch byte {
-            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
-            case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(0x22)
+        JSONEscaping.appendString(utf8, to: &bytes)
     }
 }
 

@@ -4,6 +4,7 @@ import Logging
 import PersonaKit
 import ServiceLifecycle
 import SQLKit
+import LLM
 
 /// The seed's memory curator: periodically, for each persona with enough uncurated chunks
 /// not yet summarised, asks the LLM to summarise the oldest batch into durable notes, stores

@@ -6,6 +6,7 @@ import NIOPosix
 import PersonaKit
 import ServiceLifecycle
 import SQLKit
+import PersonaCore
 
 /// Turns queued documents into chunks: claims one with a lease (so a crashed control plane's
 /// documents are picked up again, and several share the queue on PostgreSQL), extracts its
@@ -36,7 +37,7 @@ public struct MemoryIngestionWorker: Service {
             } catch {
                 logger.warning("memory ingestion failed", metadata: ["error": "\(String(reflecting: error))"])
             }
-            if !worked { await memory.wakeUp.wait(timeout: pollInterval) }
+            if !worked { await memory.wakeUp.wait(upTo: pollInterval) }
         }
     }
 

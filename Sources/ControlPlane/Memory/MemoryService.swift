@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PersonaKit
 import SQLKit
+import PersonaCore
 
 /// Document memory: uploads, the document list, deletion and retrieval. Ingestion runs in
 /// ``MemoryIngestionWorker``, summaries in ``MemoryCurator``.
@@ -14,7 +15,7 @@ public struct MemoryService: Sendable {
     let chunks: ChunkRepository
     let index: VectorIndex
     /// Signalled when a document is queued, so the ingestion worker starts at once.
-    public let wakeUp = RunWakeUp()
+    public let wakeUp = Wakeup()
 
     init(configuration: AppConfiguration, database: Database, embedder: MemoryEmbedder) {
         self.database = database

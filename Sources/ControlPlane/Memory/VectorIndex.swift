@@ -1,6 +1,7 @@
 import Embeddings
 import Foundation
 import NIOCore
+import PersonaCore
 import SQLKit
 
 /// Exact nearest-neighbour search for the SQLite backend: per persona and model, a row-major
@@ -14,48 +15,17 @@ actor VectorIndex {
         var model: String
     }
 
+    /// A matrix and the change-log version it reflects.
     private final class Matrix {
         var version: Int64
-        let dimension: Int
-        var ids: [String] = []
-        var curated: [Bool] = []
-        var values: [Float] = []
-        var row: [String: Int] = [:]
+        var rows: VectorMatrix
 
         init(version: Int64, dimension: Int) {
             self.version = version
-            self.dimension = dimension
+            self.rows = VectorMatrix(dimension: dimension)
         }
 
-        func upsert(id: String, curated isCurated: Bool, vector: [Float]) {
-            guard vector.count == dimension else { return remove(id: id) }
-            let unit = VectorMath.normalized(vector)
-            if let index = row[id] {
-                curated[index] = isCurated
-                values.replaceSubrange(index * dimension..<(index + 1) * dimension, with: unit)
-            } else {
-                row[id] = ids.count
-                ids.append(id)
-                curated.append(isCurated)
-                values.append(contentsOf: unit)
-            }
-        }
-
-        /// Swap-removes a row.
-        func remove(id: String) {
-            guard let index = row.removeValue(forKey: id) else { return }
-            let last = ids.count - 1
-            if index != last {
-                ids[index] = ids[last]
-                curated[index] = curated[last]
-                values.replaceSubrange(index * dimension..<(index + 1) * dimension,
-                                       with: values[last * dimension..<(last + 1) * dimension])
-                row[ids[index]] = index
-            }
-            ids.removeLast()
-            curated.removeLast()
-            values.removeLast(dimension)
-        }
+        var dimension: Int { rows.dimension }
     }
 
     private var matrices: [Key: Matrix] = [:]
@@ -70,26 +40,32 @@ actor VectorIndex {
     func nearest(personaId: String, model: String, query: [Float], limit: Int,
                  database: Database) async throws -> (curated: [(String, Double)], uncurated: [(String, Double)]) {
         let matrix = try await synced(Key(personaId: personaId, model: model), dimension: query.count, database: database)
-        let unit = VectorMath.normalized(query)
-        let rows = matrix.ids.count
+        let unit = VectorMatrix.normalized(query)
+        let rows = matrix.rows.count
         var scores = [Float](repeating: 0, count: rows)
-        matrix.values.withUnsafeBufferPointer { values in
+        matrix.rows.values.withUnsafeBufferPointer { values in
             unit.withUnsafeBufferPointer { q in
                 scores.withUnsafeMutableBufferPointer { s in
                     VectorMath.dotProducts(matrix: values, rows: rows, dimension: matrix.dimension, query: q, scores: s)
                 }
             }
         }
-        let curated = matrix.curated
+        let curated = matrix.rows.curated
+        let ids = matrix.rows.ids
         return scores.withUnsafeBufferPointer { s in
-            (VectorMath.topK(s, k: limit) { curated[$0] }.map { (matrix.ids[$0.index], Double($0.score)) },
-             VectorMath.topK(s, k: limit) { !curated[$0] }.map { (matrix.ids[$0.index], Double($0.score)) })
+            (VectorMath.topK(s, k: limit) { curated[$0] }.map { (ids[$0.index], Double($0.score)) },
+             VectorMath.topK(s, k: limit) { !curated[$0] }.map { (ids[$0.index], Double($0.score)) })
         }
     }
 
     /// Drops a persona's matrices (persona deleted); the next search reloads.
     func forget(personaId: String) {
         matrices = matrices.filter { $0.key.personaId != personaId }
+    }
+
+    /// How many vectors of `personaId` are held in memory (all models).
+    func heldVectors(personaId: String) -> Int {
+        matrices.filter { $0.key.personaId == personaId }.reduce(0) { $0 + $1.value.rows.count }
     }
 
     private func synced(_ key: Key, dimension: Int, database: Database) async throws -> Matrix {
@@ -104,9 +80,9 @@ actor VectorIndex {
                 // Another search may have applied some of these while this one waited.
                 for change in changes where change.version > matrix.version && !change.superseded {
                     if let vector = change.vector, change.model == key.model {
-                        matrix.upsert(id: change.chunkId, curated: change.curated, vector: vector)
+                        matrix.rows.upsert(id: change.chunkId, vector: vector, curated: change.curated)
                     } else {
-                        matrix.remove(id: change.chunkId)
+                        matrix.rows.remove(id: change.chunkId)
                     }
                 }
                 matrix.version = max(matrix.version, changes[changes.count - 1].version)
@@ -121,10 +97,11 @@ actor VectorIndex {
                 .where("persona_id", .equal, key.personaId).where("embedding_model", .equal, key.model)
                 .where("embedding_dim", .equal, dimension).all()
         }
-        matrix.values.reserveCapacity(rows.count * dimension)
+        matrix.rows.reserveCapacity(rows.count)
         for row in rows {
-            matrix.upsert(id: try row.decode(column: "id", as: String.self), curated: try row.decode(column: "is_curated", as: Bool.self),
-                          vector: VectorCoding.floats(try row.decode(column: "embedding", as: ByteBuffer.self)))
+            matrix.rows.upsert(id: try row.decode(column: "id", as: String.self),
+                               vector: VectorCoding.floats(try row.decode(column: "embedding", as: ByteBuffer.self)),
+                               curated: try row.decode(column: "is_curated", as: Bool.self))
         }
         if let existing = matrices[key], existing.version >= matrix.version, existing.dimension == dimension { return existing }
         matrices[key] = matrix

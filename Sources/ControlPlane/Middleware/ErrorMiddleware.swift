@@ -41,6 +41,11 @@ struct ErrorMiddleware: RouterMiddleware {
             return .unavailable("The database is unavailable; try again shortly")
         case let error as StorageError where error.code == .conflict:
             return .conflict("That conflicts with an existing record")
+        case let error as StorageError where error.code == .missingReference:
+            // A foreign key refused the write: what it refers to was removed meanwhile (or
+            // never existed). The client can re-read and retry; nothing was written.
+            logger.info("write refused by a foreign key", metadata: ["error": "\(String(reflecting: error))"])
+            return APIError(.conflict, code: "missing_reference", "A record this refers to does not exist (any more)")
         default:
             logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return APIError(.internalServerError, code: "internal_error", "Internal server error")

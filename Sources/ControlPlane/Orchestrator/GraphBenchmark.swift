@@ -1,6 +1,8 @@
 import Foundation
 import PersonaKit
 import SQLKit
+import LLM
+import StateGraph
 
 /// The orchestration benchmark `scripts/bench-graph` runs through `persona-control-plane
 /// bench-graph`: the run workflow's graph (`llm -> tools -> llm ... -> END`) with no-op nodes,

@@ -1,6 +1,8 @@
 import Foundation
 import PersonaKit
 import Prometheus
+import LLM
+import StateGraph
 
 /// Builds the run workflow `llm -> (tool calls? tools -> llm : END)` for one run.
 struct RunGraph: Sendable {

@@ -1,4 +1,6 @@
 import PersonaKit
+import LLM
+import StateGraph
 
 /// The agent loop's state: the conversation, the tool calls waiting to run, the answer.
 struct RunState: GraphState, Equatable {

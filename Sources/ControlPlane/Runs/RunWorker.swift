@@ -3,6 +3,9 @@ import Logging
 import PersonaKit
 import ServiceLifecycle
 import Synchronization
+import LLM
+import StateGraph
+import PersonaCore
 
 /// Claims queued runs from the database (with a lease, so several control planes on
 /// PostgreSQL share the work and a crashed one's runs are picked up) and executes them.
@@ -22,7 +25,7 @@ public struct RunWorker: Service {
     let llm: LLMClient
     let tools: any ToolInvoker
     let configuration: Configuration
-    let wakeUp: RunWakeUp
+    let wakeUp: Wakeup
     let logger: Logger
 
     public func run() async throws {
@@ -42,7 +45,7 @@ public struct RunWorker: Service {
                     }
                 }
                 guard let run = claimed else {
-                    await wakeUp.wait(timeout: configuration.pollInterval)
+                    await wakeUp.wait(upTo: configuration.pollInterval)
                     continue
                 }
                 active.add(1)
@@ -62,32 +65,15 @@ public struct RunWorker: Service {
         logger[metadataKey: "run_id"] = .string(run.id)
         let owner = configuration.owner
         let outcome: (RunStatus, String?, String?)
-        let work = Task { try await RunExecution(services: services, llm: llm, tools: tools, run: run, owner: owner).execute() }
-        let heartbeat = Task { [logger] in
-            while !Task.isCancelled {
-                do {
-                    try await Task.sleep(for: configuration.heartbeatInterval)
-                } catch {
-                    return
-                }
-                let state: Bool?
-                do {
-                    state = try await services.database.withConnection {
-                        try await services.runs.heartbeat(id: run.id, owner: owner, leaseSeconds: configuration.leaseSeconds, now: Date(), on: $0)
-                    }
-                } catch {
-                    // A failed beat is tried again at the next one; ending here would leave the
-                    // run without cancel checks and its lease unrenewed.
-                    logger.warning("run heartbeat failed", metadata: ["error": "\(String(reflecting: error))"])
-                    continue
-                }
-                if state != false { work.cancel() }  // cancel requested (true) or lease lost (nil)
-                if state == nil { return }
-            }
+        let (result, stopRequested) = await executeWithHeartbeat(run, owner: owner, logger: logger)
+        if case .failure(let error) = result, error is CancellationError, !stopRequested {
+            // The worker itself was cancelled (the process stops), not the run: leave it
+            // claimed; its lease runs out and a worker resumes it from its last checkpoint.
+            logger.info("run interrupted by shutdown; it resumes from its last checkpoint")
+            return
         }
         do {
-            let output = try await work.value
-            outcome = (.completed, output, nil)
+            outcome = (.completed, try result.get(), nil)
         } catch is CancellationError {
             outcome = (.cancelled, nil, "cancelled")
         } catch let waiting as AwaitingApproval {
@@ -101,7 +87,6 @@ public struct RunWorker: Service {
             logger.error("run failed", metadata: ["error": "\(String(reflecting: error))"])
             outcome = (.failed, nil, "internal error while running")
         }
-        heartbeat.cancel()
         do {
             try await services.database.transaction { tx in
                 guard try await services.runs.finish(id: run.id, owner: owner, status: outcome.0, output: outcome.1,
@@ -118,37 +103,75 @@ public struct RunWorker: Service {
     }
 }
 
-/// Opens once the database is migrated: background services wait for it before their
-/// first query (the service group starts them beside the HTTP server's start-up work).
-public final class StartupGate: Sendable {
-    private let isOpen = Mutex(false)
 
-    public init() {}
+extension RunWorker {
+    private enum Piece: Sendable {
+        case finished(Result<String, any Error>)
+        /// The cancel flag was set or the lease was lost.
+        case stopRequested
+        /// The heartbeat was cancelled (the run finished, or the worker stops).
+        case heartbeatEnded
+    }
 
-    public func open() { isOpen.withLock { $0 = true } }
-
-    /// Returns once ``open()`` was called, or when the task is cancelled.
-    public func wait() async {
-        while !isOpen.withLock({ $0 }), !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(10))
+    /// Runs the graph beside its heartbeat, both child tasks of the caller (so cancelling the
+    /// worker cancels them): the heartbeat extends the lease and reads the cancel flag every
+    /// ``Configuration/heartbeatInterval``; a set flag (or a lost lease) cancels the run,
+    /// which cancels its in-flight LLM or tool call. Returns the run's output or its error,
+    /// and whether the heartbeat stopped it.
+    private func executeWithHeartbeat(_ run: Run, owner: String,
+                                      logger: Logger) async -> (Result<String, any Error>, stopRequested: Bool) {
+        await withTaskGroup(of: Piece.self) { group in
+            group.addTask {
+                do {
+                    return .finished(.success(try await RunExecution(services: services, llm: llm, tools: tools, run: run,
+                                                                     owner: owner).execute()))
+                } catch {
+                    return .finished(.failure(error))
+                }
+            }
+            group.addTask {
+                await heartbeat(run, owner: owner, logger: logger)
+                return Task.isCancelled ? .heartbeatEnded : .stopRequested
+            }
+            var result: Result<String, any Error> = .failure(CancellationError())
+            var stopRequested = false
+            while let piece = await group.next() {
+                switch piece {
+                case .finished(let finished):
+                    result = finished
+                    group.cancelAll()  // ends the heartbeat
+                case .stopRequested:
+                    stopRequested = true
+                    group.cancelAll()  // cancels the run; its result follows
+                case .heartbeatEnded:
+                    break
+                }
+            }
+            return (result, stopRequested)
         }
     }
-}
 
-/// Wakes the worker when a run is queued in this process, so it does not wait for the poll.
-public final class RunWakeUp: Sendable {
-    private let pending = Mutex(false)
-
-    public init() {}
-
-    public func signal() { pending.withLock { $0 = true } }
-
-    /// Returns after `timeout`, or within ~5 ms of a ``signal()``.
-    func wait(timeout: Duration) async {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline, !Task.isCancelled {
-            if pending.withLock({ let was = $0; $0 = false; return was }) { return }
-            try? await Task.sleep(for: .milliseconds(5))
+    /// Beats until the task is cancelled (the run ended), or returns when the run's cancel
+    /// flag is set or its lease was lost.
+    private func heartbeat(_ run: Run, owner: String, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: configuration.heartbeatInterval)
+            } catch {
+                return
+            }
+            let state: Bool?
+            do {
+                state = try await services.database.withConnection {
+                    try await services.runs.heartbeat(id: run.id, owner: owner, leaseSeconds: configuration.leaseSeconds, now: Date(), on: $0)
+                }
+            } catch {
+                // A failed beat is tried again at the next one; ending here would leave the
+                // run without cancel checks and its lease unrenewed.
+                logger.warning("run heartbeat failed", metadata: ["error": "\(String(reflecting: error))"])
+                continue
+            }
+            if state != false { return }  // cancel requested (true) or lease lost (nil)
         }
     }
 }

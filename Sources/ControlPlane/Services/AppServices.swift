@@ -5,6 +5,7 @@ import SQLKit
 import HummingbirdBcrypt
 import Logging
 import Prometheus
+import PersonaCore
 
 /// Everything a controller needs, built once by ``buildApplication(configuration:logger:)``.
 public struct AppServices: Sendable {
@@ -24,9 +25,9 @@ public struct AppServices: Sendable {
     let agents = AgentRepository()
     let runs = RunRepository()
     let approvals = RunApprovalRepository()
-    public let runWakeUp = RunWakeUp()
+    public let runWakeUp = Wakeup()
     /// Opened after migrations and the admin bootstrap.
-    public let startup = StartupGate()
+    public let startup = Gate()
     /// The shared HTTP client (LLM gateway, supervisors), shut down last.
     public let http: HTTPClient
     /// Persona containers: provisioning, status, tools.

@@ -81,7 +81,7 @@ public struct Database: Sendable {
     /// the pool) or one SQLite connection (for positional reads).
     enum Native {
         case postgres(PersonaPageLoader)
-        case sqlite(SQLiteConnection)
+        case sqlite(PooledSQLiteConnection)
     }
 
     /// Runs `body` against the engine's own interface, for the few hot reads written once per

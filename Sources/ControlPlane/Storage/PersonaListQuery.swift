@@ -3,6 +3,7 @@ import PersonaKit
 import Logging
 import NIOCore
 import PostgresNIO
+import PersonaCore
 
 /// The persona list's SQL: PostgreSQL's batch of pages, each page three index reads, and
 /// SQLite's single page.

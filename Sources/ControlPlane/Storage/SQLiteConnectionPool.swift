@@ -7,14 +7,14 @@ import Synchronization
 /// busy timeout, so readers run side by side and writers wait their turn.
 ///
 /// The pool has its own thread pool with one thread per connection, for the statements that
-/// can wait (``SQLiteConnection`` runs only short hot reads on the caller's thread): a connection waiting in
+/// can wait (``PooledSQLiteConnection`` runs only short hot reads on the caller's thread): a connection waiting in
 /// SQLite's busy handler blocks its thread, and with fewer threads than connections the
 /// connection holding the write lock could find no thread to commit on.
 final class SQLiteConnectionPool: Sendable {
     private struct State {
-        var idle: [SQLiteConnection] = []
+        var idle: [PooledSQLiteConnection] = []
         var opened = 0
-        var waiters: [CheckedContinuation<SQLiteConnection, any Error>] = []
+        var waiters: [CheckedContinuation<PooledSQLiteConnection, any Error>] = []
         var closed = false
         var threadsStopped = false
     }
@@ -36,26 +36,26 @@ final class SQLiteConnectionPool: Sendable {
         self.threads.start()
     }
 
-    func withConnection<T: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+    func withConnection<T: Sendable>(_ body: @Sendable (PooledSQLiteConnection) async throws -> T) async throws -> T {
         let connection = try await checkout()
         do {
             let value = try await body(connection)
-            checkin(connection)
+            await checkin(connection)
             return value
         } catch {
-            checkin(connection)
+            await checkin(connection)
             throw error
         }
     }
 
     private enum Checkout {
-        case ready(SQLiteConnection)
+        case ready(PooledSQLiteConnection)
         case open
         case wait
         case closed
     }
 
-    private func checkout() async throws -> SQLiteConnection {
+    private func checkout() async throws -> PooledSQLiteConnection {
         let decision: Checkout = state.withLock { state in
             if state.closed { return .closed }
             if let connection = state.idle.popLast() { return .ready(connection) }
@@ -79,7 +79,7 @@ final class SQLiteConnectionPool: Sendable {
             }
         case .wait:
             return try await withCheckedThrowingContinuation { continuation in
-                let now: Result<SQLiteConnection, any Error>? = state.withLock { state in
+                let now: Result<PooledSQLiteConnection, any Error>? = state.withLock { state in
                     if state.closed { return .failure(StorageError(.unavailable, "database pool closed")) }
                     if let connection = state.idle.popLast() { return .success(connection) }
                     state.waiters.append(continuation)
@@ -90,22 +90,24 @@ final class SQLiteConnectionPool: Sendable {
         }
     }
 
-    private func checkin(_ connection: SQLiteConnection) {
-        let (waiter, retire): (CheckedContinuation<SQLiteConnection, any Error>?, Bool) = state.withLock { state in
+    /// Returns `connection` to the pool, or hands it to the first waiter; after ``close()`` it
+    /// is retired instead (awaited here, so no task outlives the caller).
+    private func checkin(_ connection: PooledSQLiteConnection) async {
+        let (waiter, retire): (CheckedContinuation<PooledSQLiteConnection, any Error>?, Bool) = state.withLock { state in
             if state.closed { return (nil, true) }
             if !state.waiters.isEmpty { return (state.waiters.removeFirst(), false) }
             state.idle.append(connection)
             return (nil, false)
         }
         if retire {
-            Task { await self.retire(connection) }
+            await self.retire(connection)
         } else {
             waiter?.resume(returning: connection)
         }
     }
 
-    private func open() async throws -> SQLiteConnection {
-        let connection = try await SQLiteConnection.open(path: path, threads: threads)
+    private func open() async throws -> PooledSQLiteConnection {
+        let connection = try await PooledSQLiteConnection.open(path: path, threads: threads)
         do {
             // The timeout first: switching to WAL needs a lock another connection may hold.
             for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
@@ -139,7 +141,7 @@ final class SQLiteConnectionPool: Sendable {
     /// runs on the pool's threads, never on a Swift concurrency thread; in a task of its own,
     /// because the pool's threads refuse work from a cancelled task and a service group shuts
     /// down by cancellation.
-    private func retire(_ connection: SQLiteConnection) async {
+    private func retire(_ connection: PooledSQLiteConnection) async {
         let threads = self.threads
         let closed = await Task.detached { (try? await threads.runIfActive { connection.close() }) != nil }.value
         if !closed { connection.close() }

@@ -1,5 +1,6 @@
 import PostgresNIO
 import CSQLite
+import PersonaCore
 
 /// A storage failure. The underlying driver error stays in ``underlying`` for the log and is
 /// never shown to a client.

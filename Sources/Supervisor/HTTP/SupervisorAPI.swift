@@ -49,14 +49,14 @@ public struct SupervisorAPI: Sendable {
             response = try await route(request, trace: trace)
         } catch {
             if error.status >= 500 {
-                logger.error("request failed", metadata: ["traceId": "\(trace.traceId)", "error": "\(String(reflecting: error))"])
+                logger.error("request failed", metadata: ["trace_id": "\(trace.traceId)", "error": "\(String(reflecting: error))"])
             }
             response = APIErrors.response(error, traceId: trace.traceId)
         }
         response.headers.append(("traceparent", trace.traceparent))
         response.headers.append(("X-Trace-Id", trace.traceId))
         logger.info("request", metadata: [
-            "traceId": "\(trace.traceId)", "spanId": "\(trace.spanId)", "method": "\(request.method.rawValue)",
+            "trace_id": "\(trace.traceId)", "span_id": "\(trace.spanId)", "method": "\(request.method.rawValue)",
             "path": "\(request.path)", "status": "\(response.status.code)",
             "durationMs": "\((monotonicNanos() - started) / 1_000_000)",
         ])

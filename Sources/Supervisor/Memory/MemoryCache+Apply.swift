@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import PersonaKit
+import PersonaCore
 
 extension MemoryCache {
     /// What applying one page did.
@@ -89,7 +90,7 @@ extension MemoryCache {
                 .text(entry.chunkId), entry.documentId.map(SQLiteValue.text) ?? .null,
                 entry.documentName.map(SQLiteValue.text) ?? .null, .integer(entry.curated ? 1 : 0), .text(entry.text ?? ""),
                 entry.model.map(SQLiteValue.text) ?? .null, vector == nil ? .null : .integer(Int64((vector?.count ?? 0) / 4)),
-                vector.map(SQLiteValue.blob) ?? .null, .integer(entry.version),
+                vector.map(SQLiteValue.bytes) ?? .null, .integer(entry.version),
             ])
     }
 

@@ -1,4 +1,5 @@
 import PersonaKit
+import PersonaCore
 
 extension MemoryCache {
     /// One search result, as `memory_search` returns it.
@@ -85,7 +86,7 @@ extension MemoryCache {
                 WHERE model = ? AND dim = ? AND vector IS NOT NULL AND id > ? ORDER BY id LIMIT ?
                 """, [.text(model), .integer(Int64(dimension)), .integer(after), .integer(Int64(Self.indexBatch))])
             for row in rows {
-                guard let id = row[1].text, let bytes = row[3].blob, let vector = MemoryVector.floats(bytes) else { continue }
+                guard let id = row[1].text, let bytes = row[3].bytes, let vector = MemoryVector.floats(bytes) else { continue }
                 index.upsert(id: id, vector: vector, curated: row[2].integer == 1)
             }
             guard rows.count == Self.indexBatch, let last = rows.last?[0].integer else { return index }

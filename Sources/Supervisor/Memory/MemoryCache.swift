@@ -5,6 +5,7 @@ import Foundation
 #endif
 import PersonaKit
 import Synchronization
+import PersonaCore
 
 /// The persona's memory chunks copied into the container (`/cache/memory.db`, beside
 /// `supervisor.db`), so `memory_search` answers from local data and still answers when the
@@ -151,7 +152,7 @@ public final class MemoryCache: Sendable {
         try state.withLock { _ throws(SupervisorError) in
             let rows = try db.execute("SELECT vector FROM query_embeddings WHERE model = ? AND query = ?",
                                       [.text(model), .text(query)])
-            return rows.first?.first?.blob.flatMap(MemoryVector.floats)
+            return rows.first?.first?.bytes.flatMap(MemoryVector.floats)
         }
     }
 
@@ -161,7 +162,7 @@ public final class MemoryCache: Sendable {
         try state.withLock { _ throws(SupervisorError) in
             try db.execute(
                 "INSERT OR REPLACE INTO query_embeddings (model, query, vector, created_at) VALUES (?, ?, ?, ?)",
-                [.text(model), .text(query), .blob(MemoryVector.bytes(vector)), .real(date.timeIntervalSince1970)])
+                [.text(model), .text(query), .bytes(MemoryVector.bytes(vector)), .real(date.timeIntervalSince1970)])
             try db.execute("""
                 DELETE FROM query_embeddings WHERE created_at <
                     (SELECT created_at FROM query_embeddings ORDER BY created_at DESC LIMIT 1 OFFSET ?)

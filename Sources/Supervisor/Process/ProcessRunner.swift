@@ -3,6 +3,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import PersonaCore
 
 /// Starts processes through the fork/exec shim and the ``Reaper``, feeds stdin, collects
 /// capped stdout and a stderr tail, and enforces the timeout by killing the process group.

@@ -3,6 +3,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import PersonaCore
 
 /// The supervisor's only reaper, modelled on `vminitd`: one thread waits for signals, reaps
 /// every exited child with `waitpid(..., WNOHANG)` and hands each exit to the ``ExitWaiter``

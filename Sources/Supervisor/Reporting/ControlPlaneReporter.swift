@@ -7,6 +7,7 @@ import Logging
 import NIOHTTP1
 import PersonaKit
 import Synchronization
+import PersonaCore
 
 /// Reports to the control plane's internal API (`/internal/v1/supervisors/...`) with the
 /// container token and `traceparent`:

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import PersonaKit
+import PersonaCore
 
 /// Every invocation, keyed by id and (when given) its idempotency key. A key that is already
 /// journaled never runs again: its recorded result is returned instead.
@@ -68,7 +69,7 @@ public struct InvocationJournal: Sendable {
         try db.execute(
             "UPDATE invocations SET status = ?, finished_at = ?, duration_ms = ?, result = ? WHERE id = ?",
             [.text(result.status.rawValue), .real(date.timeIntervalSince1970), .integer(Int64(result.durationMs)),
-             .blob(Array(body)), .text(result.id)])
+             .blob(body), .text(result.id)])
     }
 
     /// The most recent invocations, newest first.

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import PersonaCore
 
 /// Reports for the control plane that must not be lost: stored first, delivered in order by
 /// the ``ControlPlaneReporter``, deleted once acknowledged.
@@ -28,14 +29,14 @@ public struct Outbox: Sendable {
     public func enqueue(path: String, body: [UInt8], at date: Date = Date()) throws(SupervisorError) -> Int64 {
         let rows = try db.execute(
             "INSERT INTO outbox (path, body, created_at) VALUES (?, ?, ?) RETURNING seq",
-            [.text(path), .blob(body), .real(date.timeIntervalSince1970)])
+            [.text(path), .bytes(body), .real(date.timeIntervalSince1970)])
         return rows.first?.first?.integer ?? 0
     }
 
     /// The oldest `limit` reports, oldest first.
     public func peek(limit: Int = 1) throws(SupervisorError) -> [Entry] {
         try db.execute("SELECT seq, path, body, attempts FROM outbox ORDER BY seq LIMIT ?", [.integer(Int64(limit))]).map { row in
-            Entry(sequence: row[0].integer ?? 0, path: row[1].text ?? "", body: row[2].blob ?? [],
+            Entry(sequence: row[0].integer ?? 0, path: row[1].text ?? "", body: row[2].bytes ?? [],
                   attempts: Int(row[3].integer ?? 0))
         }
     }

@@ -1,3 +1,4 @@
+import PersonaCore
 /// The supervisor's SQLite file under the cache volume (`/cache/supervisor.db`): the
 /// idempotency journal and the report outbox. Migrations are versioned by `user_version`.
 public enum SupervisorStore {

@@ -1,3 +1,5 @@
+import PersonaCore
+
 /// The one error type of the supervisor: a machine code, a message for people, the HTTP
 /// status it maps to, and (for the log only) the underlying cause.
 public struct SupervisorError: Error, Sendable, CustomStringConvertible {
@@ -35,13 +37,6 @@ public struct SupervisorError: Error, Sendable, CustomStringConvertible {
     static func system(_ what: String, errno value: Int32, code: String = "system_error", status: Int = 500) -> SupervisorError {
         SupervisorError(code, what, status: status, underlying: Errno(value))
     }
-}
-
-/// A raw `errno`, printed with its name.
-public struct Errno: Error, Sendable, CustomStringConvertible {
-    public var value: Int32
-    public init(_ value: Int32) { self.value = value }
-    public var description: String { "errno \(value) (\(String(cString: strerror(value))))" }
 }
 
 #if canImport(Glibc)

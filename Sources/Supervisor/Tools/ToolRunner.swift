@@ -94,7 +94,7 @@ public actor ToolRunner {
         }
         emit(InvocationEvent(personaId: context.personaId, bootId: context.bootId, kind: .started, invocationId: id, tool: name,
                              idempotencyKey: request.idempotencyKey, traceparent: span.traceparent, at: Date()))
-        logger.info("invocation started", metadata: ["traceId": "\(trace.traceId)", "spanId": "\(span.spanId)", "tool": "\(name)", "invocationId": "\(id)"])
+        logger.info("invocation started", metadata: ["trace_id": "\(trace.traceId)", "span_id": "\(span.spanId)", "tool": "\(name)", "invocationId": "\(id)"])
         let result = await task.value
         do {
             try journal.finish(result)
@@ -109,7 +109,7 @@ public actor ToolRunner {
         emit(InvocationEvent(personaId: context.personaId, bootId: context.bootId, kind: .finished, invocationId: id, tool: name,
                              idempotencyKey: request.idempotencyKey, traceparent: span.traceparent, at: Date(), result: result))
         logger.info("invocation finished", metadata: [
-            "traceId": "\(trace.traceId)", "spanId": "\(span.spanId)", "tool": "\(name)", "invocationId": "\(id)",
+            "trace_id": "\(trace.traceId)", "span_id": "\(span.spanId)", "tool": "\(name)", "invocationId": "\(id)",
             "status": "\(result.status.rawValue)", "durationMs": "\(result.durationMs)",
         ])
         return result

@@ -2,11 +2,12 @@ import CSQLite
 import Logging
 import NIOCore
 import NIOPosix
+import PersonaCore
 import SQLKit
 
-/// SQLKit over one ``SQLiteConnection``: what repositories get from ``Database`` on SQLite.
+/// SQLKit over one ``PooledSQLiteConnection``: what repositories get from ``Database`` on SQLite.
 struct SQLiteSQLDatabase: SQLDatabase {
-    let connection: SQLiteConnection
+    let connection: PooledSQLiteConnection
     let logger: Logger
     let queryLogLevel: Logger.Level?
 

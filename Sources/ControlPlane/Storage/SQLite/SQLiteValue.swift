@@ -1,18 +1,10 @@
 import Foundation
+import PersonaCore
 @_spi(CodableUtilities) import SQLKit
 
-/// One SQLite value, as bound to a statement or read from a row.
-///
-/// The storage format is the one the embedded database has always used (sqlite-nio's, before
-/// this driver): dates are `REAL` seconds since 1970, booleans `INTEGER` 0/1, bytes `BLOB`,
-/// anything else that is not a plain value JSON `TEXT`.
-enum SQLiteValue: Sendable, Equatable {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case blob(Data)
-
+/// Binding and reading through `Codable`, for SQLKit: the common types directly, raw-value
+/// enums as their raw value, structures as JSON text.
+extension SQLiteValue {
     /// The value of a bind: the common types directly, anything else through `Encodable`
     /// (a raw-value enum as its raw value, a structure as JSON text).
     init(encoding value: any Encodable) throws {
@@ -71,119 +63,6 @@ enum SQLiteValue: Sendable, Equatable {
         return value
     }
 
-    var isNull: Bool {
-        if case .null = self { return true }
-        return false
-    }
-}
-
-/// Types stored as one SQLite value without going through `Codable`.
-protocol SQLiteValueConvertible {
-    init?(sqliteValue: SQLiteValue)
-    var sqliteValue: SQLiteValue { get }
-}
-
-extension String: SQLiteValueConvertible {
-    init?(sqliteValue: SQLiteValue) {
-        switch sqliteValue {
-        case .text(let text): self = text
-        case .integer(let n): self = String(n)
-        case .real(let n): self = String(n)
-        case .blob, .null: return nil
-        }
-    }
-    var sqliteValue: SQLiteValue { .text(self) }
-}
-
-extension SQLiteValueConvertible where Self: FixedWidthInteger {
-    init?(sqliteValue: SQLiteValue) {
-        guard case .integer(let n) = sqliteValue, let value = Self(exactly: n) else { return nil }
-        self = value
-    }
-    var sqliteValue: SQLiteValue { Int64(exactly: self).map(SQLiteValue.integer) ?? .real(Double(self)) }
-}
-
-extension Int: SQLiteValueConvertible {}
-extension Int8: SQLiteValueConvertible {}
-extension Int16: SQLiteValueConvertible {}
-extension Int32: SQLiteValueConvertible {}
-extension Int64: SQLiteValueConvertible {}
-extension UInt: SQLiteValueConvertible {}
-extension UInt8: SQLiteValueConvertible {}
-extension UInt16: SQLiteValueConvertible {}
-extension UInt32: SQLiteValueConvertible {}
-extension UInt64: SQLiteValueConvertible {}
-
-extension Double: SQLiteValueConvertible {
-    init?(sqliteValue: SQLiteValue) {
-        switch sqliteValue {
-        case .real(let n): self = n
-        case .integer(let n): self = Double(n)
-        default: return nil
-        }
-    }
-    var sqliteValue: SQLiteValue { .real(self) }
-}
-
-extension Float: SQLiteValueConvertible {
-    init?(sqliteValue: SQLiteValue) {
-        guard let value = Double(sqliteValue: sqliteValue) else { return nil }
-        self = Float(value)
-    }
-    var sqliteValue: SQLiteValue { .real(Double(self)) }
-}
-
-extension Bool: SQLiteValueConvertible {
-    init?(sqliteValue: SQLiteValue) {
-        switch sqliteValue {
-        case .integer(0), .real(0): self = false
-        case .integer(1), .real(1): self = true
-        case .text("0"): self = false
-        case .text("1"): self = true
-        default: return nil
-        }
-    }
-    var sqliteValue: SQLiteValue { .integer(self ? 1 : 0) }
-}
-
-extension Data: SQLiteValueConvertible {
-    init?(sqliteValue: SQLiteValue) {
-        guard case .blob(let bytes) = sqliteValue else { return nil }
-        self = bytes
-    }
-    var sqliteValue: SQLiteValue { .blob(self) }
-}
-
-extension Date: SQLiteValueConvertible {
-    init?(sqliteValue: SQLiteValue) {
-        let seconds: Double
-        switch sqliteValue {
-        case .real(let n): seconds = n
-        case .integer(let n): seconds = Double(n)
-        case .text(let text):
-            guard let date = (try? Date(text, strategy: .iso8601))
-                ?? (try? Date(text, strategy: .iso8601.dateTimeSeparator(.space))) else { return nil }
-            self = date
-            return
-        default: return nil
-        }
-        // Microseconds, as stored dates have always been read: no nanosecond noise in equality.
-        let sinceReference = seconds - Date.timeIntervalBetween1970AndReferenceDate
-        self.init(timeIntervalSinceReferenceDate: (sinceReference * 1e6).rounded() / 1e6)
-    }
-    var sqliteValue: SQLiteValue { .real(timeIntervalSince1970) }
-}
-
-extension Optional: SQLiteValueConvertible where Wrapped: SQLiteValueConvertible {
-    init?(sqliteValue: SQLiteValue) {
-        if case .null = sqliteValue {
-            self = .none
-            return
-        }
-        guard let value = Wrapped(sqliteValue: sqliteValue) else { return nil }
-        self = .some(value)
-    }
-    var sqliteValue: SQLiteValue { map(\.sqliteValue) ?? .null }
 }
 
 /// Encodes a single value (what a raw-value enum or a wrapper produces); anything keyed or
