@@ -15,16 +15,4 @@ struct ExitWaiterTests {
         #expect(await waiting.value == 3)
         #expect(await waiter.waitUnlessCancelled() == 3, "after the exit it answers at once")
     }
-
-    @Test("a wake-up sent while nobody waits ends the next wait, and only that one")
-    func wakeSignalKept() async {
-        let wake = WakeSignal()
-        wake.signal()
-        let start = ContinuousClock.now
-        await wake.wait(for: .seconds(30))
-        #expect(ContinuousClock.now - start < .seconds(10), "the kept signal ended the wait")
-        let second = ContinuousClock.now
-        await wake.wait(for: .milliseconds(100))
-        #expect(ContinuousClock.now - second >= .milliseconds(100), "the signal was used up: this one timed out")
-    }
 }

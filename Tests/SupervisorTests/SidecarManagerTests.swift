@@ -61,6 +61,9 @@ struct SidecarManagerTests {
         defer { Fixtures.remove(dir) }
         let manager = Self.manager([Self.listener("base", socket: dir + "/base.sock"),
                                     Self.listener("top", socket: dir + "/top.sock", dependsOn: ["base"])], directory: dir)
+        // The manager's loop restarts crashed sidecars (the supervisor runs it as a service).
+        let runLoop = Task { await manager.run() }
+        defer { runLoop.cancel() }
         try await manager.ensureReady(["top"])
         let basePid = try #require(await manager.pid("base"))
         let topPid = try #require(await manager.pid("top"))

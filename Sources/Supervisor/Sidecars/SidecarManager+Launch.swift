@@ -50,7 +50,7 @@ extension SidecarManager {
             throw error
         }
         waiters[pid] = waiter
-        needLoop()
+        wake.signal()
         await perform(startedActions)
 
         let deadline = started.monotonic + spec.readyTimeout.nanoseconds

@@ -1,3 +1,4 @@
+import PersonaCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,22 +8,12 @@ import Glibc
 extension SidecarManager {
     /// Starts the eager sidecars, then watches the processes, restarts crashed sidecars and
     /// (with an ``idleTimeout``) stops idle ones, until cancelled or shut down. The supervisor
-    /// runs it as one of its service loops; while it does not run, the manager runs the same
-    /// loop itself whenever a process must be watched.
+    /// runs it as one of its service loops: crash restarts happen only while it runs.
     public func run() async {
-        if let fallback = fallbackLoop {
-            // It sees the cancellation before acting again; what it began finishes by itself.
-            fallbackGeneration += 1
-            fallbackLoop = nil
-            fallback.cancel()
-        }
-        looping = true
         await withDiscardingTaskGroup { group in
             group.addTask { await self.startEager() }
-            await drive(idle: idleTimeout, untilQuiet: false)
+            await drive(idle: idleTimeout)
         }
-        looping = false
-        needLoop()
     }
 
     private func startEager() async {
@@ -33,31 +24,10 @@ extension SidecarManager {
         }
     }
 
-    /// Makes sure a loop watches what runs: wakes it, or starts the fallback loop when
-    /// ``run()`` is not looping and something must be watched or restarted.
-    func needLoop() {
-        guard !looping, fallbackLoop == nil, !lifecycle.closed, !lifecycle.isQuiet else {
-            wake.signal()
-            return
-        }
-        fallbackGeneration += 1
-        let generation = fallbackGeneration
-        fallbackLoop = Task { await self.runFallback(generation) }
-    }
-
-    private func runFallback(_ generation: Int) async {
-        await drive(idle: nil, untilQuiet: true)
-        guard fallbackGeneration == generation else { return }
-        fallbackLoop = nil
-        // Something may have started while it wound down.
-        needLoop()
-    }
-
     /// One loop: sleeps until the earliest due restart or idle check, or until woken (an exit,
     /// a new process, a scheduled restart), and does what is due. Watchers, restarts and idle
     /// stops are its child tasks, so it keeps watching while they wait.
-    /// - Parameter untilQuiet: return once no process runs and no restart is pending.
-    private func drive(idle: Duration?, untilQuiet: Bool) async {
+    private func drive(idle: Duration?) async {
         let interval = idle.map { min(max($0 / 4, .milliseconds(50)), .seconds(5)) }
         var nextIdleCheck = interval.map { monotonicNanos() + $0.nanoseconds }
         await withDiscardingTaskGroup { group in
@@ -83,9 +53,8 @@ extension SidecarManager {
                     if !stops.isEmpty { group.addTask { await self.perform(stops) } }
                     nextIdleCheck = now + interval.nanoseconds
                 }
-                if untilQuiet && lifecycle.isQuiet { break }
                 let deadline = [nextIdleCheck, lifecycle.nextRestart].compactMap { $0 }.min()
-                await wake.wait(for: deadline.map { .nanoseconds($0.subtractingSaturated(monotonicNanos())) })
+                await wake.wait(upTo: deadline.map { .nanoseconds($0.subtractingSaturated(monotonicNanos())) })
             }
             group.cancelAll()
         }

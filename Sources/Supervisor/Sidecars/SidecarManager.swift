@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
+import PersonaCore
 import PersonaKit
 #if canImport(Glibc)
 import Glibc
@@ -37,15 +38,7 @@ public actor SidecarManager {
     public nonisolated let names: [String]
     let logger: Logger
     /// Wakes the loop early: a process to watch, an exit handled, a restart scheduled, shutdown.
-    let wake = WakeSignal()
-    /// Whether ``run()`` is looping.
-    var looping = false
-    /// The loop while ``run()`` is not looping (an embedded manager, tests, or before the
-    /// supervisor starts it) and a process must be watched or a restart is due. Stored and
-    /// cancelled by ``run()`` and ``shutdown(grace:)``; it ends by itself once nothing runs.
-    var fallbackLoop: Task<Void, Never>?
-    /// Which fallback loop is current (one cancelled by ``run()`` may still be winding down).
-    var fallbackGeneration = 0
+    let wake = Wakeup()
 
     /// - Parameters:
     ///   - logDirectory: each sidecar's stdout and stderr go to `<name>.log` there (root-only).
@@ -108,12 +101,6 @@ public actor SidecarManager {
         // Each ends promptly now that its sidecar is stopped (one still in `prepare` kills
         // what it spawns), so nothing is left running when this returns.
         for launch in launches.values { _ = await launch.result }
-        if let loop = fallbackLoop {
-            fallbackGeneration += 1
-            fallbackLoop = nil
-            loop.cancel()
-            await loop.value
-        }
     }
 
     /// Each sidecar's state, with the memory of its process tree measured now.
@@ -178,7 +165,7 @@ public actor SidecarManager {
             case .stop(let name, let keepWanted):
                 await stop(name, keepWanted: keepWanted, grace: grace)
             case .scheduleRestart:
-                needLoop()
+                wake.signal()
             case .restart(let name):
                 await restart(name)
             case .start(let name):
