@@ -205,6 +205,17 @@ struct SidecarLifecycleTests {
         #expect(later.contains(.stop("app", keepWanted: false)))
     }
 
+    @Test("a sidecar held by a caller waiting for it or for its dependent is not stopped for idleness")
+    func heldIsNotIdle() throws {
+        var lifecycle = SidecarLifecycle(specs: [Self.spec("base"), Self.spec("slow", dependsOn: ["base"])])
+        lifecycle.held(["slow"])
+        try Self.bringUp(&lifecycle, "base", pid: 1, at: 0)
+        // slow's start has not even been requested yet (its caller is between the two starts).
+        #expect(lifecycle.idleTick(at: 5_000_000_000, timeout: .seconds(1)).isEmpty, "base is held for slow's caller")
+        lifecycle.released(["slow"])
+        #expect(Self.stops(lifecycle.idleTick(at: 5_000_000_000, timeout: .seconds(1))) == ["base"])
+    }
+
     @Test("shutdown stops everything dependents first, refuses later starts and restarts nothing")
     func shutdown() throws {
         var lifecycle = SidecarLifecycle(specs: [Self.spec("base"), Self.spec("top", dependsOn: ["base"])])

@@ -132,7 +132,8 @@ extension SidecarLifecycle {
         var stopping: Set<String> = []
         var actions: [Action] = []
         for name in order.reversed() where !pinned.contains(name) {
-            guard let slot = slots[name], slot.state == .ready, now.subtractingSaturated(slot.lastUsed) > limit else { continue }
+            guard let slot = slots[name], slot.state == .ready, slot.holds == 0, now.subtractingSaturated(slot.lastUsed) > limit
+            else { continue }
             let needed = dependents(of: name).contains { dependent in
                 !stopping.contains(dependent) && [.ready, .starting].contains(slots[dependent]?.state)
             }

@@ -44,6 +44,8 @@ struct SidecarLifecycle: Sendable {
         var readyMs: Int?
         /// Should be running: used (or eager) and not stopped for idleness.
         var wanted = false
+        /// Callers waiting for it (or for a dependent of it) to be ready: never idle meanwhile.
+        var holds = 0
         /// In ``State/backoff``: when the restart is due (monotonic); `nil` once it began.
         var restartAt: UInt64?
         var detail: String?
@@ -243,6 +245,28 @@ struct SidecarLifecycle: Sendable {
     }
 
     /// `names` and their dependencies were used now.
+    /// A caller starts waiting for `names`: they and their dependencies are held (not idle)
+    /// until ``released(_:)``, however long the start takes.
+    mutating func held(_ names: [String]) {
+        for name in closure(of: names) { slots[name]?.holds += 1 }
+    }
+
+    /// The wait that ``held(_:)`` began ended (ready or failed).
+    mutating func released(_ names: [String]) {
+        for name in closure(of: names) { slots[name].map { slots[name]?.holds = max(0, $0.holds - 1) } }
+    }
+
+    /// `names` and everything they depend on, each once.
+    private func closure(of names: [String]) -> Set<String> {
+        var stack = names
+        var seen: Set<String> = []
+        while let name = stack.popLast() {
+            guard let slot = slots[name], seen.insert(name).inserted else { continue }
+            stack.append(contentsOf: slot.spec.dependsOn)
+        }
+        return seen
+    }
+
     mutating func touched(_ names: [String], at now: Moment) {
         var stack = names
         var seen: Set<String> = []

@@ -59,6 +59,10 @@ public actor SidecarManager {
     /// - Throws: `sidecar_unavailable` (not installed), `sidecar_failed` (exited or never
     ///   became ready, with the end of its log), `shutting_down`.
     public func ensureReady(_ names: [String]) async throws(SupervisorError) {
+        // Held while this caller waits: a dependency that became ready must not be stopped for
+        // idleness before the dependent that needs it has started.
+        lifecycle.held(names)
+        defer { lifecycle.released(names) }
         await noticeExits()
         for name in names { try await start(name) }
         touch(names)
