@@ -111,6 +111,28 @@ let package = Package(
         ),
         .target(
             name: "PersonaKit",
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: swiftSettings
+        ),
+        // The database: opening (PostgreSQL or the embedded SQLite file), migrations, the SQLite
+        // SQLKit driver, every repository and the models they read and write. Knows nothing of
+        // HTTP: it takes plain values and returns rows, models or JSON bytes.
+        .target(
+            name: "PersonaStorage",
+            dependencies: [
+                "PersonaCore",
+                "PersonaKit",
+                "CSQLite",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The OpenAI-compatible chat client (LiteLLM proxy): tool calls, streaming, retries.
@@ -148,6 +170,7 @@ let package = Package(
             dependencies: [
                 "PersonaCore",
                 "PersonaKit",
+                "PersonaStorage",
                 "LLM",
                 "StateGraph",
                 "DockerEngine",
@@ -179,6 +202,7 @@ let package = Package(
             dependencies: [
                 "ControlPlane",
                 "PersonaCore",
+                "PersonaStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -213,6 +237,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "ControlPlane",
+                "PersonaStorage",
                 "LLM",
                 "TestTraits",
                 "DockerEngine",
@@ -257,6 +282,7 @@ let package = Package(
             dependencies: [
                 "ControlPlane",
                 "PersonaCore",
+                "PersonaStorage",
                 "LLM",
                 "StateGraph",
                 "TestSupport",

@@ -6,6 +6,7 @@ import PersonaKit
 import ServiceLifecycle
 import LLM
 import PersonaCore
+import PersonaStorage
 
 /// The control plane's HTTP application type.
 public typealias ControlPlaneApplication = Application<RouterResponder<AppRequestContext>>

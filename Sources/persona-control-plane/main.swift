@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PersonaCore
+import PersonaStorage
 
 @main
 struct PersonaControlPlane: AsyncParsableCommand {
@@ -55,9 +56,9 @@ struct Serve: AsyncParsableCommand {
 
 extension CommonOptions {
     /// Opens the configured database and runs `body` while its service runs.
-    func withDatabase<T: Sendable>(_ body: (AppConfiguration, ControlPlane.Database) async throws -> T) async throws -> T {
+    func withDatabase<T: Sendable>(_ body: (AppConfiguration, PersonaStorage.Database) async throws -> T) async throws -> T {
         let (configuration, logger) = try load()
-        let database = try ControlPlane.Database.open(configuration: configuration, logger: logger)
+        let database = try Database.open(configuration: configuration, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             let service = database.service
             group.addTask { try await service.run() }

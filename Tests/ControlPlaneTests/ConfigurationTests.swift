@@ -2,6 +2,8 @@ import ControlPlane
 import Foundation
 import Logging
 import Testing
+import PersonaStorage
+import PersonaCore
 
 @Suite("Configuration")
 struct ConfigurationTests {

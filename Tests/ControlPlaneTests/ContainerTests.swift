@@ -7,6 +7,7 @@ import PersonaKit
 import SQLKit
 import Testing
 import TestSupport
+import PersonaStorage
 
 /// Persona containers on the real Docker engine, from the real persona image (`scripts/test`
 /// starts the engine and builds the image; these tests fail, never skip, without them).

@@ -1,6 +1,7 @@
 @testable import ControlPlane
 import Foundation
 import Testing
+import PersonaStorage
 
 @Suite("JSON coding")
 struct JSONCodingTests {

@@ -5,6 +5,7 @@ import PersonaKit
 import Testing
 import TestSupport
 @testable import LLM
+import PersonaStorage
 
 @Suite("LLM client against a scripted OpenAI-compatible server")
 struct LLMClientTests {

@@ -5,6 +5,7 @@ import PersonaKit
 import SQLKit
 import Testing
 import TestSupport
+import PersonaStorage
 
 extension MemoryTests {
     /// Clustered unit vectors from a seeded generator (the retrieval benchmark's).

@@ -6,6 +6,7 @@ import SQLKit
 import Testing
 import TestSupport
 @testable import LLM
+import PersonaStorage
 
 extension MemoryTests {
     /// Stores `text` as an uploaded file and a document row in the given state, as a control

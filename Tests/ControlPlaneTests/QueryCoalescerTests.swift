@@ -2,6 +2,7 @@
 import Foundation
 import Synchronization
 import Testing
+import PersonaStorage
 
 /// A door a batch waits at until the test opens it.
 private actor Gate {

@@ -4,6 +4,7 @@ import PersonaKit
 import Testing
 import TestSupport
 @testable import LLM
+import PersonaStorage
 
 @Suite("Agents and runs")
 struct RunsTests {

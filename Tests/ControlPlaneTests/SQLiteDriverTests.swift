@@ -4,6 +4,7 @@ import Logging
 import PersonaKit
 import SQLKit
 import Testing
+import PersonaStorage
 
 /// The control plane's SQLite driver (`Storage/SQLite/`) on its own: the storage format files
 /// written before it keep, error classes, the statement cache across a schema change.

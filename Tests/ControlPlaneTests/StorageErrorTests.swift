@@ -4,6 +4,7 @@ import Logging
 import PersonaKit
 import Testing
 import TestSupport
+import PersonaStorage
 
 @Suite("Storage errors reach clients classified")
 struct StorageErrorTests {

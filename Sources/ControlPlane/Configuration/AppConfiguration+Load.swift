@@ -2,6 +2,7 @@ import Crypto
 import DockerEngine
 import Foundation
 import Logging
+import PersonaCore
 
 extension AppConfiguration {
     /// Reads the configuration from `environment`.

@@ -1,4 +1,5 @@
 import Foundation
+import PersonaCore
 
 /// Document memory: the embedder, chunking, search and the curator.
 public struct MemorySettings: Sendable {

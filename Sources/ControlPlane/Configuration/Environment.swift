@@ -1,4 +1,5 @@
 import Foundation
+import PersonaCore
 
 /// The process environment merged with an optional `.env` file: real environment
 /// variables win over the file, as with docker and most twelve-factor tools.
@@ -52,10 +53,4 @@ public struct Environment: Sendable {
         }
         return out
     }
-}
-
-/// A configuration problem that stops the server from starting.
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -2,6 +2,7 @@ import DockerEngine
 import Foundation
 import Hummingbird
 import PersonaKit
+import PersonaStorage
 
 /// What a persona container is made of: labels, the engine spec, the host directories.
 extension ContainerManager {

@@ -2,6 +2,7 @@ import DockerEngine
 import Foundation
 import Hummingbird
 import PersonaKit
+import PersonaStorage
 
 extension ContainerManager {
     // MARK: Tools

@@ -7,6 +7,7 @@ import Logging
 import PersonaKit
 import SQLKit
 import Synchronization
+import PersonaStorage
 
 /// Provisions, stops and removes persona containers through the Docker Engine API, and runs
 /// tools in them through their supervisors. Desired state lives in `persona_containers`; the

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import PersonaKit
 import ServiceLifecycle
+import PersonaStorage
 
 /// `/internal/v1/supervisors/...`: what supervisors report. Never on the public port: served on
 /// the unix socket mounted into containers (or, for a remote engine, its own TCP listener).

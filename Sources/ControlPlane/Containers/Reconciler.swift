@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PersonaKit
 import ServiceLifecycle
+import PersonaStorage
 
 /// Keeps the engine in line with `persona_containers`: driven by the Docker events stream of
 /// this installation's containers, plus a periodic sweep (and one at every subscription, so a

@@ -1,74 +1,7 @@
 import Foundation
 import Hummingbird
 import PersonaKit
-
-/// Platform settings an administrator can change at run time, with their defaults and bounds.
-struct PlatformSettings: Codable, Sendable, Equatable {
-    /// Whether users who are not admins may create personas.
-    var allowUserPersonaCreation = true
-    /// How many personas one user may own (admins are exempt).
-    var maxPersonasPerUser = 50
-    /// Memory limit of a new persona container, in MiB (seed: 2 GB).
-    var defaultPersonaMemoryMb = 2048
-    /// CPU shares of a new persona container (seed: 512).
-    var defaultPersonaCpuShares = 512
-    /// CPU limit of a new persona container in thousandths of a CPU (`NanoCpus`; shares are
-    /// only a weight under contention).
-    var defaultPersonaCpuMillis = 1000
-    /// Process limit of a persona container (fork bombs stop here).
-    var defaultPersonaPidsLimit = 512
-    /// How often the reconciler restarts a crashed persona container (with backoff) before it
-    /// marks it failed; 0 never restarts.
-    var personaRestartMaxAttempts = 5
-    /// How long audit events are kept.
-    var auditRetentionDays = 365
-    /// How long finished runs keep their state deltas and live-event log (the step timeline
-    /// stays).
-    var runHistoryRetentionDays = 30
-
-    static let bounds: [String: ClosedRange<Int>] = [
-        "maxPersonasPerUser": 0...100_000,
-        "defaultPersonaMemoryMb": 128...262_144,
-        "defaultPersonaCpuShares": 2...262_144,
-        "defaultPersonaCpuMillis": 10...256_000,
-        "defaultPersonaPidsLimit": 32...1_000_000,
-        "personaRestartMaxAttempts": 0...100,
-        "auditRetentionDays": 1...36_500,
-        "runHistoryRetentionDays": 1...36_500,
-    ]
-    static let booleans: Set<String> = ["allowUserPersonaCreation"]
-    static var keys: Set<String> { booleans.union(bounds.keys) }
-
-    /// Stored values over the defaults; unknown or ill-typed stored values are ignored.
-    init(stored: [String: JSONValue]) {
-        if let v = stored["allowUserPersonaCreation"]?.boolValue { allowUserPersonaCreation = v }
-        if let v = stored["maxPersonasPerUser"]?.intValue { maxPersonasPerUser = v }
-        if let v = stored["defaultPersonaMemoryMb"]?.intValue { defaultPersonaMemoryMb = v }
-        if let v = stored["defaultPersonaCpuShares"]?.intValue { defaultPersonaCpuShares = v }
-        if let v = stored["defaultPersonaCpuMillis"]?.intValue { defaultPersonaCpuMillis = v }
-        if let v = stored["defaultPersonaPidsLimit"]?.intValue { defaultPersonaPidsLimit = v }
-        if let v = stored["personaRestartMaxAttempts"]?.intValue { personaRestartMaxAttempts = v }
-        if let v = stored["auditRetentionDays"]?.intValue { auditRetentionDays = v }
-        if let v = stored["runHistoryRetentionDays"]?.intValue { runHistoryRetentionDays = v }
-    }
-
-    /// Checks a partial update: known keys, right types, within bounds.
-    static func validate(_ update: [String: JSONValue]) throws {
-        guard !update.isEmpty else { throw APIError.validation("Nothing to change") }
-        for (key, value) in update.sorted(by: { $0.key < $1.key }) {
-            if booleans.contains(key) {
-                guard value.boolValue != nil else { throw APIError.validation("\(key) must be a boolean") }
-            } else if let range = bounds[key] {
-                guard let int = value.intValue else { throw APIError.validation("\(key) must be a whole number") }
-                guard range.contains(int) else {
-                    throw APIError.validation("\(key) must be from \(range.lowerBound) to \(range.upperBound)")
-                }
-            } else {
-                throw APIError.validation("Unknown setting '\(key)'")
-            }
-        }
-    }
-}
+import PersonaStorage
 
 extension AppServices {
     func loadSettings() async throws -> PlatformSettings {

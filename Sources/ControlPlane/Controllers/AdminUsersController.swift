@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PersonaKit
+import PersonaStorage
 
 /// `/api/admin/users[/{id}]`: user management for admins.
 struct AdminUsersController: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PersonaKit
+import PersonaStorage
 
 /// `/api/personas/{id}/agents` and `/api/agents/{id}`: viewers read, editors change.
 struct AgentsController: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PersonaKit
+import PersonaStorage
 
 /// `/api/auth/*` and `/api/users/me`.
 struct AuthController: Sendable {

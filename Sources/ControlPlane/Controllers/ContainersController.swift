@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PersonaKit
+import PersonaStorage
 
 /// `/api/personas/{id}/container[/start|/stop]`, `/api/personas/{id}/tools[...]` and
 /// `/api/personas/{id}/tool-runs[/{runId}]`.

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import PersonaKit
+import PersonaStorage
 
 /// `/api/personas/{id}/runtime` (which image and sidecars the container runs),
 /// `/api/personas/{id}/desktop` (how an operator connects over VNC) and

@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import Hummingbird
 import PersonaKit
+import PersonaStorage
 
 /// `/api/personas/{id}/memory[...]`: document upload (multipart), the document list, one
 /// document with its chunks, deletion, and semantic search.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PersonaKit
+import PersonaStorage
 
 /// `/api/personas[/{id}]`: persona CRUD with the visibility rule (404 when not visible).
 struct PersonasController: Sendable {
@@ -31,7 +32,9 @@ struct PersonasController: Sendable {
         group.get { request, context in
             let user = try context.requireUser()
             let page = try Page(request: request)
-            let (writer, next) = try await services.personas.listPage(user: user, page: page, in: services.database)
+            let (writer, next) = try await services.personas.listPage(
+                user: user, cursor: page.cursor, limit: page.limit, into: JSONResponse.pageStart(capacity: 512 * (page.limit + 1)),
+                in: services.database)
             return JSONResponse.page(writer, nextCursor: next)
         }
         group.get("{id}") { _, context in

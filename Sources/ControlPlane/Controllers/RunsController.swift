@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import PersonaKit
+import PersonaStorage
 
 /// `/api/runs[/{id}]`, cancel and the live event stream (SSE).
 struct RunsController: Sendable {

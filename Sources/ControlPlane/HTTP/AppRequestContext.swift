@@ -2,13 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PersonaKit
-
-/// The user a request acts for, once ``AuthMiddleware`` has checked its token and session.
-public struct AuthenticatedUser: Sendable, Equatable {
-    public var id: String
-    public var role: UserRole
-    public var sessionId: String
-}
+import PersonaStorage
 
 /// Per-request state: trace context, the authenticated user and the client address.
 public struct AppRequestContext: RequestContext {

@@ -3,6 +3,7 @@ import Hummingbird
 import HTTPTypes
 import NIOCore
 import PersonaKit
+import PersonaStorage
 
 /// A request body type whose unknown fields are refused (400) instead of silently dropped.
 protocol StrictBody: Decodable, Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import PersonaKit
 import SQLKit
+import PersonaStorage
 
 /// The retrieval benchmark `scripts/bench-memory` runs through `persona-control-plane
 /// bench-memory-search`: one persona holding N chunks with clustered unit vectors (384

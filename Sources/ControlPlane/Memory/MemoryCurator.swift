@@ -5,6 +5,7 @@ import PersonaKit
 import ServiceLifecycle
 import SQLKit
 import LLM
+import PersonaStorage
 
 /// The seed's memory curator: periodically, for each persona with enough uncurated chunks
 /// not yet summarised, asks the LLM to summarise the oldest batch into durable notes, stores

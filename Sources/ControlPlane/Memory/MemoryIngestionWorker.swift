@@ -7,6 +7,7 @@ import PersonaKit
 import ServiceLifecycle
 import SQLKit
 import PersonaCore
+import PersonaStorage
 
 /// Turns queued documents into chunks: claims one with a lease (so a crashed control plane's
 /// documents are picked up again, and several share the queue on PostgreSQL), extracts its

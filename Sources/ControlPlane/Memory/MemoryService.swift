@@ -3,6 +3,7 @@ import Logging
 import PersonaKit
 import SQLKit
 import PersonaCore
+import PersonaStorage
 
 /// Document memory: uploads, the document list, deletion and retrieval. Ingestion runs in
 /// ``MemoryIngestionWorker``, summaries in ``MemoryCurator``.

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import PersonaCore
 import SQLKit
+import PersonaStorage
 
 /// Exact nearest-neighbour search for the SQLite backend: per persona and model, a row-major
 /// matrix of unit vectors held in memory, loaded on the first search and kept in step with

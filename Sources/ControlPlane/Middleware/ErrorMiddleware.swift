@@ -2,6 +2,7 @@ import Hummingbird
 import HTTPTypes
 import Logging
 import PersonaKit
+import PersonaStorage
 
 /// Turns every error into the one error shape, `{error, code, traceId}`. Errors that are
 /// not ``APIError`` or Hummingbird's own become a 500 whose details go to the log only.

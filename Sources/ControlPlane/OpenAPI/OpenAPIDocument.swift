@@ -1,4 +1,5 @@
 import PersonaKit
+import PersonaStorage
 
 /// The OpenAPI 3.1 document served at `/openapi.json`. Tests check that it lists exactly the
 /// router's routes and that every response the API gives matches the schema documented here.

@@ -1,4 +1,5 @@
 import PersonaKit
+import PersonaStorage
 
 /// Component schemas of the public API, in JSON Schema 2020-12 (OpenAPI 3.1).
 enum OpenAPISchemas {

@@ -3,6 +3,7 @@ import PersonaKit
 import SQLKit
 import LLM
 import StateGraph
+import PersonaStorage
 
 /// The orchestration benchmark `scripts/bench-graph` runs through `persona-control-plane
 /// bench-graph`: the run workflow's graph (`llm -> tools -> llm ... -> END`) with no-op nodes,

@@ -2,6 +2,7 @@ import Foundation
 import PersonaKit
 import LLM
 import StateGraph
+import PersonaStorage
 
 /// One run's execution: load agent and persona, rebuild the state from checkpoint deltas
 /// (so a resumed run continues where it stopped), run the graph, checkpoint every step.

@@ -3,6 +3,7 @@ import PersonaKit
 import Prometheus
 import LLM
 import StateGraph
+import PersonaStorage
 
 /// Builds the run workflow `llm -> (tool calls? tools -> llm : END)` for one run.
 struct RunGraph: Sendable {

@@ -6,6 +6,7 @@ import Synchronization
 import LLM
 import StateGraph
 import PersonaCore
+import PersonaStorage
 
 /// Claims queued runs from the database (with a lease, so several control planes on
 /// PostgreSQL share the work and a crashed one's runs are picked up) and executes them.

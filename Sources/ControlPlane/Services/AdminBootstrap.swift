@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import PersonaKit
+import PersonaStorage
+import PersonaCore
 
 /// Creates the first administrator when the database has no users: from
 /// `PERSONA_ADMIN_EMAIL`/`PERSONA_ADMIN_PASSWORD`, or in development with a generated

@@ -6,6 +6,7 @@ import HummingbirdBcrypt
 import Logging
 import Prometheus
 import PersonaCore
+import PersonaStorage
 
 /// Everything a controller needs, built once by ``buildApplication(configuration:logger:)``.
 public struct AppServices: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PersonaKit
+import PersonaStorage
 
 /// Tokens handed out by login and refresh.
 struct TokenPair: Codable, Sendable {

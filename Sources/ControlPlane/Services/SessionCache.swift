@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import PersonaStorage
 
 /// Verified sessions remembered for a moment, so an authenticated request usually costs no
 /// query. Logout and user changes drop entries at once in this process; other processes see

@@ -1,0 +1,24 @@
+import Hummingbird
+import HTTPTypes
+
+/// The seed's general rate limit (`RATE_LIMIT_*`): per bearer token when one is sent,
+/// otherwise per client address. 429 with `Retry-After` past the limit.
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let services: AppServices
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let key: String
+        if let header = request.headers[.authorization], header.count > 7 {
+            key = "t:" + services.tokens.hashRefreshToken(String(header.dropFirst(7)))
+        } else {
+            key = "a:" + services.clientAddress(request.headers[.xForwardedFor], context: context)
+        }
+        let decision = services.requestLimiter.hit(key)
+        guard decision.allowed else { throw APIError.rateLimited(retryAfter: decision.retryAfter) }
+        var response = try await next(request, context)
+        response.headers[HTTPField.Name("X-RateLimit-Limit")!] = String(services.configuration.rateLimit.maxRequests)
+        response.headers[HTTPField.Name("X-RateLimit-Remaining")!] = String(decision.remaining)
+        return response
+    }
+}
