@@ -1,92 +1,114 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
-import Logging
-import PersonaKit
-import ServiceLifecycle
+import HummingbirdBcrypt
 import LLM
+import Logging
 import PersonaCore
+import PersonaKit
 import PersonaStorage
+import Prometheus
+import ServiceLifecycle
 
 /// The control plane's HTTP application type.
 public typealias ControlPlaneApplication = Application<RouterResponder<AppRequestContext>>
 
-/// Builds the control plane: opens the database, runs migrations and the first-start admin
-/// bootstrap before the server accepts requests, and wires every route. Tests call this too.
+/// Builds the control plane: opens the database, makes each component with what it uses,
+/// runs migrations and the first-start admin bootstrap before the server accepts requests, and
+/// wires every route. Tests call this too.
 /// - Parameters:
 ///   - configuration: the loaded configuration.
 ///   - searchPath: PostgreSQL schema to isolate in (tests).
 ///   - logger: the application logger.
+/// - Returns: the application and its components (for the executable and tests).
 /// - Throws: ``ConfigurationError`` or a storage error when the database cannot be opened.
 public func buildApplication(configuration: AppConfiguration, searchPath: String? = nil,
-                             logger: Logger) async throws -> (ControlPlaneApplication, AppServices) {
+                             logger: Logger) async throws -> (ControlPlaneApplication, AppComponents) {
     let database = try Database.open(configuration: configuration, searchPath: searchPath, logger: logger)
-    let services = await AppServices(configuration: configuration, database: database, logger: logger)
-    let router = buildRouter(services: services)
-    let http = services.http
+    let components = await AppComponents(configuration: configuration, database: database, logger: logger)
+    let router = buildRouter(components)
     var llmConfiguration = LLMClient.Configuration(baseURL: configuration.litellmProxyURL, apiKey: configuration.litellmAPIKey)
     llmConfiguration.timeout = .seconds(Int64(configuration.llmTimeoutSeconds))
-    let llm = LLMClient(configuration: llmConfiguration, http: http, logger: logger)
-    let worker = RunWorker(services: services, llm: llm,
-                           tools: SupervisorToolInvoker(services: services), configuration: configuration.runWorker,
-                           wakeUp: services.runWakeUp, logger: logger)
+    let llm = LLMClient(configuration: llmConfiguration, http: components.http, logger: logger)
+    let startup = components.startup
+    let worker = RunWorker(database: database, containers: components.containers, metrics: components.metrics, startup: startup,
+                           llm: llm, tools: SupervisorToolInvoker(database: database, containers: components.containers),
+                           configuration: configuration.runWorker, wakeUp: components.runWakeUp, logger: logger)
+    let internalAPI = InternalAPIController(configuration: configuration, database: database, containers: components.containers,
+                                            memory: components.memory, secretBox: components.secretBox, startup: startup)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                              serverName: "persona-control-plane"),
-        services: [database.service, HTTPClientService(client: http, containers: services.containers), worker,
-                   InternalAPIServer(services: services, logger: logger), Reconciler(services: services, logger: logger),
-                   RetentionService(services: services, logger: logger),
-                   MemoryIngestionWorker(services: services, logger: logger),
-                   MemoryCurator(services: services, llm: llm, logger: logger)],
+        services: [database.service, HTTPClientService(client: components.http, containers: components.containers), worker,
+                   InternalAPIServer(controller: internalAPI, logger: logger),
+                   Reconciler(configuration: configuration, database: database, containers: components.containers,
+                              startup: startup, logger: logger),
+                   RetentionService(database: database, startup: startup, logger: logger),
+                   MemoryIngestionWorker(configuration: configuration, database: database, memory: components.memory,
+                                         startup: startup, logger: logger),
+                   MemoryCurator(configuration: configuration, database: database, memory: components.memory,
+                                 startup: startup, llm: llm, logger: logger)],
         logger: logger)
     app.beforeServerStarts {
         try await database.migrate()
         // The installation's id labels its containers: made before anything can start one.
-        _ = try await services.containers.instanceId()
-        try await services.memory.prepare()
-        try await AdminBootstrap(services: services, logger: logger).run()
-        services.startup.open()
+        _ = try await components.containers.instanceId()
+        try await components.memory.prepare()
+        try await AdminBootstrap(configuration: configuration, database: database, passwords: components.passwords,
+                                 logger: logger).run()
+        startup.open()
     }
-    return (app, services)
+    return (app, components)
 }
 
-/// All routes and middleware. Public so tests can compare the routes with the OpenAPI document.
-public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
+/// All routes and middleware, each controller given what it uses. Public so tests can
+/// compare the routes with the OpenAPI document.
+public func buildRouter(_ components: AppComponents) -> Router<AppRequestContext> {
+    let c = components
+    let configuration = c.configuration
+    let database = c.database
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: TraceMiddleware())
-    router.add(middleware: HTTPMetricsMiddleware(registry: services.metrics))
+    router.add(middleware: HTTPMetricsMiddleware(registry: c.metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
-    if let origin = services.configuration.corsOrigin {
+    if let origin = configuration.corsOrigin {
         router.add(middleware: CORSMiddleware(
             allowOrigin: origin == "*" ? .all : .custom(origin),
             allowHeaders: [.authorization, .contentType, .traceparent, .tracestate],
             allowMethods: [.get, .post, .put, .patch, .delete, .options],
             exposedHeaders: ["traceparent", "X-Trace-Id", "Retry-After"], maxAge: .seconds(600)))
     }
-    if services.configuration.rateLimit.enabled {
-        router.add(middleware: RateLimitMiddleware(services: services))
+    if configuration.rateLimit.enabled {
+        router.add(middleware: RateLimitMiddleware(configuration: configuration, tokens: c.tokens, requestLimiter: c.requestLimiter,
+                                                   trustProxy: configuration.trustProxy))
     }
-    OpsController(services: services).addRoutes(to: router)
+    OpsController(configuration: configuration, database: database, metrics: c.metrics).addRoutes(to: router)
 
     let api = router.group("api")
-    let authController = AuthController(services: services)
+    let auth = c.auth
+    let authController = AuthController(database: database, passwords: c.passwords, sessions: c.sessions,
+                                        trustProxy: configuration.trustProxy, auth: auth)
     authController.addPublicRoutes(to: api.group("auth"))
-    let authenticated = api.group().add(middleware: AuthMiddleware(auth: AuthService(services: services)))
+    let authenticated = api.group().add(middleware: AuthMiddleware(auth: auth))
     authController.addAuthenticatedRoutes(auth: authenticated.group("auth"), users: authenticated.group("users"))
-    AdminUsersController(services: services).addRoutes(to: authenticated.group("admin/users"))
-    AdminSettingsController(services: services).addRoutes(settings: authenticated.group("admin/settings"),
-                                                          audit: authenticated.group("audit"))
+    AdminUsersController(database: database, passwords: c.passwords, sessions: c.sessions)
+        .addRoutes(to: authenticated.group("admin/users"))
+    AdminSettingsController(database: database)
+        .addRoutes(settings: authenticated.group("admin/settings"), audit: authenticated.group("audit"))
     let personas = authenticated.group("personas")
-    PersonasController(services: services).addRoutes(to: personas)
-    MembersController(services: services).addRoutes(to: personas)
-    SecretsController(services: services).addRoutes(to: personas)
-    AgentsController(services: services).addRoutes(personas: personas, agents: authenticated.group("agents"))
-    ContainersController(services: services).addRoutes(to: personas)
-    DesktopController(services: services).addRoutes(to: personas)
-    MemoryController(services: services).addRoutes(to: personas)
-    RunsController(services: services).addRoutes(to: authenticated.group("runs"))
+    PersonasController(configuration: configuration, database: database, containers: c.containers, memory: c.memory)
+        .addRoutes(to: personas)
+    MembersController(database: database).addRoutes(to: personas)
+    SecretsController(database: database, secretBox: c.secretBox).addRoutes(to: personas)
+    AgentsController(configuration: configuration, database: database)
+        .addRoutes(personas: personas, agents: authenticated.group("agents"))
+    ContainersController(configuration: configuration, database: database, containers: c.containers).addRoutes(to: personas)
+    DesktopController(database: database, containers: c.containers).addRoutes(to: personas)
+    MemoryController(database: database, memory: c.memory).addRoutes(to: personas)
+    RunsController(configuration: configuration, database: database, runWakeUp: c.runWakeUp)
+        .addRoutes(to: authenticated.group("runs"))
     return router
 }
 

@@ -50,7 +50,7 @@ public struct TestApp: Sendable {
     public static func run<T: Sendable>(
         _ backend: TestBackend,
         configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
-        _ body: @Sendable (APIClient, AppServices) async throws -> T
+        _ body: @Sendable (APIClient, AppComponents) async throws -> T
     ) async throws -> T {
         let storage = FileManager.default.temporaryDirectory.appendingPathComponent("persona-test-\(Identifier.make())").path
         defer { try? FileManager.default.removeItem(atPath: storage) }

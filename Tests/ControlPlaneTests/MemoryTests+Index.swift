@@ -17,7 +17,7 @@ extension MemoryTests {
         return Double(sum)
     }
 
-    static func insert(_ services: AppServices, persona: String, vectors: [[Float]], curated: Bool = false,
+    static func insert(_ services: AppComponents, persona: String, vectors: [[Float]], curated: Bool = false,
                        model: String? = nil) async throws -> [String] {
         let chunks = vectors.enumerated().map { index, vector in
             NewChunk(id: Identifier.make(), documentId: nil, index: index, text: "chunk \(index)", startOffset: nil, endOffset: nil,

@@ -11,7 +11,7 @@ import PersonaStorage
 extension MemoryTests {
     /// Stores `text` as an uploaded file and a document row in the given state, as a control
     /// plane that died mid-ingestion leaves it.
-    static func orphanDocument(_ services: AppServices, persona: String, text: String, attempts: Int) async throws -> String {
+    static func orphanDocument(_ services: AppComponents, persona: String, text: String, attempts: Int) async throws -> String {
         let bytes = Array(text.utf8)
         let sha = DocumentStore.sha256Hex(bytes)
         let path = services.memory.store.path(sha256: sha)

@@ -30,7 +30,7 @@ struct OpsTests {
         try await TestApp.run(.sqlite) { api, services in
             let served = try await api.get("/openapi.json")
             #expect(served.json?["openapi"] == "3.1.0")
-            let router = buildRouter(services: services)
+            let router = buildRouter(services)
             let routes = Set(router.routes.map { "\($0.method.rawValue.lowercased()) \($0.path.description.hasPrefix("/") ? "" : "/")\($0.path)" })
             var documented: Set<String> = []
             for (path, item) in served.json?["paths"]?.objectValue ?? [:] {

@@ -19,7 +19,7 @@ struct StorageErrorTests {
             let ghost = Identifier.make()
             let error = await #expect(throws: StorageError.self) {
                 try await services.database.transaction { tx in
-                    try await services.personas.upsertMember(personaId: personaId, userId: ghost, role: .viewer, now: Date(), on: tx)
+                    try await PersonaRepository().upsertMember(personaId: personaId, userId: ghost, role: .viewer, now: Date(), on: tx)
                 }
             }
             #expect(error?.code == .missingReference)

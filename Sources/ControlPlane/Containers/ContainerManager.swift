@@ -65,7 +65,7 @@ public final class ContainerManager: Sendable {
     var controlSocketPath: String { "\(configuration.controlSocketDirectory)/\(Self.controlSocketName)" }
 
     func loadSettings() async throws -> PlatformSettings {
-        PlatformSettings(stored: try await database.withConnection { try await self.settings.all(on: $0) })
+        try await settings.load(in: database)
     }
 
     // MARK: Start, stop, remove

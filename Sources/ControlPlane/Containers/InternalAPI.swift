@@ -10,8 +10,16 @@ import PersonaStorage
 /// the unix socket mounted into containers (or, for a remote engine, its own TCP listener).
 /// Every request carries a container token; the token names the persona.
 struct InternalAPIController: Sendable {
-    let services: AppServices
-    var manager: ContainerManager { services.containers }
+    let configuration: AppConfiguration
+    let database: Database
+    let containers: ContainerManager
+    let memory: MemoryService
+    let secretBox: SecretBox
+    /// Opened once migrations ran; loops wait on it before their first query.
+    let startup: Gate
+    let secrets = SecretRepository()
+    let audit = AuditRepository()
+    var manager: ContainerManager { containers }
 
     /// Largest report accepted (an events batch of 50 finished invocations with outputs).
     static let maxBody = 64 << 20
@@ -23,12 +31,12 @@ struct InternalAPIController: Sendable {
             guard body.personaId == record.personaId else {
                 throw APIError(.forbidden, code: "wrong_persona", "This token belongs to another persona")
             }
-            let registered = try await services.database.transaction { tx in
+            let registered = try await database.transaction { tx in
                 guard try await manager.repository.markRegistered(personaId: record.personaId, tokenHash: record.tokenHash,
                                                                   bootId: body.bootId, version: body.version, now: Date(), on: tx)
                 else { return false }
                 try await manager.tools.syncCatalog(personaId: record.personaId, manifests: body.tools, now: Date(), on: tx)
-                try await services.audit.insert(AuditEvent(userId: nil, personaId: record.personaId, traceId: context.trace.traceId,
+                try await audit.insert(AuditEvent(userId: nil, personaId: record.personaId, traceId: context.trace.traceId,
                                                            eventType: "container.registered", eventCategory: "container",
                                                            description: "Supervisor registered",
                                                            metadata: ["bootId": .string(body.bootId), "version": .string(body.version),
@@ -44,7 +52,7 @@ struct InternalAPIController: Sendable {
             let record = try await authenticate(request)
             let body = try await decode(Heartbeat.self, request)
             let text = try JSONCoding.encodeString(body)
-            let fresh = try await services.database.withConnection {
+            let fresh = try await database.withConnection {
                 try await manager.repository.recordHeartbeat(personaId: record.personaId, bootId: body.bootId, heartbeat: text,
                                                              healthy: body.status == "ok", now: Date(), on: $0)
             }
@@ -54,7 +62,7 @@ struct InternalAPIController: Sendable {
         router.post(RouterPath(SupervisorRoutes.events)) { request, context in
             let record = try await authenticate(request)
             let batch = try await decode(SupervisorEventBatch.self, request)
-            try await services.database.transaction { tx in
+            try await database.transaction { tx in
                 for event in batch.events.sorted(by: { $0.sequence < $1.sequence }) {
                     // Delivered in order; a sequence seen before is a duplicate delivery.
                     guard try await manager.repository.advanceSequence(personaId: record.personaId, to: event.sequence, on: tx) else { continue }
@@ -67,12 +75,12 @@ struct InternalAPIController: Sendable {
         }
         router.get(RouterPath(SupervisorRoutes.secrets)) { request, context in
             let record = try await authenticate(request)
-            let secrets = try await services.database.withConnection { db -> [String: String] in
+            let secrets = try await database.withConnection { db -> [String: String] in
                 var out: [String: String] = [:]
-                for secret in try await services.secrets.sealedValues(personaId: record.personaId, on: db) {
-                    out[secret.name] = try services.secretBox.open(secret.ciphertext, personaId: record.personaId, name: secret.name)
+                for secret in try await secrets.sealedValues(personaId: record.personaId, on: db) {
+                    out[secret.name] = try secretBox.open(secret.ciphertext, personaId: record.personaId, name: secret.name)
                 }
-                try await services.audit.insert(AuditEvent(userId: nil, personaId: record.personaId, traceId: context.trace.traceId,
+                try await audit.insert(AuditEvent(userId: nil, personaId: record.personaId, traceId: context.trace.traceId,
                                                            eventType: "secret.delivered", eventCategory: "secret",
                                                            description: "Secrets delivered to the persona's supervisor",
                                                            metadata: ["names": .array(out.keys.sorted().map { .string($0) })]), on: db)
@@ -96,8 +104,8 @@ struct InternalAPIController: Sendable {
             guard after >= 0, (1...2000).contains(limit) else {
                 throw APIError.validation("after must be a version (>= 0) and limit from 1 to 2000")
             }
-            let memory = services.memory
-            let changes = try await services.database.withConnection {
+            let memory = memory
+            let changes = try await database.withConnection {
                 try await memory.chunks.changes(personaId: record.personaId, after: after, limit: limit + 1, on: $0)
             }
             let page = changes.prefix(limit)
@@ -116,7 +124,7 @@ struct InternalAPIController: Sendable {
             guard (1...16).contains(body.texts.count), body.texts.allSatisfy({ !$0.isEmpty && $0.count <= 4000 }) else {
                 throw APIError.validation("texts must hold 1 to 16 non-empty texts of at most 4000 characters")
             }
-            let memory = services.memory
+            let memory = memory
             let vectors = try await memory.embedder.embed(body.texts)
             return try reply(MemoryEmbedResponse(model: memory.embedder.modelId, dimension: memory.embedder.dimension,
                                                  vectors: vectors.map(MemoryVector.encode)))
@@ -129,7 +137,7 @@ struct InternalAPIController: Sendable {
             throw APIError.unauthorized("A container token is required")
         }
         let hash = ContainerManager.tokenHash(String(header.dropFirst(7)))
-        guard let record = try await services.database.withConnection({ try await manager.repository.find(tokenHash: hash, on: $0) })
+        guard let record = try await database.withConnection({ try await manager.repository.find(tokenHash: hash, on: $0) })
         else { throw APIError.unauthorized("Unknown container token") }
         return record
     }
@@ -153,28 +161,31 @@ struct InternalAPIController: Sendable {
 /// (re-created at every start; containers mount the directory, not the file), or a TCP
 /// listener for remote engines.
 struct InternalAPIServer: Service {
-    let services: AppServices
+    /// The routes it serves.
+    let controller: InternalAPIController
     let logger: Logger
+    var configuration: AppConfiguration { controller.configuration }
+    var containers: ContainerManager { controller.containers }
+    var startup: Gate { controller.startup }
 
     func run() async throws {
-        let configuration = services.configuration
+        let configuration = configuration
         let address: BindAddress
         switch configuration.controlChannel {
         case .unixSocket:
             let directory = configuration.controlSocketDirectory
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             chmod(directory, 0o755)
-            address = .unixDomainSocket(path: services.containers.controlSocketPath)
+            address = .unixDomainSocket(path: containers.controlSocketPath)
         case .tcp(_, _, let host, let port, _):
             address = .hostname(host, port: port)
         }
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: TraceMiddleware())
         router.add(middleware: ErrorMiddleware())
-        let controller = InternalAPIController(services: services)
         controller.addRoutes(to: router)
         controller.addMemoryRoutes(to: router)
-        await services.startup.wait()
+        await startup.wait()
         let app = Application(router: router, configuration: .init(address: address, serverName: "persona-control-plane-internal"),
                               logger: logger)
         try await app.run()

@@ -16,9 +16,14 @@ import PersonaStorage
 /// - A managed container without a persona (or a second one for the same persona) is removed.
 /// - An unreachable engine is logged once per outage and retried with backoff; nothing crashes.
 struct Reconciler: Service {
-    let services: AppServices
+    let configuration: AppConfiguration
+    let database: Database
+    let containers: ContainerManager
+    /// Opened once migrations ran; loops wait on it before their first query.
+    let startup: Gate
+    let personas = PersonaRepository()
     let logger: Logger
-    var manager: ContainerManager { services.containers }
+    var manager: ContainerManager { containers }
     /// When scheduled crash restarts are due (kept in memory: the sweep re-reads them from the
     /// database after a restart of the control plane), so waiting for one costs no queries.
     let restarts = RestartSchedule()
@@ -27,7 +32,7 @@ struct Reconciler: Service {
     static let restartMaxDelay: Double = 60
 
     func run() async throws {
-        await services.startup.wait()
+        await startup.wait()
         var delay: Double = 0.5
         var reportedOutage = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -60,7 +65,7 @@ struct Reconciler: Service {
                         }
                         group.addTask {
                             while true {
-                                try await Task.sleep(for: .seconds(services.configuration.reconcileIntervalSeconds))
+                                try await Task.sleep(for: .seconds(configuration.reconcileIntervalSeconds))
                                 await sweep()
                             }
                         }
@@ -99,7 +104,7 @@ struct Reconciler: Service {
             let client = try await manager.docker.get()
             let instance = try await manager.instanceId()
             let containers = try await client.listContainers(all: true, filters: Docker.Filters.label("io.persona.instance", instance))
-            let records = try await services.database.withConnection { try await manager.repository.all(on: $0) }
+            let records = try await database.withConnection { try await manager.repository.all(on: $0) }
             var ids = Set(records.map(\.personaId))
             for container in containers {
                 if let id = container.labels?["io.persona.persona-id"] { ids.insert(id) }
@@ -129,7 +134,7 @@ struct Reconciler: Service {
             let instance = try await manager.instanceId()
             let containers = try await client.listContainers(all: true, filters: Docker.Filters.label("io.persona.instance", instance)
                 .label("io.persona.persona-id", personaId))
-            let persona = try await services.database.withConnection { try await services.personas.find(id: personaId, on: $0) }
+            let persona = try await database.withConnection { try await personas.find(id: personaId, on: $0) }
             let record = try await manager.find(personaId)
             guard persona != nil, let record else {
                 for container in containers {
@@ -161,7 +166,7 @@ struct Reconciler: Service {
             let inspect = try await client.inspectContainer(current.id)
             if inspect.state.running {
                 if record.desiredState == .stopped {
-                    _ = try? await client.stopContainer(current.id, timeout: .seconds(services.configuration.containerStopTimeoutSeconds))
+                    _ = try? await client.stopContainer(current.id, timeout: .seconds(configuration.containerStopTimeoutSeconds))
                     try? await client.removeContainer(current.id, force: true)
                     try await manager.update(personaId, ["container_id": nil, "state": ContainerState.stopped.rawValue,
                                                          "stopped_at": Date(), "boot_id": nil])

@@ -6,15 +6,17 @@ import PersonaKit
 /// demand), recording each as a tool run of the run. The idempotency key (run, step, call)
 /// means a resumed run gets the journaled result instead of a second side effect.
 struct SupervisorToolInvoker: ToolInvoker {
-    let services: AppServices
+    let database: Database
+    let containers: ContainerManager
+    let personas = PersonaRepository()
 
     func invoke(personaId: String, runId: String, tool: String, arguments: JSONValue, idempotencyKey: String,
                 trace: TraceContext) async throws -> ToolCallResult {
-        guard let persona = try await services.database.withConnection({ try await services.personas.find(id: personaId, on: $0) }) else {
+        guard let persona = try await database.withConnection({ try await personas.find(id: personaId, on: $0) }) else {
             return ToolCallResult(status: "error", output: ["error": "the persona no longer exists"], durationMs: 0)
         }
         do {
-            let run = try await services.containers.invoke(persona, .init(tool: tool, arguments: arguments, timeoutMs: nil,
+            let run = try await containers.invoke(persona, .init(tool: tool, arguments: arguments, timeoutMs: nil,
                                                                           idempotencyKey: idempotencyKey, runId: runId, userId: nil),
                                                            trace: trace)
             var output = run.output ?? .null

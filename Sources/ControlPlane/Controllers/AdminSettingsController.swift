@@ -3,20 +3,16 @@ import Hummingbird
 import PersonaKit
 import PersonaStorage
 
-extension AppServices {
-    func loadSettings() async throws -> PlatformSettings {
-        PlatformSettings(stored: try await database.withConnection { try await settings.all(on: $0) })
-    }
-}
-
 /// `GET/PUT /api/admin/settings` and `GET /api/audit`.
 struct AdminSettingsController: Sendable {
-    let services: AppServices
+    let database: Database
+    let audit = AuditRepository()
+    let settings = SettingsRepository()
 
     func addRoutes(settings group: RouterGroup<AppRequestContext>, audit: RouterGroup<AppRequestContext>) {
         group.get { _, context in
             _ = try context.requireAdmin()
-            return try JSONResponse.data(try await services.loadSettings())
+            return try JSONResponse.data(try await settings.load(in: database))
         }
         group.put { request, context in
             _ = try context.requireAdmin()
@@ -25,22 +21,22 @@ struct AdminSettingsController: Sendable {
                 throw APIError.validation("Request body must be a JSON object")
             }
             try PlatformSettings.validate(update)
-            try await services.database.transaction { tx in
+            try await database.transaction { tx in
                 for (key, value) in update {
-                    try await services.settings.set(key, to: value, by: context.identity?.id, now: Date(), on: tx)
+                    try await settings.set(key, to: value, by: context.identity?.id, now: Date(), on: tx)
                 }
-                try await services.audit.insert(AuditEvent(context, type: "settings.updated", category: "settings",
+                try await audit.insert(AuditEvent(context, type: "settings.updated", category: "settings",
                                                            description: "Platform settings changed",
                                                            metadata: ["changes": JSONValue.object(update)]), on: tx)
             }
-            return try JSONResponse.data(try await services.loadSettings())
+            return try JSONResponse.data(try await settings.load(in: database))
         }
         audit.get { request, context in
             _ = try context.requireAdmin()
             let page = try Page(request: request)
             let filter = try Self.filter(request)
-            let rows = try await services.database.withConnection {
-                try await services.audit.list(filter: filter, cursor: page.cursor, limit: page.limit + 1, on: $0)
+            let rows = try await database.withConnection {
+                try await audit.list(filter: filter, cursor: page.cursor, limit: page.limit + 1, on: $0)
             }
             let (events, next) = page.split(rows, id: \.id)
             return try JSONResponse.data(events, nextCursor: next)

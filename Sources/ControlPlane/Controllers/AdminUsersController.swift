@@ -5,7 +5,12 @@ import PersonaStorage
 
 /// `/api/admin/users[/{id}]`: user management for admins.
 struct AdminUsersController: Sendable {
-    let services: AppServices
+    let database: Database
+    let passwords: PasswordHasher
+    let sessions: SessionCache
+    let users = UserRepository()
+    let sessionStore = SessionRepository()
+    let audit = AuditRepository()
 
     struct CreateBody: StrictBody {
         var email: String
@@ -28,8 +33,8 @@ struct AdminUsersController: Sendable {
         group.get { request, context in
             _ = try context.requireAdmin()
             let page = try Page(request: request)
-            let rows = try await services.database.withConnection {
-                try await services.users.list(cursor: page.cursor, limit: page.limit + 1, on: $0)
+            let rows = try await database.withConnection {
+                try await users.list(cursor: page.cursor, limit: page.limit + 1, on: $0)
             }
             let (users, next) = page.split(rows, id: \.id)
             return try JSONResponse.data(users.map(\.dto), nextCursor: next)
@@ -54,22 +59,22 @@ struct AdminUsersController: Sendable {
             let id = try context.id(what: "User")
             guard id != admin.id else { throw APIError.conflict("You cannot delete your own account") }
             let user = try await load(id)
-            try await services.database.transaction { tx in
-                if user.role == .admin, user.isActive, try await services.users.countActiveAdmins(on: tx) <= 1 {
+            try await database.transaction { tx in
+                if user.role == .admin, user.isActive, try await users.countActiveAdmins(on: tx) <= 1 {
                     throw APIError.conflict("The last active administrator cannot be deleted")
                 }
-                try await services.users.delete(id: id, on: tx)
-                try await services.audit.insert(AuditEvent(context, type: "user.deleted", category: "user",
+                try await users.delete(id: id, on: tx)
+                try await audit.insert(AuditEvent(context, type: "user.deleted", category: "user",
                                                            description: "User deleted",
                                                            metadata: ["targetUserId": id, "email": user.email]), on: tx)
             }
-            services.sessions.remove(userId: id)
+            sessions.remove(userId: id)
             return JSONResponse.noContent()
         }
     }
 
     private func load(_ id: String) async throws -> User {
-        guard let user = try await services.database.withConnection({ try await services.users.find(id: id, on: $0) })
+        guard let user = try await database.withConnection({ try await users.find(id: id, on: $0) })
         else { throw APIError.notFound("User") }
         return user
     }
@@ -79,12 +84,12 @@ struct AdminUsersController: Sendable {
         let name = try Validate.text(body.name, field: "name", max: 100)
         try PasswordHasher.validate(body.password)
         let user = User(id: Identifier.make(), email: email, name: name,
-                        passwordHash: try await services.passwords.hash(body.password),
+                        passwordHash: try await passwords.hash(body.password),
                         role: body.role ?? .user, isActive: true, now: Date())
         do {
-            try await services.database.transaction { tx in
-                try await services.users.insert(user, on: tx)
-                try await services.audit.insert(AuditEvent(context, type: "user.created", category: "user",
+            try await database.transaction { tx in
+                try await users.insert(user, on: tx)
+                try await audit.insert(AuditEvent(context, type: "user.created", category: "user",
                                                            description: "User created",
                                                            metadata: ["targetUserId": user.id, "email": email,
                                                                       "role": user.role.rawValue]), on: tx)
@@ -103,7 +108,7 @@ struct AdminUsersController: Sendable {
         if let name = body.name { user.name = try Validate.text(name, field: "name", max: 100); changed.append("name") }
         if let password = body.password {
             try PasswordHasher.validate(password)
-            user.passwordHash = try await services.passwords.hash(password)
+            user.passwordHash = try await passwords.hash(password)
             changed.append("password")
         }
         if let role = body.role, role != user.role { user.role = role; changed.append("role") }
@@ -117,23 +122,23 @@ struct AdminUsersController: Sendable {
         let fields = changed
         let endSessions = fields.contains("password") || fields.contains("role") || !final.isActive
         do {
-            try await services.database.transaction { tx in
-                try await services.users.update(final, on: tx)
-                if try await services.users.countActiveAdmins(on: tx) == 0 {
+            try await database.transaction { tx in
+                try await users.update(final, on: tx)
+                if try await users.countActiveAdmins(on: tx) == 0 {
                     throw APIError.conflict("The last active administrator cannot be demoted or disabled")
                 }
                 if endSessions {
-                    _ = try await services.sessionStore.revokeAll(userId: id, reason: final.isActive ? "user_changed" : "user_disabled",
+                    _ = try await sessionStore.revokeAll(userId: id, reason: final.isActive ? "user_changed" : "user_disabled",
                                                                   at: Date(), on: tx)
                 }
-                try await services.audit.insert(AuditEvent(context, type: final.isActive ? "user.updated" : "user.disabled",
+                try await audit.insert(AuditEvent(context, type: final.isActive ? "user.updated" : "user.disabled",
                                                            category: "user", description: "User updated by an administrator",
                                                            metadata: ["targetUserId": id, "fields": fields]), on: tx)
             }
         } catch let error as StorageError where error.code == .conflict {
             throw APIError.conflict("A user with that email already exists")
         }
-        services.sessions.remove(userId: id)
+        sessions.remove(userId: id)
         return final.dto
     }
 }

@@ -5,7 +5,11 @@ import PersonaStorage
 
 /// `/api/personas/{id}/agents` and `/api/agents/{id}`: viewers read, editors change.
 struct AgentsController: Sendable {
-    let services: AppServices
+    let configuration: AppConfiguration
+    let database: Database
+    let personas = PersonaRepository()
+    let audit = AuditRepository()
+    let agents = AgentRepository()
 
     struct CreateBody: StrictBody {
         var name: String
@@ -29,19 +33,19 @@ struct AgentsController: Sendable {
 
     func addRoutes(personas: RouterGroup<AppRequestContext>, agents: RouterGroup<AppRequestContext>) {
         personas.get("{id}/agents") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
-            return try JSONResponse.data(try await services.database.withConnection { try await services.agents.list(personaId: persona.id, on: $0) })
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
+            return try JSONResponse.data(try await database.withConnection { try await agents.list(personaId: persona.id, on: $0) })
         }
         personas.post("{id}/agents") { request, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
-            let body = try await request.decodeJSON(CreateBody.self, limit: services.configuration.maxJSONBodySize)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
+            let body = try await request.decodeJSON(CreateBody.self, limit: configuration.maxJSONBodySize)
             let agent = Agent(id: Identifier.make(), personaId: persona.id, name: try Validate.text(body.name, field: "name", max: 100),
                               model: try Self.model(body.model), systemPrompt: try Validate.optionalText(body.systemPrompt, field: "systemPrompt", max: 32_000),
                               temperature: try Self.temperature(body.temperature), maxSteps: try Self.maxSteps(body.maxSteps ?? 25),
                               tools: try Self.tools(body.tools ?? []), createdBy: context.identity?.id, now: Date())
-            try await services.database.transaction { tx in
-                try await services.agents.insert(agent, on: tx)
-                try await services.audit.insert(AuditEvent(context, type: "agent.created", category: "agent", description: "Agent created",
+            try await database.transaction { tx in
+                try await agents.insert(agent, on: tx)
+                try await audit.insert(AuditEvent(context, type: "agent.created", category: "agent", description: "Agent created",
                                                            personaId: persona.id, metadata: ["agentId": agent.id, "name": agent.name]), on: tx)
             }
             return try JSONResponse.data(agent, status: .created)
@@ -51,7 +55,7 @@ struct AgentsController: Sendable {
         }
         agents.patch("{id}") { request, context in
             var agent = try await load(context, minimum: .editor)
-            let body = try await request.decodeJSON(UpdateBody.self, limit: services.configuration.maxJSONBodySize)
+            let body = try await request.decodeJSON(UpdateBody.self, limit: configuration.maxJSONBodySize)
             if let name = body.name { agent.name = try Validate.text(name, field: "name", max: 100) }
             if let model = body.model { agent.model = try Self.model(model) }
             agent.systemPrompt = try Validate.optionalText(body.systemPrompt.apply(to: agent.systemPrompt), field: "systemPrompt", max: 32_000)
@@ -60,18 +64,18 @@ struct AgentsController: Sendable {
             if let tools = body.tools { agent.tools = try Self.tools(tools) }
             agent.updatedAt = Date()
             let final = agent
-            try await services.database.transaction { tx in
-                try await services.agents.update(final, on: tx)
-                try await services.audit.insert(AuditEvent(context, type: "agent.updated", category: "agent", description: "Agent updated",
+            try await database.transaction { tx in
+                try await agents.update(final, on: tx)
+                try await audit.insert(AuditEvent(context, type: "agent.updated", category: "agent", description: "Agent updated",
                                                            personaId: final.personaId, metadata: ["agentId": final.id]), on: tx)
             }
             return try JSONResponse.data(final)
         }
         agents.delete("{id}") { _, context in
             let agent = try await load(context, minimum: .editor)
-            try await services.database.transaction { tx in
-                try await services.agents.delete(id: agent.id, on: tx)
-                try await services.audit.insert(AuditEvent(context, type: "agent.deleted", category: "agent", description: "Agent deleted",
+            try await database.transaction { tx in
+                try await agents.delete(id: agent.id, on: tx)
+                try await audit.insert(AuditEvent(context, type: "agent.deleted", category: "agent", description: "Agent deleted",
                                                            personaId: agent.personaId, metadata: ["agentId": agent.id]), on: tx)
             }
             return JSONResponse.noContent()
@@ -82,8 +86,8 @@ struct AgentsController: Sendable {
     private func load(_ context: AppRequestContext, minimum: MemberRole) async throws -> Agent {
         let user = try context.requireUser()
         let id = try context.id(what: "Agent")
-        guard let agent = try await services.database.withConnection({ try await services.agents.find(id: id, on: $0) }),
-              let (_, role) = try await services.database.withConnection({ try await services.personas.access(personaId: agent.personaId, user: user, on: $0) })
+        guard let agent = try await database.withConnection({ try await agents.find(id: id, on: $0) }),
+              let (_, role) = try await database.withConnection({ try await personas.access(personaId: agent.personaId, user: user, on: $0) })
         else { throw APIError.notFound("Agent") }
         guard role >= minimum else { throw APIError.forbidden("This needs the \(minimum.rawValue) role on the agent's persona") }
         return agent

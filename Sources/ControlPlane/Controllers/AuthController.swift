@@ -5,8 +5,15 @@ import PersonaStorage
 
 /// `/api/auth/*` and `/api/users/me`.
 struct AuthController: Sendable {
-    let services: AppServices
-    var auth: AuthService { AuthService(services: services) }
+    let database: Database
+    let passwords: PasswordHasher
+    let sessions: SessionCache
+    /// Take the client address from `X-Forwarded-For` (`TRUST_PROXY`).
+    let trustProxy: Bool
+    let users = UserRepository()
+    let sessionStore = SessionRepository()
+    let audit = AuditRepository()
+    let auth: AuthService
 
     struct LoginBody: StrictBody {
         var email: String
@@ -29,7 +36,7 @@ struct AuthController: Sendable {
     func addPublicRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("login") { request, context in
             let body = try await request.decodeJSON(LoginBody.self, limit: 16_384)
-            let address = services.clientAddress(request.headers[.xForwardedFor], context: context)
+            let address = context.clientAddress(request.headers[.xForwardedFor], trustProxy: trustProxy)
             let pair = try await auth.login(email: body.email, password: body.password, context: context,
                                             address: address, userAgent: request.headers[.userAgent])
             return try JSONResponse.data(pair)
@@ -47,7 +54,7 @@ struct AuthController: Sendable {
         }
         users.get("me") { _, context in
             let identity = try context.requireUser()
-            guard let user = try await services.database.withConnection({ try await services.users.find(id: identity.id, on: $0) })
+            guard let user = try await database.withConnection({ try await users.find(id: identity.id, on: $0) })
             else { throw APIError.unauthorized() }
             return try JSONResponse.data(user.dto)
         }
@@ -59,7 +66,7 @@ struct AuthController: Sendable {
     }
 
     private func updateMe(identity: AuthenticatedUser, body: UpdateMeBody, context: AppRequestContext) async throws -> UserDTO {
-        guard var user = try await services.database.withConnection({ try await services.users.find(id: identity.id, on: $0) })
+        guard var user = try await database.withConnection({ try await users.find(id: identity.id, on: $0) })
         else { throw APIError.unauthorized() }
         var changed: [String] = []
         if let name = body.name {
@@ -68,31 +75,31 @@ struct AuthController: Sendable {
         }
         if let newPassword = body.newPassword {
             guard let current = body.currentPassword,
-                  try await services.passwords.verify(current, hash: user.passwordHash) else {
+                  try await passwords.verify(current, hash: user.passwordHash) else {
                 throw APIError(.forbidden, code: "invalid_credentials", "currentPassword is not correct")
             }
             try PasswordHasher.validate(newPassword)
-            user.passwordHash = try await services.passwords.hash(newPassword)
+            user.passwordHash = try await passwords.hash(newPassword)
             changed.append("password")
         }
         guard !changed.isEmpty else { throw APIError.validation("Nothing to change") }
         user.updatedAt = Date()
         let final = user
         let fields = changed
-        let revoked = try await services.database.transaction { tx in
-            try await services.users.update(final, on: tx)
+        let revoked = try await database.transaction { tx in
+            try await users.update(final, on: tx)
             var revoked: [String] = []
             if fields.contains("password") {
                 // Every other session ends with a password change; this one stays.
-                revoked = try await services.sessionStore.revokeAll(userId: final.id, except: identity.sessionId,
+                revoked = try await sessionStore.revokeAll(userId: final.id, except: identity.sessionId,
                                                                     reason: "password_changed", at: Date(), on: tx)
             }
-            try await services.audit.insert(AuditEvent(context, type: "user.updated_self", category: "user",
+            try await audit.insert(AuditEvent(context, type: "user.updated_self", category: "user",
                                                        description: "User changed their profile",
                                                        metadata: ["fields": fields]), on: tx)
             return revoked
         }
-        for id in revoked { services.sessions.remove(id) }
+        for id in revoked { sessions.remove(id) }
         return final.dto
     }
 }

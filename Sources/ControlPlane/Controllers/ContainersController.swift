@@ -6,8 +6,12 @@ import PersonaStorage
 /// `/api/personas/{id}/container[/start|/stop]`, `/api/personas/{id}/tools[...]` and
 /// `/api/personas/{id}/tool-runs[/{runId}]`.
 struct ContainersController: Sendable {
-    let services: AppServices
-    var manager: ContainerManager { services.containers }
+    let configuration: AppConfiguration
+    let database: Database
+    let containers: ContainerManager
+    let personas = PersonaRepository()
+    let audit = AuditRepository()
+    var manager: ContainerManager { containers }
 
     struct InvokeBody: StrictBody {
         var arguments: JSONValue?
@@ -26,54 +30,54 @@ struct ContainersController: Sendable {
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("{id}/container") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
             return try JSONResponse.data(try await manager.status(persona.id, trace: context.trace, resources: true))
         }
         group.post("{id}/container/start") { request, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             let wait = try Self.waitSeconds(request)
             try await audit(context, persona: persona, type: "container.start_requested", description: "Container start requested")
             let status = try await manager.start(persona, wait: wait.map { .seconds($0) }, trace: context.trace)
             return try JSONResponse.data(status, status: status.state == .ready ? .ok : .accepted)
         }
         group.post("{id}/container/stop") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             try await audit(context, persona: persona, type: "container.stop_requested", description: "Container stop requested")
             return try JSONResponse.data(try await manager.stop(persona, trace: context.trace))
         }
         group.get("{id}/tools") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
-            return try JSONResponse.data(try await services.database.withConnection {
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
+            return try JSONResponse.data(try await database.withConnection {
                 try await manager.tools.catalog(personaId: persona.id, on: $0)
             })
         }
         group.patch("{id}/tools/{name}") { request, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             let name = context.parameters.get("name") ?? ""
             let body = try await request.decodeJSON(ToolPatchBody.self, limit: 4096)
             guard body.enabled != nil || body.requiresApproval != nil else { throw APIError.validation("Nothing to change") }
-            let found = try await services.database.transaction { tx in
+            let found = try await database.transaction { tx in
                 guard try await manager.tools.update(personaId: persona.id, name: name, enabled: body.enabled,
                                                      requiresApproval: body.requiresApproval, now: Date(), on: tx)
                 else { return false }
                 var metadata: [String: any JSONValueConvertible] = ["tool": name]
                 if let enabled = body.enabled { metadata["enabled"] = enabled }
                 if let approval = body.requiresApproval { metadata["requiresApproval"] = approval }
-                try await services.audit.insert(AuditEvent(context, type: "tool.updated", category: "tool",
+                try await audit.insert(AuditEvent(context, type: "tool.updated", category: "tool",
                                                            description: "Tool settings changed for persona", personaId: persona.id,
                                                            metadata: metadata), on: tx)
                 return true
             }
             guard found else { throw APIError.notFound("Tool") }
-            let catalog = try await services.database.withConnection { try await manager.tools.catalog(personaId: persona.id, on: $0) }
+            let catalog = try await database.withConnection { try await manager.tools.catalog(personaId: persona.id, on: $0) }
             guard let tool = catalog.first(where: { $0.name == name }) else { throw APIError.notFound("Tool") }
             return try JSONResponse.data(tool)
         }
         group.post("{id}/tools/{name}/invoke") { request, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             let user = try context.requireUser()
             let name = context.parameters.get("name") ?? ""
-            let body = try await request.decodeJSON(InvokeBody.self, limit: services.configuration.maxJSONBodySize)
+            let body = try await request.decodeJSON(InvokeBody.self, limit: configuration.maxJSONBodySize)
             let arguments = body.arguments ?? [:]
             guard case .object = arguments else { throw APIError.validation("arguments must be a JSON object") }
             if let timeout = body.timeoutMs, !(1...3_600_000).contains(timeout) {
@@ -88,26 +92,26 @@ struct ContainersController: Sendable {
             return try JSONResponse.data(run)
         }
         group.get("{id}/tool-runs") { request, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
             let page = try Page(request: request)
-            let rows = try await services.database.withConnection {
+            let rows = try await database.withConnection {
                 try await manager.tools.runs(personaId: persona.id, cursor: page.cursor, limit: page.limit + 1, on: $0)
             }
             let (runs, next) = page.split(rows, id: \.id)
             return try JSONResponse.data(runs, nextCursor: next)
         }
         group.get("{id}/tool-runs/{runId}") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
             let id = try context.id("runId", what: "Tool run")
-            guard let run = try await services.database.withConnection({ try await manager.tools.find(id: id, on: $0) }),
+            guard let run = try await database.withConnection({ try await manager.tools.find(id: id, on: $0) }),
                   run.personaId == persona.id else { throw APIError.notFound("Tool run") }
             return try JSONResponse.data(run)
         }
     }
 
     private func audit(_ context: AppRequestContext, persona: Persona, type: String, description: String) async throws {
-        try await services.database.withConnection {
-            try await services.audit.insert(AuditEvent(context, type: type, category: "container", description: description,
+        try await database.withConnection {
+            try await audit.insert(AuditEvent(context, type: type, category: "container", description: description,
                                                        personaId: persona.id), on: $0)
         }
     }

@@ -10,8 +10,11 @@ import PersonaStorage
 /// `/api/personas/{id}/tool-runs/{runId}/artifacts/{index}` (files tools produced, such as
 /// screenshots).
 struct DesktopController: Sendable {
-    let services: AppServices
-    var manager: ContainerManager { services.containers }
+    let database: Database
+    let containers: ContainerManager
+    let personas = PersonaRepository()
+    let audit = AuditRepository()
+    var manager: ContainerManager { containers }
 
     struct RuntimeBody: StrictBody {
         var image: PersonaRuntime.Image?
@@ -45,13 +48,13 @@ struct DesktopController: Sendable {
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("{id}/runtime") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
             return try JSONResponse.data(try await runtimeDTO(persona.id))
         }
         group.put("{id}/runtime") { request, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             let body = try await request.decodeJSON(RuntimeBody.self, limit: 4096)
-            try await services.database.transaction { tx in
+            try await database.transaction { tx in
                 var runtime = try await manager.runtimes.find(personaId: persona.id, on: tx)
                 if let image = body.image { runtime.image = image }
                 if let eager = body.eagerSidecars { runtime.eagerSidecars = eager }
@@ -59,7 +62,7 @@ struct DesktopController: Sendable {
                 if let idle = body.sidecarIdleSeconds { runtime.sidecarIdleSeconds = idle }
                 try runtime.validate()
                 try await manager.runtimes.save(personaId: persona.id, runtime, now: Date(), on: tx)
-                try await services.audit.insert(AuditEvent(context, type: "persona.runtime_updated", category: "container",
+                try await audit.insert(AuditEvent(context, type: "persona.runtime_updated", category: "container",
                                                            description: "Container runtime changed", personaId: persona.id,
                                                            metadata: ["image": runtime.image.rawValue,
                                                                       "eagerSidecars": runtime.eagerSidecars.joined(separator: ","),
@@ -68,10 +71,10 @@ struct DesktopController: Sendable {
             return try JSONResponse.data(try await runtimeDTO(persona.id))
         }
         group.get("{id}/desktop") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             let desktop = try await desktop(persona, context: context)
-            try await services.database.withConnection {
-                try await services.audit.insert(AuditEvent(context, type: "desktop.credentials_viewed", category: "container",
+            try await database.withConnection {
+                try await audit.insert(AuditEvent(context, type: "desktop.credentials_viewed", category: "container",
                                                            description: "VNC connection details viewed", personaId: persona.id), on: $0)
             }
             var response = try JSONResponse.data(desktop)
@@ -79,13 +82,13 @@ struct DesktopController: Sendable {
             return response
         }
         group.get("{id}/tool-runs/{runId}/artifacts/{index}") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
             return try await artifact(persona, context: context)
         }
     }
 
     private func runtimeDTO(_ personaId: String) async throws -> RuntimeDTO {
-        let runtime = try await services.database.withConnection { try await manager.runtimes.find(personaId: personaId, on: $0) }
+        let runtime = try await database.withConnection { try await manager.runtimes.find(personaId: personaId, on: $0) }
         let record = try await manager.find(personaId)
         let tag = manager.image(for: runtime)
         // The container read the settings when it was provisioned (`started_at`): a change
@@ -99,7 +102,7 @@ struct DesktopController: Sendable {
     }
 
     private func desktop(_ persona: Persona, context: AppRequestContext) async throws -> DesktopDTO {
-        let runtime = try await services.database.withConnection { try await manager.runtimes.find(personaId: persona.id, on: $0) }
+        let runtime = try await database.withConnection { try await manager.runtimes.find(personaId: persona.id, on: $0) }
         guard runtime.image == .desktop else {
             throw APIError(.conflict, code: "desktop_unavailable",
                            "This persona runs the standard image, which has no desktop: PUT /api/personas/\(persona.id)/runtime {\"image\": \"desktop\"} and restart its container")
@@ -130,7 +133,7 @@ struct DesktopController: Sendable {
         guard let index = context.parameters.get("index").flatMap(Int.init), index >= 0 else {
             throw APIError.validation("index must be a whole number from 0")
         }
-        guard let run = try await services.database.withConnection({ try await manager.tools.find(id: id, on: $0) }),
+        guard let run = try await database.withConnection({ try await manager.tools.find(id: id, on: $0) }),
               run.personaId == persona.id else { throw APIError.notFound("Tool run") }
         guard index < run.artifacts.count else { throw APIError.notFound("Artifact") }
         let artifact = run.artifacts[index]

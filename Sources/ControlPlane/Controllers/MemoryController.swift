@@ -7,22 +7,25 @@ import PersonaStorage
 /// `/api/personas/{id}/memory[...]`: document upload (multipart), the document list, one
 /// document with its chunks, deletion, and semantic search.
 struct MemoryController: Sendable {
-    let services: AppServices
-    var memory: MemoryService { services.memory }
+    let database: Database
+    let memory: MemoryService
+    let personas = PersonaRepository()
+    let audit = AuditRepository()
+    var memory: MemoryService { memory }
 
     static let maxSearchLimit = 50
     static let maxQueryLength = 4000
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("{id}/memory/upload") { request, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             let received = try await memory.store.receive(request)
             let document = MemoryDocument(id: Identifier.make(), personaId: persona.id, name: received.name,
                                           contentType: received.contentType, sizeBytes: received.size, sha256: received.sha256,
                                           uploadedBy: context.identity?.id, traceId: context.trace.traceId, now: Date())
-            try await services.database.transaction { tx in
+            try await database.transaction { tx in
                 try await memory.documents.insert(document, on: tx)
-                try await services.audit.insert(AuditEvent(context, type: "memory.document_uploaded", category: "memory",
+                try await audit.insert(AuditEvent(context, type: "memory.document_uploaded", category: "memory",
                                                            description: "Document uploaded to memory", personaId: persona.id,
                                                            metadata: ["documentId": document.id, "name": document.name,
                                                                       "sizeBytes": document.sizeBytes]), on: tx)
@@ -31,16 +34,16 @@ struct MemoryController: Sendable {
             return try JSONResponse.data(document, status: .created)
         }
         group.get("{id}/memory") { request, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
             let page = try Page(request: request)
-            let rows = try await services.database.withConnection {
+            let rows = try await database.withConnection {
                 try await memory.documents.list(personaId: persona.id, cursor: page.cursor, limit: page.limit, on: $0)
             }
             let (documents, next) = page.split(rows, id: \.id)
             return try JSONResponse.data(documents, nextCursor: next)
         }
         group.get("{id}/memory/search") { request, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
             let query = request.uri.queryParameters
             guard let q = query.get("q")?.trimmingCharacters(in: .whitespacesAndNewlines), !q.isEmpty else {
                 throw APIError.validation("q (the search text) is required")
@@ -62,9 +65,9 @@ struct MemoryController: Sendable {
             return try JSONResponse.data(results)
         }
         group.get("{id}/memory/{documentId}") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
             let id = try context.id("documentId", what: "Document")
-            let (document, chunks) = try await services.database.withConnection { db in
+            let (document, chunks) = try await database.withConnection { db in
                 guard let document = try await memory.documents.find(id: id, personaId: persona.id, on: db) else {
                     throw APIError.notFound("Document")
                 }
@@ -73,11 +76,11 @@ struct MemoryController: Sendable {
             return try JSONResponse.data(DocumentDetail(document: document, chunks: chunks))
         }
         group.delete("{id}/memory/{documentId}") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             let id = try context.id("documentId", what: "Document")
             let event = AuditEvent(context, type: "memory.document_deleted", category: "memory",
                                    description: "Document deleted from memory", personaId: persona.id, metadata: ["documentId": id])
-            guard try await memory.delete(documentId: id, personaId: persona.id, event: event, audit: services.audit) else {
+            guard try await memory.delete(documentId: id, personaId: persona.id, event: event, audit: audit) else {
                 throw APIError.notFound("Document")
             }
             return JSONResponse.noContent()

@@ -6,7 +6,9 @@ import PersonaStorage
 
 /// `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 struct OpsController: Sendable {
-    let services: AppServices
+    let configuration: AppConfiguration
+    let database: Database
+    let metrics: PrometheusCollectorRegistry
     let startedAt = Date()
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -15,20 +17,20 @@ struct OpsController: Sendable {
         }
         router.get("readyz") { _, context in
             do {
-                try await services.database.ping()
+                try await database.ping()
             } catch {
                 context.logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
                 throw APIError.unavailable("Database is not reachable")
             }
-            return try JSONResponse.raw(["status": "ready", "database": .string(services.database.kind.rawValue)] as JSONValue)
+            return try JSONResponse.raw(["status": "ready", "database": .string(database.kind.rawValue)] as JSONValue)
         }
         router.get("metrics") { _, _ in
             var buffer: [UInt8] = []
-            services.metrics.emit(into: &buffer)
+            metrics.emit(into: &buffer)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
-        if let path = services.configuration.benchCeilingFile, let bytes = FileManager.default.contents(atPath: path) {
+        if let path = configuration.benchCeilingFile, let bytes = FileManager.default.contents(atPath: path) {
             router.get("bench/ceiling") { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                          body: .init(byteBuffer: ByteBuffer(bytes: bytes)))

@@ -5,7 +5,13 @@ import PersonaStorage
 
 /// `/api/personas[/{id}]`: persona CRUD with the visibility rule (404 when not visible).
 struct PersonasController: Sendable {
-    let services: AppServices
+    let configuration: AppConfiguration
+    let database: Database
+    let containers: ContainerManager
+    let memory: MemoryService
+    let personas = PersonaRepository()
+    let audit = AuditRepository()
+    let settings = SettingsRepository()
 
     struct CreateBody: StrictBody {
         var name: String
@@ -26,38 +32,38 @@ struct PersonasController: Sendable {
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post { request, context in
-            let body = try await request.decodeJSON(CreateBody.self, limit: services.configuration.maxJSONBodySize)
+            let body = try await request.decodeJSON(CreateBody.self, limit: configuration.maxJSONBodySize)
             return try JSONResponse.data(try await create(body, context: context), status: .created)
         }
         group.get { request, context in
             let user = try context.requireUser()
             let page = try Page(request: request)
-            let (writer, next) = try await services.personas.listPage(
+            let (writer, next) = try await personas.listPage(
                 user: user, cursor: page.cursor, limit: page.limit, into: JSONResponse.pageStart(capacity: 512 * (page.limit + 1)),
-                in: services.database)
+                in: database)
             return JSONResponse.page(writer, nextCursor: next)
         }
         group.get("{id}") { _, context in
-            let (persona, role) = try await services.persona(context, minimum: .viewer)
+            let (persona, role) = try await personas.requireVisible(context, minimum: .viewer, in: database)
             return try JSONResponse.data(persona.dto(role: role))
         }
         group.patch("{id}") { request, context in
-            let body = try await request.decodeJSON(UpdateBody.self, limit: services.configuration.maxJSONBodySize)
+            let body = try await request.decodeJSON(UpdateBody.self, limit: configuration.maxJSONBodySize)
             return try JSONResponse.data(try await update(body, context: context))
         }
         group.delete("{id}") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .owner)
-            try await services.database.transaction { tx in
-                try await services.personas.delete(id: persona.id, on: tx)
-                try await services.audit.insert(AuditEvent(context, type: "persona.deleted", category: "persona",
+            let (persona, _) = try await personas.requireVisible(context, minimum: .owner, in: database)
+            try await database.transaction { tx in
+                try await personas.delete(id: persona.id, on: tx)
+                try await audit.insert(AuditEvent(context, type: "persona.deleted", category: "persona",
                                                            description: "Persona deleted", personaId: persona.id,
                                                            metadata: ["name": persona.name]), on: tx)
             }
             // The container and its directories go with it (the reconciler finishes the job
             // if the engine is unreachable now).
-            await services.containers.removeAll(personaId: persona.id)
+            await containers.removeAll(personaId: persona.id)
             // Its vectors leave the SQLite backend's in-memory index too.
-            await services.memory.index.forget(personaId: persona.id)
+            await memory.index.forget(personaId: persona.id)
             return JSONResponse.noContent()
         }
     }
@@ -68,18 +74,18 @@ struct PersonasController: Sendable {
         let description = try Validate.optionalText(body.description, field: "description", max: 2000)
         let prompt = try Validate.optionalText(body.systemPrompt, field: "systemPrompt", max: 32_000)
         try Self.validateTheme(body.theme)
-        let settings = try await services.loadSettings()
+        let settings = try await settings.load(in: database)
         if user.role != .admin, !settings.allowUserPersonaCreation {
             throw APIError.forbidden("Persona creation is turned off for users by an administrator")
         }
         let persona = Persona(id: Identifier.make(), ownerId: user.id, name: name, description: description,
                               systemPrompt: prompt, theme: body.theme, now: Date())
-        try await services.database.transaction { tx in
-            if user.role != .admin, try await services.personas.countOwned(by: user.id, on: tx) >= settings.maxPersonasPerUser {
+        try await database.transaction { tx in
+            if user.role != .admin, try await personas.countOwned(by: user.id, on: tx) >= settings.maxPersonasPerUser {
                 throw APIError.unprocessable("You already own the maximum of \(settings.maxPersonasPerUser) personas")
             }
-            try await services.personas.insert(persona, on: tx)
-            try await services.audit.insert(AuditEvent(context, type: "persona.created", category: "persona",
+            try await personas.insert(persona, on: tx)
+            try await audit.insert(AuditEvent(context, type: "persona.created", category: "persona",
                                                        description: "Persona created", personaId: persona.id,
                                                        metadata: ["name": name]), on: tx)
         }
@@ -87,7 +93,7 @@ struct PersonasController: Sendable {
     }
 
     private func update(_ body: UpdateBody, context: AppRequestContext) async throws -> PersonaDTO {
-        var (persona, role) = try await services.persona(context, minimum: .editor)
+        var (persona, role) = try await personas.requireVisible(context, minimum: .editor, in: database)
         var changed: [String] = []
         if let name = body.name { persona.name = try Validate.text(name, field: "name", max: 100); changed.append("name") }
         if case .unchanged = body.description {} else {
@@ -108,9 +114,9 @@ struct PersonasController: Sendable {
         persona.updatedAt = Date()
         let final = persona
         let fields = changed
-        try await services.database.transaction { tx in
-            try await services.personas.update(final, on: tx)
-            try await services.audit.insert(AuditEvent(context, type: "persona.updated", category: "persona",
+        try await database.transaction { tx in
+            try await personas.update(final, on: tx)
+            try await audit.insert(AuditEvent(context, type: "persona.updated", category: "persona",
                                                        description: "Persona updated", personaId: final.id,
                                                        metadata: ["fields": fields]), on: tx)
         }
@@ -123,20 +129,5 @@ struct PersonasController: Sendable {
         guard let encoded = try? JSONCoding.encodeString(theme), encoded.utf8.count <= 8192 else {
             throw APIError.validation("theme must be at most 8 KiB of JSON")
         }
-    }
-}
-
-extension AppServices {
-    /// The persona named by the `{id}` path parameter, if visible to the caller with at least
-    /// `minimum` rights. Invisible answers 404; visible but not enough rights answers 403.
-    func persona(_ context: AppRequestContext, minimum: MemberRole) async throws -> (Persona, MemberRole) {
-        let user = try context.requireUser()
-        let id = try context.id(what: "Persona")
-        guard let (persona, role) = try await database.withConnection({ try await personas.access(personaId: id, user: user, on: $0) })
-        else { throw APIError.notFound("Persona") }
-        guard role >= minimum else {
-            throw APIError.forbidden("This needs the \(minimum.rawValue) role on the persona; you are \(role.rawValue)")
-        }
-        return (persona, role)
     }
 }

@@ -6,7 +6,15 @@ import PersonaStorage
 
 /// `/api/runs[/{id}]`, cancel and the live event stream (SSE).
 struct RunsController: Sendable {
-    let services: AppServices
+    let configuration: AppConfiguration
+    let database: Database
+    /// Wakes the run worker when a run is queued here.
+    let runWakeUp: Wakeup
+    let personas = PersonaRepository()
+    let audit = AuditRepository()
+    let agents = AgentRepository()
+    let runs = RunRepository()
+    let approvals = RunApprovalRepository()
 
     struct CreateBody: StrictBody {
         var agentId: String
@@ -38,22 +46,22 @@ struct RunsController: Sendable {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post { request, context in
             let user = try context.requireUser()
-            let body = try await request.decodeJSON(CreateBody.self, limit: services.configuration.maxJSONBodySize)
+            let body = try await request.decodeJSON(CreateBody.self, limit: configuration.maxJSONBodySize)
             let input = try Validate.text(body.input, field: "input", max: 100_000)
             guard Identifier.isValid(body.agentId),
-                  let agent = try await services.database.withConnection({ try await services.agents.find(id: body.agentId.lowercased(), on: $0) }),
-                  let (_, role) = try await services.database.withConnection({ try await services.personas.access(personaId: agent.personaId, user: user, on: $0) })
+                  let agent = try await database.withConnection({ try await agents.find(id: body.agentId.lowercased(), on: $0) }),
+                  let (_, role) = try await database.withConnection({ try await personas.access(personaId: agent.personaId, user: user, on: $0) })
             else { throw APIError.unprocessable("No agent with that agentId is visible to you") }
             guard role >= .editor else { throw APIError.forbidden("Starting runs needs the editor role on the persona") }
             let run = Run(id: Identifier.make(), personaId: agent.personaId, agentId: agent.id, createdBy: user.id, input: input,
                           trace: context.trace.child(), now: Date())
-            try await services.database.transaction { tx in
-                try await services.runs.insert(run, on: tx)
-                try await services.runs.appendEvent(runId: run.id, type: "status", data: ["status": "queued"], now: Date(), on: tx)
-                try await services.audit.insert(AuditEvent(context, type: "run.created", category: "run", description: "Run queued",
+            try await database.transaction { tx in
+                try await runs.insert(run, on: tx)
+                try await runs.appendEvent(runId: run.id, type: "status", data: ["status": "queued"], now: Date(), on: tx)
+                try await audit.insert(AuditEvent(context, type: "run.created", category: "run", description: "Run queued",
                                                            personaId: agent.personaId, metadata: ["runId": run.id, "agentId": agent.id]), on: tx)
             }
-            services.runWakeUp.signal()
+            runWakeUp.signal()
             return try JSONResponse.data(run, status: .created)
         }
         group.get { request, context in
@@ -66,16 +74,16 @@ struct RunsController: Sendable {
             }
             var personaIds: [String]? = nil
             if user.role != .admin {
-                personaIds = try await services.personas.listVisible(user: user, cursor: nil, limit: 10_000, in: services.database)
+                personaIds = try await personas.listVisible(user: user, cursor: nil, limit: 10_000, in: database)
                     .map(\.0.id)
             }
             if let persona = query.get("personaId") {
                 personaIds = (personaIds ?? [persona]).filter { $0 == persona.lowercased() }
             }
             let visible = personaIds
-            let rows = try await services.database.withConnection { db -> [Run] in
+            let rows = try await database.withConnection { db -> [Run] in
                 let personaIds = visible
-                return try await services.runs.list(personaIds: personaIds, agentId: query.get("agentId")?.lowercased(), status: status,
+                return try await runs.list(personaIds: personaIds, agentId: query.get("agentId")?.lowercased(), status: status,
                                                     cursor: page.cursor, limit: page.limit + 1, on: db)
             }
             let (runs, next) = page.split(rows, id: \.id)
@@ -83,27 +91,27 @@ struct RunsController: Sendable {
         }
         group.get("{id}") { _, context in
             let run = try await load(context, minimum: .viewer)
-            let (steps, approvals) = try await services.database.withConnection {
-                (try await services.runs.steps(runId: run.id, on: $0), try await services.approvals.list(runId: run.id, on: $0))
+            let (steps, approvals) = try await database.withConnection {
+                (try await runs.steps(runId: run.id, on: $0), try await approvals.list(runId: run.id, on: $0))
             }
             return try JSONResponse.data(RunDetail(run: run, steps: steps, approvals: approvals))
         }
         group.post("{id}/cancel") { _, context in
             let run = try await load(context, minimum: .editor)
             guard !run.status.isFinal else { throw APIError.conflict("The run already ended (\(run.status.rawValue))") }
-            try await services.database.transaction { tx in
+            try await database.transaction { tx in
                 // A queued run ends here; a running one is stopped by the worker holding it.
-                if try await services.runs.finish(id: run.id, owner: nil, status: .cancelled, output: nil, error: "cancelled",
+                if try await runs.finish(id: run.id, owner: nil, status: .cancelled, output: nil, error: "cancelled",
                                                   now: Date(), on: tx) {
-                    try await services.runs.appendEvent(runId: run.id, type: "status", data: ["status": "cancelled", "error": "cancelled"],
+                    try await runs.appendEvent(runId: run.id, type: "status", data: ["status": "cancelled", "error": "cancelled"],
                                                         now: Date(), on: tx)
                 } else {
-                    try await services.runs.requestCancel(id: run.id, now: Date(), on: tx)
+                    try await runs.requestCancel(id: run.id, now: Date(), on: tx)
                 }
-                try await services.audit.insert(AuditEvent(context, type: "run.cancel_requested", category: "run", description: "Run cancellation requested",
+                try await audit.insert(AuditEvent(context, type: "run.cancel_requested", category: "run", description: "Run cancellation requested",
                                                            personaId: run.personaId, metadata: ["runId": run.id]), on: tx)
             }
-            let fresh = try await services.database.withConnection { try await services.runs.find(id: run.id, on: $0) }
+            let fresh = try await database.withConnection { try await runs.find(id: run.id, on: $0) }
             return try JSONResponse.data(fresh ?? run, status: .accepted)
         }
         group.post("{id}/approve") { request, context in
@@ -111,19 +119,19 @@ struct RunsController: Sendable {
             let user = try context.requireUser()
             let body = try await request.decodeJSON(ApproveBody.self, limit: 8192)
             let comment = try Validate.optionalText(body.comment, field: "comment", max: 2000)
-            let decided = try await services.database.transaction { tx -> Bool in
+            let decided = try await database.transaction { tx -> Bool in
                 // Only a run waiting for a decision moves; it goes back to the queue and resumes
                 // at the step that asked (no side effect of that step happened yet).
                 let moved = try await tx.update("runs").set("status", to: RunStatus.queued.rawValue).set("updated_at", to: Date())
                     .where("id", .equal, run.id).where("status", .equal, RunStatus.awaitingApproval.rawValue)
                     .returning("id").first() != nil
                 guard moved else { return false }
-                let count = try await services.approvals.decide(runId: run.id, approved: body.approved, by: user.id, comment: comment,
+                let count = try await approvals.decide(runId: run.id, approved: body.approved, by: user.id, comment: comment,
                                                                 now: Date(), on: tx)
-                try await services.runs.appendEvent(runId: run.id, type: "status", data: [
+                try await runs.appendEvent(runId: run.id, type: "status", data: [
                     "status": "queued", "approval": .string(body.approved ? "approved" : "rejected"), "calls": .number(Double(count)),
                 ], now: Date(), on: tx)
-                try await services.audit.insert(AuditEvent(context, type: body.approved ? "run.approved" : "run.rejected", category: "run",
+                try await audit.insert(AuditEvent(context, type: body.approved ? "run.approved" : "run.rejected", category: "run",
                                                            description: body.approved ? "Tool calls approved" : "Tool calls rejected",
                                                            personaId: run.personaId, metadata: ["runId": run.id, "calls": count]), on: tx)
                 return true
@@ -131,8 +139,8 @@ struct RunsController: Sendable {
             guard decided else {
                 throw APIError(.conflict, code: "not_awaiting_approval", "The run is \(run.status.rawValue), not awaiting approval")
             }
-            services.runWakeUp.signal()
-            let fresh = try await services.database.withConnection { try await services.runs.find(id: run.id, on: $0) }
+            runWakeUp.signal()
+            let fresh = try await database.withConnection { try await runs.find(id: run.id, on: $0) }
             return try JSONResponse.data(fresh ?? run)
         }
         group.get("{id}/events") { request, context in
@@ -152,9 +160,9 @@ struct RunsController: Sendable {
         var idle = ContinuousClock.now
         while true {
             let cursor = last
-            let (batch, status) = try await services.database.withConnection { db in
-                (try await services.runs.events(runId: runId, after: cursor, limit: 500, on: db),
-                 try await services.runs.find(id: runId, on: db)?.status)
+            let (batch, status) = try await database.withConnection { db in
+                (try await runs.events(runId: runId, after: cursor, limit: 500, on: db),
+                 try await runs.find(id: runId, on: db)?.status)
             }
             for event in batch {
                 try await writer.write(ByteBuffer(string: "id: \(event.seq)\nevent: \(event.type)\ndata: \(event.data)\n\n"))
@@ -176,8 +184,8 @@ struct RunsController: Sendable {
     private func load(_ context: AppRequestContext, minimum: MemberRole) async throws -> Run {
         let user = try context.requireUser()
         let id = try context.id(what: "Run")
-        guard let run = try await services.database.withConnection({ try await services.runs.find(id: id, on: $0) }),
-              let (_, role) = try await services.database.withConnection({ try await services.personas.access(personaId: run.personaId, user: user, on: $0) })
+        guard let run = try await database.withConnection({ try await runs.find(id: id, on: $0) }),
+              let (_, role) = try await database.withConnection({ try await personas.access(personaId: run.personaId, user: user, on: $0) })
         else { throw APIError.notFound("Run") }
         guard role >= minimum else { throw APIError.forbidden("This needs the \(minimum.rawValue) role on the run's persona") }
         return run

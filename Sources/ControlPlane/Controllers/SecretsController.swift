@@ -5,7 +5,11 @@ import PersonaStorage
 
 /// `/api/personas/{id}/secrets[/{name}]`: write-only values, names and times listed.
 struct SecretsController: Sendable {
-    let services: AppServices
+    let database: Database
+    let secretBox: SecretBox
+    let personas = PersonaRepository()
+    let secrets = SecretRepository()
+    let audit = AuditRepository()
 
     struct PutBody: StrictBody {
         var value: String
@@ -16,38 +20,38 @@ struct SecretsController: Sendable {
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("{id}/secrets") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .viewer)
-            return try JSONResponse.data(try await services.database.withConnection {
-                try await services.secrets.list(personaId: persona.id, on: $0)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
+            return try JSONResponse.data(try await database.withConnection {
+                try await secrets.list(personaId: persona.id, on: $0)
             })
         }
         group.put("{id}/secrets/{name}") { request, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             let name = try Self.name(context)
             let body = try await request.decodeJSON(PutBody.self, limit: Self.maxValueBytes * 2)
             guard body.value.utf8.count <= Self.maxValueBytes else {
                 throw APIError.tooLarge("A secret value may be at most \(Self.maxValueBytes) bytes")
             }
-            let sealed = try services.secretBox.seal(body.value, personaId: persona.id, name: name)
-            let isNew = try await services.database.transaction { tx in
-                let isNew = try await services.secrets.upsert(personaId: persona.id, name: name, ciphertext: sealed, now: Date(), on: tx)
-                try await services.audit.insert(AuditEvent(context, type: isNew ? "secret.created" : "secret.updated",
+            let sealed = try secretBox.seal(body.value, personaId: persona.id, name: name)
+            let isNew = try await database.transaction { tx in
+                let isNew = try await secrets.upsert(personaId: persona.id, name: name, ciphertext: sealed, now: Date(), on: tx)
+                try await audit.insert(AuditEvent(context, type: isNew ? "secret.created" : "secret.updated",
                                                            category: "secret", description: "Secret stored",
                                                            personaId: persona.id, metadata: ["name": name]), on: tx)
                 return isNew
             }
-            let listed = try await services.database.withConnection { try await services.secrets.list(personaId: persona.id, on: $0) }
+            let listed = try await database.withConnection { try await secrets.list(personaId: persona.id, on: $0) }
             guard let dto = listed.first(where: { $0.name == name }) else { throw APIError.notFound("Secret") }
             return try JSONResponse.data(dto, status: isNew ? .created : .ok)
         }
         group.delete("{id}/secrets/{name}") { _, context in
-            let (persona, _) = try await services.persona(context, minimum: .editor)
+            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             let name = try Self.name(context)
-            return try await services.auditedDelete(
+            return try await audit.auditedDelete(in: database, 
                 what: "Secret",
                 event: AuditEvent(context, type: "secret.deleted", category: "secret", description: "Secret deleted",
                                   personaId: persona.id, metadata: ["name": name])
-            ) { try await services.secrets.delete(personaId: persona.id, name: name, on: $0) }
+            ) { try await secrets.delete(personaId: persona.id, name: name, on: $0) }
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -32,5 +33,13 @@ public struct AppRequestContext: RequestContext {
         let user = try requireUser()
         guard user.role == .admin else { throw APIError.forbidden("Administrator role required") }
         return user
+    }
+
+    /// The client address: the peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
+    func clientAddress(_ forwardedFor: String?, trustProxy: Bool) -> String {
+        if trustProxy, let first = forwardedFor?.split(separator: ",").first {
+            return first.trimmingCharacters(in: .whitespaces)
+        }
+        return peerAddress ?? "local"
     }
 }

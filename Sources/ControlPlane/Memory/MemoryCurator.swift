@@ -13,15 +13,18 @@ import PersonaStorage
 /// summarised (`curated_into`), in one transaction. Search prefers curated chunks within a
 /// bounded boost.
 public struct MemoryCurator: Service {
-    let services: AppServices
+    let configuration: AppConfiguration
+    let database: Database
+    let memory: MemoryService
+    /// Opened once migrations ran; loops wait on it before their first query.
+    let startup: Gate
     let llm: LLMClient
     let logger: Logger
 
-    var memory: MemoryService { services.memory }
-    var settings: MemorySettings { services.configuration.memory }
+    var settings: MemorySettings { configuration.memory }
 
     public func run() async throws {
-        await services.startup.wait()
+        await startup.wait()
         guard settings.curatorIntervalSeconds > 0 else {
             // Switched off: stay until shutdown (a service that returns ends the whole group).
             try? await gracefulShutdown()
@@ -41,7 +44,7 @@ public struct MemoryCurator: Service {
     /// One pass over all personas. Returns the ids of the curated chunks it created.
     public func curateOnce() async throws -> [String] {
         let model = memory.embedder.modelId
-        let personas = try await services.database.withConnection { db in
+        let personas = try await database.withConnection { db in
             try await db.raw("""
                 SELECT persona_id FROM chunks
                 WHERE is_curated = \(bind: false) AND curated_into IS NULL AND embedding_model = \(bind: model)
@@ -57,7 +60,7 @@ public struct MemoryCurator: Service {
 
     func curate(personaId: String) async throws -> [String] {
         let model = memory.embedder.modelId
-        let sources = try await services.database.withConnection { db in
+        let sources = try await database.withConnection { db in
             try await db.select().columns("id", "text").from("chunks").where("persona_id", .equal, personaId)
                 .where("is_curated", .equal, false).where(SQLIdentifier("curated_into"), .is, SQLLiteral.null)
                 .where("embedding_model", .equal, model).orderBy("id").limit(settings.curatorBatchSize).all()
@@ -89,7 +92,7 @@ public struct MemoryCurator: Service {
                      embedding: vector)
         }
         guard let first = chunks.first else { return [] }
-        try await services.database.transaction { tx in
+        try await database.transaction { tx in
             try await memory.chunks.insert(chunks, personaId: personaId, model: model, now: Date(), on: tx)
             for batch in sourceIds.chunked(into: 500) {
                 try await tx.update("chunks").set("curated_into", to: first.id).where("id", .in, Array(batch)).run()

@@ -16,16 +16,19 @@ import PersonaStorage
 /// same transaction that marks it completed: a document is ingested whole or not at all.
 /// When idle it re-embeds chunks stored under another model than the current one.
 public struct MemoryIngestionWorker: Service {
-    let services: AppServices
+    let configuration: AppConfiguration
+    let database: Database
+    let memory: MemoryService
+    /// Opened once migrations ran; loops wait on it before their first query.
+    let startup: Gate
     let logger: Logger
     var owner = "ingest-" + Identifier.make()
     var pollInterval: Duration = .seconds(1)
 
-    var memory: MemoryService { services.memory }
-    var settings: MemorySettings { services.configuration.memory }
+    var settings: MemorySettings { configuration.memory }
 
     public func run() async throws {
-        await services.startup.wait()
+        await startup.wait()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var worked = false
             do {
@@ -43,9 +46,9 @@ public struct MemoryIngestionWorker: Service {
     }
 
     func claim() async throws -> MemoryDocument? {
-        try await services.database.transaction { tx in
+        try await database.transaction { tx in
             try await memory.documents.claim(owner: owner, leaseSeconds: settings.ingestLeaseSeconds, now: Date(), on: tx,
-                                             kind: services.database.kind)
+                                             kind: database.kind)
         }
     }
 
@@ -66,7 +69,7 @@ public struct MemoryIngestionWorker: Service {
             // Tokenizing a large text takes seconds: off the cooperative pool, like extraction.
             let pieces = try await NIOThreadPool.singleton.runIfActive { chunker.chunk(extracted.text) }
             // Texts embedded before under this model (a re-upload, a retried document) keep their vectors.
-            var known = try await services.database.withConnection {
+            var known = try await database.withConnection {
                 try await memory.chunks.storedVectors(for: pieces.map(\.text), model: memory.embedder.modelId, on: $0)
             }
             let missing = Array(Set(pieces.map(\.text)).subtracting(known.keys))
@@ -82,7 +85,7 @@ public struct MemoryIngestionWorker: Service {
                          startOffset: piece.startOffset, endOffset: piece.endOffset, tokenCount: piece.tokenCount,
                          curated: false, sourceChunkIds: nil, embedding: vector)
             }
-            let stored = try await services.database.transaction { tx -> Bool in
+            let stored = try await database.transaction { tx -> Bool in
                 try await memory.chunks.deleteChunks(documentId: document.id, personaId: document.personaId, now: Date(), on: tx)
                 try await memory.chunks.insert(chunks, personaId: document.personaId, model: memory.embedder.modelId, now: Date(), on: tx)
                 guard try await memory.documents.finish(id: document.id, owner: owner, status: .completed,
@@ -109,7 +112,7 @@ public struct MemoryIngestionWorker: Service {
                 logger.error("document ingestion failed", metadata: ["error": "\(String(reflecting: error))"])
                 message = "internal error while ingesting the document"
             }
-            _ = try? await services.database.withConnection {
+            _ = try? await database.withConnection {
                 try await memory.documents.finish(id: document.id, owner: owner, status: .failed, format: nil, chunkCount: 0,
                                                   error: message, now: Date(), on: $0)
             }
@@ -122,7 +125,7 @@ public struct MemoryIngestionWorker: Service {
         let path = memory.store.path(sha256: document.sha256)
         guard FileManager.default.fileExists(atPath: path) else { throw IngestFailure("the stored file is missing") }
         var limits = TextExtractor.Configuration()
-        limits.maxFileBytes = max(limits.maxFileBytes, services.configuration.maxFileSize)
+        limits.maxFileBytes = max(limits.maxFileBytes, configuration.maxFileSize)
         let configuration = limits
         return try await NIOThreadPool.singleton.runIfActive {
             try TextExtractor(configuration: configuration).extract(fileAt: path, declaredName: document.name,
@@ -131,7 +134,7 @@ public struct MemoryIngestionWorker: Service {
     }
 
     private func extendLease(_ document: MemoryDocument) async throws -> Bool {
-        try await services.database.withConnection {
+        try await database.withConnection {
             try await memory.documents.extendLease(id: document.id, owner: owner, leaseSeconds: settings.ingestLeaseSeconds,
                                                    now: Date(), on: $0)
         }
@@ -141,7 +144,7 @@ public struct MemoryIngestionWorker: Service {
     /// searches never mix vectors of two models. Returns whether it found any.
     func reembedBatch() async throws -> Bool {
         let model = memory.embedder.modelId
-        let rows = try await services.database.withConnection {
+        let rows = try await database.withConnection {
             // Two range conditions instead of `<>`: both are probes of `chunks_text_hash_idx`
             // (led by embedding_model), so the idle check costs two index lookups, not a scan.
             try await $0.select().columns("id", "persona_id", "text").from("chunks")
@@ -155,7 +158,7 @@ public struct MemoryIngestionWorker: Service {
         }
         let vectors = try await memory.embedder.embed(items.map(\.text))
         let byPersona = Dictionary(grouping: zip(items, vectors), by: { $0.0.persona })
-        try await services.database.transaction { tx in
+        try await database.transaction { tx in
             for (persona, pairs) in byPersona {
                 try await memory.chunks.updateEmbeddings(pairs.map { (id: $0.0.id, vector: $0.1) }, personaId: persona, model: model,
                                                          now: Date(), on: tx)

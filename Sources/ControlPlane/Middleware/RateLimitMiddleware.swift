@@ -5,19 +5,23 @@ import HTTPTypes
 /// otherwise per client address. 429 with `Retry-After` past the limit.
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
-    let services: AppServices
+    let configuration: AppConfiguration
+    let tokens: TokenService
+    let requestLimiter: RateLimiter
+    /// Take the client address from `X-Forwarded-For` (`TRUST_PROXY`).
+    let trustProxy: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let key: String
         if let header = request.headers[.authorization], header.count > 7 {
-            key = "t:" + services.tokens.hashRefreshToken(String(header.dropFirst(7)))
+            key = "t:" + tokens.hashRefreshToken(String(header.dropFirst(7)))
         } else {
-            key = "a:" + services.clientAddress(request.headers[.xForwardedFor], context: context)
+            key = "a:" + context.clientAddress(request.headers[.xForwardedFor], trustProxy: trustProxy)
         }
-        let decision = services.requestLimiter.hit(key)
+        let decision = requestLimiter.hit(key)
         guard decision.allowed else { throw APIError.rateLimited(retryAfter: decision.retryAfter) }
         var response = try await next(request, context)
-        response.headers[HTTPField.Name("X-RateLimit-Limit")!] = String(services.configuration.rateLimit.maxRequests)
+        response.headers[HTTPField.Name("X-RateLimit-Limit")!] = String(configuration.rateLimit.maxRequests)
         response.headers[HTTPField.Name("X-RateLimit-Remaining")!] = String(decision.remaining)
         return response
     }

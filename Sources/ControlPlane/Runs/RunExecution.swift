@@ -7,7 +7,13 @@ import PersonaStorage
 /// One run's execution: load agent and persona, rebuild the state from checkpoint deltas
 /// (so a resumed run continues where it stopped), run the graph, checkpoint every step.
 struct RunExecution: Sendable {
-    let services: AppServices
+    let database: Database
+    let containers: ContainerManager
+    let metrics: PrometheusCollectorRegistry
+    let personas = PersonaRepository()
+    let agents = AgentRepository()
+    let runs = RunRepository()
+    let approvals = RunApprovalRepository()
     let llm: LLMClient
     let tools: any ToolInvoker
     let run: Run
@@ -22,28 +28,28 @@ struct RunExecution: Sendable {
     private func toolCatalog(agent: Agent, persona: Persona) async -> [PersonaToolDTO] {
         guard !agent.tools.isEmpty else { return [] }
         func load() async -> [PersonaToolDTO] {
-            (try? await services.database.withConnection { try await services.containers.tools.catalog(personaId: persona.id, on: $0) }) ?? []
+            (try? await database.withConnection { try await containers.tools.catalog(personaId: persona.id, on: $0) }) ?? []
         }
         let catalog = await load()
         guard catalog.isEmpty, tools is SupervisorToolInvoker else { return catalog }
         let trace = TraceContext(traceId: run.traceId, spanId: run.spanId, parentSpanId: nil, flags: 1, traceState: nil)
-        _ = try? await services.containers.ensureReady(persona, timeout: .seconds(60), trace: trace)
+        _ = try? await containers.ensureReady(persona, timeout: .seconds(60), trace: trace)
         return await load()
     }
 
     func execute() async throws -> String {
-        let db = services.database
+        let db = database
         let (agent, persona, deltas) = try await db.withConnection { conn -> (Agent?, Persona?, [String]) in
-            (try await run.agentId.asyncMap { try await services.agents.find(id: $0, on: conn) } ?? nil,
-             try await services.personas.find(id: run.personaId, on: conn),
-             try await services.runs.deltas(runId: run.id, on: conn))
+            (try await run.agentId.asyncMap { try await agents.find(id: $0, on: conn) } ?? nil,
+             try await personas.find(id: run.personaId, on: conn),
+             try await runs.deltas(runId: run.id, on: conn))
         }
         guard let agent, let persona else { throw Gone(description: "the run's agent or persona was deleted") }
-        let events = RunEventSink(runId: run.id, database: db, runs: services.runs)
+        let events = RunEventSink(runId: run.id, database: db, runs: runs)
         let catalog = await toolCatalog(agent: agent, persona: persona)
         let graph = RunGraph(run: run, agent: agent, persona: persona, llm: llm, tools: tools, events: events, catalog: catalog,
-                             approvals: ApprovalGate(runId: run.id, database: db, repository: services.approvals),
-                             metrics: services.metrics)
+                             approvals: ApprovalGate(runId: run.id, database: db, repository: approvals),
+                             metrics: metrics)
         let compiled = try graph.compile()
         var cursor: GraphCursor<RunState>
         if let next = run.nextNode, !deltas.isEmpty {
@@ -61,7 +67,7 @@ struct RunExecution: Sendable {
             let encoded = try JSONCoding.encodeString(delta)
             let tokens = (meta["promptTokens"]?.intValue ?? 0, meta["completionTokens"]?.intValue ?? 0)
             try await db.withConnection { conn in
-                try await services.runs.recordStep(runId: run.id, step: step.step, node: step.node, delta: encoded, meta: meta,
+                try await runs.recordStep(runId: run.id, step: step.step, node: step.node, delta: encoded, meta: meta,
                                                    spanId: meta["spanId"]?.stringValue ?? "", next: step.next, tokens: tokens,
                                                    now: Date(), on: conn, kind: db.kind)
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PersonaKit
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 import LLM
@@ -22,7 +23,13 @@ public struct RunWorker: Service {
         public init() {}
     }
 
-    let services: AppServices
+    let database: Database
+    /// What the runs' tool calls go through (the persona's container).
+    let containers: ContainerManager
+    let metrics: PrometheusCollectorRegistry
+    /// Opened once migrations ran; loops wait on it before their first query.
+    let startup: Gate
+    let runs = RunRepository()
     let llm: LLMClient
     let tools: any ToolInvoker
     let configuration: Configuration
@@ -30,16 +37,16 @@ public struct RunWorker: Service {
     let logger: Logger
 
     public func run() async throws {
-        await services.startup.wait()
+        await startup.wait()
         await withDiscardingTaskGroup { group in
             let active = RunCounter()
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 var claimed: Run?
                 if active.current < configuration.maxConcurrentRuns {
                     do {
-                        claimed = try await services.database.transaction { tx in
-                            try await services.runs.claim(owner: configuration.owner, leaseSeconds: configuration.leaseSeconds,
-                                                          now: Date(), on: tx, kind: services.database.kind)
+                        claimed = try await database.transaction { tx in
+                            try await runs.claim(owner: configuration.owner, leaseSeconds: configuration.leaseSeconds,
+                                                          now: Date(), on: tx, kind: database.kind)
                         }
                     } catch {
                         logger.warning("claiming a run failed", metadata: ["error": "\(String(reflecting: error))"])
@@ -89,10 +96,10 @@ public struct RunWorker: Service {
             outcome = (.failed, nil, "internal error while running")
         }
         do {
-            try await services.database.transaction { tx in
-                guard try await services.runs.finish(id: run.id, owner: owner, status: outcome.0, output: outcome.1,
+            try await database.transaction { tx in
+                guard try await runs.finish(id: run.id, owner: owner, status: outcome.0, output: outcome.1,
                                                      error: outcome.2, now: Date(), on: tx) else { return }
-                try await services.runs.appendEvent(runId: run.id, type: "status", data: [
+                try await runs.appendEvent(runId: run.id, type: "status", data: [
                     "status": .string(outcome.0.rawValue), "output": outcome.1.map { .string($0) } ?? .null,
                     "error": outcome.2.map { .string($0) } ?? .null,
                 ], now: Date(), on: tx)
@@ -124,8 +131,8 @@ extension RunWorker {
         await withTaskGroup(of: Piece.self) { group in
             group.addTask {
                 do {
-                    return .finished(.success(try await RunExecution(services: services, llm: llm, tools: tools, run: run,
-                                                                     owner: owner).execute()))
+                    return .finished(.success(try await RunExecution(database: database, containers: containers, metrics: metrics,
+                                                                     llm: llm, tools: tools, run: run, owner: owner).execute()))
                 } catch {
                     return .finished(.failure(error))
                 }
@@ -163,8 +170,8 @@ extension RunWorker {
             }
             let state: Bool?
             do {
-                state = try await services.database.withConnection {
-                    try await services.runs.heartbeat(id: run.id, owner: owner, leaseSeconds: configuration.leaseSeconds, now: Date(), on: $0)
+                state = try await database.withConnection {
+                    try await runs.heartbeat(id: run.id, owner: owner, leaseSeconds: configuration.leaseSeconds, now: Date(), on: $0)
                 }
             } catch {
                 // A failed beat is tried again at the next one; ending here would leave the

@@ -8,13 +8,17 @@ import PersonaCore
 /// `PERSONA_ADMIN_EMAIL`/`PERSONA_ADMIN_PASSWORD`, or in development with a generated
 /// password printed once to the log.
 struct AdminBootstrap: Sendable {
-    let services: AppServices
+    let configuration: AppConfiguration
+    let database: Database
+    let passwords: PasswordHasher
+    let users = UserRepository()
+    let audit = AuditRepository()
     let logger: Logger
 
     func run() async throws {
-        let count = try await services.database.withConnection { try await services.users.count(on: $0) }
+        let count = try await database.withConnection { try await users.count(on: $0) }
         guard count == 0 else { return }
-        let configuration = services.configuration
+        let configuration = configuration
         let email = try Validate.email(configuration.adminEmail ?? "admin@persona.local")
         var password = configuration.adminPassword
         var generated = false
@@ -31,10 +35,10 @@ struct AdminBootstrap: Sendable {
             throw ConfigurationError("PERSONA_ADMIN_PASSWORD: \(error.message)")
         }
         let user = User(id: Identifier.make(), email: email, name: "Administrator",
-                        passwordHash: try await services.passwords.hash(password!), role: .admin, isActive: true, now: Date())
-        try await services.database.transaction { tx in
-            try await services.users.insert(user, on: tx)
-            try await services.audit.insert(AuditEvent(userId: nil, traceId: nil, eventType: "user.bootstrap_admin",
+                        passwordHash: try await passwords.hash(password!), role: .admin, isActive: true, now: Date())
+        try await database.transaction { tx in
+            try await users.insert(user, on: tx)
+            try await audit.insert(AuditEvent(userId: nil, traceId: nil, eventType: "user.bootstrap_admin",
                                                        eventCategory: "user", description: "First administrator created",
                                                        metadata: ["targetUserId": .string(user.id), "email": .string(email)]), on: tx)
         }

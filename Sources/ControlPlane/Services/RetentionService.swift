@@ -9,7 +9,10 @@ import ServiceLifecycle
 ///   run that may resume needs them; each step's timeline entry is kept, so `GET /api/runs/{id}`
 ///   still shows what happened) and their live-event log (the SSE replay).
 struct RetentionService: Service {
-    let services: AppServices
+    let database: Database
+    /// Opened once migrations ran; loops wait on it before their first query.
+    let startup: Gate
+    let settings = SettingsRepository()
     let logger: Logger
     var interval: Duration = .seconds(3600)
 
@@ -20,7 +23,7 @@ struct RetentionService: Service {
     }
 
     func run() async throws {
-        await services.startup.wait()
+        await startup.wait()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let outcome = try await sweep(now: Date())
@@ -38,10 +41,10 @@ struct RetentionService: Service {
 
     /// One pass; returns how many rows it removed or compacted.
     func sweep(now: Date) async throws -> Outcome {
-        let settings = try await services.loadSettings()
+        let settings = try await settings.load(in: database)
         let auditCutoff = now.addingTimeInterval(-Double(settings.auditRetentionDays) * 86_400)
         let runCutoff = now.addingTimeInterval(-Double(settings.runHistoryRetentionDays) * 86_400)
-        return try await services.database.transaction { tx in
+        return try await database.transaction { tx in
             var outcome = Outcome()
             outcome.auditEvents = try await tx.delete(from: "audit_events").where("created_at", .lessThan, auditCutoff)
                 .returning("id").all().count

@@ -22,4 +22,9 @@ package struct SettingsRepository: Sendable {
                 .values(SQLBind(key), SQLBind(text), SQLBind(now), SQLBind(userId)).run()
         }
     }
+
+    /// The platform settings: the stored values over the defaults.
+    package func load(in database: Database) async throws -> PlatformSettings {
+        PlatformSettings(stored: try await database.withConnection { try await all(on: $0) })
+    }
 }

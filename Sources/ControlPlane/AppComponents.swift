@@ -1,0 +1,64 @@
+import AsyncHTTPClient
+import Foundation
+import HummingbirdBcrypt
+import Logging
+import PersonaCore
+import PersonaStorage
+import Prometheus
+
+/// The long-lived parts ``buildApplication(configuration:searchPath:logger:)`` makes once and
+/// hands, each to the controllers and services that use it. The executable and tests reach
+/// them here; no controller or service takes this whole set.
+public struct AppComponents: Sendable {
+    public let configuration: AppConfiguration
+    public let database: Database
+    public let metrics: PrometheusCollectorRegistry
+    /// The shared HTTP client (LLM gateway, supervisors), shut down last.
+    public let http: HTTPClient
+    /// Persona containers: provisioning, status, tools.
+    public let containers: ContainerManager
+    /// Document memory: uploads, chunks, retrieval.
+    public let memory: MemoryService
+    /// Wakes the run worker when a run is queued in this process.
+    public let runWakeUp = Wakeup()
+    /// Opened after migrations and the admin bootstrap; background services wait on it.
+    public let startup = Gate()
+    let tokens: TokenService
+    let passwords: PasswordHasher
+    let secretBox: SecretBox
+    let sessions: SessionCache
+    let requestLimiter: RateLimiter
+    /// Login, refresh, logout and the per-request session check.
+    let auth: AuthService
+
+    init(configuration: AppConfiguration, database: Database, logger: Logger) async {
+        self.configuration = configuration
+        self.database = database
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton)
+        self.metrics = PrometheusCollectorRegistry()
+        self.tokens = await TokenService(configuration: configuration)
+        self.passwords = PasswordHasher(cost: configuration.bcryptCost)
+        self.secretBox = SecretBox(key: configuration.encryptionKey)
+        self.containers = ContainerManager(configuration: configuration, database: database, secretBox: secretBox, http: http,
+                                           logger: logger)
+        self.memory = MemoryService(configuration: configuration, database: database,
+                                    embedder: MemoryEmbedder(configuration: configuration, http: http))
+        self.sessions = SessionCache(ttl: configuration.sessionCacheTTL)
+        self.requestLimiter = RateLimiter(limit: configuration.rateLimit.maxRequests,
+                                          windowSeconds: configuration.rateLimit.windowSeconds)
+        self.auth = AuthService(
+            database: database, tokens: tokens, passwords: passwords, sessions: sessions,
+            loginAccountLimiter: RateLimiter(limit: configuration.loginLimit.maxPerAccount,
+                                             windowSeconds: configuration.loginLimit.windowSeconds),
+            loginAddressLimiter: RateLimiter(limit: configuration.loginLimit.maxPerAddress,
+                                             windowSeconds: configuration.loginLimit.windowSeconds),
+            // A bcrypt hash (at the configured cost) of a random password, verified against when
+            // the email is unknown so a wrong email costs the same time as a wrong password.
+            decoyPasswordHash: Bcrypt.hash(DevelopmentSecrets.randomHex(bytes: 16), cost: configuration.bcryptCost))
+    }
+
+    /// Opens a sealed persona secret. For the server's own use (tools, tests); never for a response.
+    public func openSecret(_ sealed: String, personaId: String, name: String) throws -> String {
+        try secretBox.open(sealed, personaId: personaId, name: name)
+    }
+}
