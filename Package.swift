@@ -89,7 +89,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingsTests",
-            dependencies: ["Embeddings", "TestTraits"],
+            dependencies: ["Embeddings", "PersonaCore", "TestTraits"],
             swiftSettings: swiftSettings
         ),
         // Text extraction (txt, md, html, pdf, docx, pptx, xlsx) and token-aware chunking.

@@ -95,7 +95,8 @@ extension MemoryTests {
                 let documents = try await Self.waitForIngestion(api, persona: persona, token: admin, count: 1)
                 let sources = documents[0]["chunkCount"]?.intValue ?? 0
                 #expect(sources >= 2)
-                let curator = MemoryCurator(services: services, llm: LLMClient(configuration: .init(baseURL: url), http: services.http,
+                let curator = MemoryCurator(configuration: services.configuration, database: services.database, memory: services.memory,
+                                            startup: services.startup, llm: LLMClient(configuration: .init(baseURL: url), http: services.http,
                                                                                logger: Logger(label: "test")),
                                             logger: Logger(label: "test"))
                 let created = try await curator.curateOnce()

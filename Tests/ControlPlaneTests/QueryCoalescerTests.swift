@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import PersonaStorage
+import PersonaCore
 
 /// A door a batch waits at until the test opens it.
 private actor Gate {

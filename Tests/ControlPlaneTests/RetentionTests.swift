@@ -36,7 +36,7 @@ struct RetentionTests {
                     try await db.update("runs").set("completed_at", to: old).where("id", .equal, runs[0]).run()
                     try await db.update("audit_events").set("created_at", to: old).where("event_type", .equal, "persona.created").run()
                 }
-                let outcome = try await RetentionService(services: services, logger: Logger(label: "test")).sweep(now: Date())
+                let outcome = try await RetentionService(database: services.database, startup: services.startup, logger: Logger(label: "test")).sweep(now: Date())
                 #expect(outcome.auditEvents == 1)
                 #expect(outcome.compactedCheckpoints == 1)
                 #expect(outcome.runEvents >= 2)
@@ -57,7 +57,7 @@ struct RetentionTests {
                 #expect(detail.data?["output"] == "first")
                 #expect(detail.data?["steps"]?.arrayValue?.count == 1)
                 // A second pass finds nothing left to do.
-                #expect(try await RetentionService(services: services, logger: Logger(label: "test")).sweep(now: Date()) == .init())
+                #expect(try await RetentionService(database: services.database, startup: services.startup, logger: Logger(label: "test")).sweep(now: Date()) == .init())
             }
         }
     }

@@ -1,5 +1,6 @@
 import Testing
 import Embeddings
+import PersonaCore
 
 @Suite("Content hash")
 struct ContentHashTests {

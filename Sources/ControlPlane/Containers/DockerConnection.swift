@@ -2,6 +2,7 @@ import DockerEngine
 import Foundation
 import Hummingbird
 import Logging
+import PersonaKit
 
 /// The control plane's one Docker client, connected on first use (the API version is
 /// negotiated then), so the control plane starts, and answers clear 503s, while the engine is

@@ -5,6 +5,7 @@ import NIOCore
 import PersonaKit
 import ServiceLifecycle
 import PersonaStorage
+import PersonaCore
 
 /// `/internal/v1/supervisors/...`: what supervisors report. Never on the public port: served on
 /// the unix socket mounted into containers (or, for a remote engine, its own TCP listener).
@@ -77,7 +78,7 @@ struct InternalAPIController: Sendable {
             let record = try await authenticate(request)
             let secrets = try await database.withConnection { db -> [String: String] in
                 var out: [String: String] = [:]
-                for secret in try await secrets.sealedValues(personaId: record.personaId, on: db) {
+                for secret in try await self.secrets.sealedValues(personaId: record.personaId, on: db) {
                     out[secret.name] = try secretBox.open(secret.ciphertext, personaId: record.personaId, name: secret.name)
                 }
                 try await audit.insert(AuditEvent(userId: nil, personaId: record.personaId, traceId: context.trace.traceId,

@@ -4,6 +4,7 @@ import Logging
 import PersonaKit
 import ServiceLifecycle
 import PersonaStorage
+import PersonaCore
 
 /// Keeps the engine in line with `persona_containers`: driven by the Docker events stream of
 /// this installation's containers, plus a periodic sweep (and one at every subscription, so a

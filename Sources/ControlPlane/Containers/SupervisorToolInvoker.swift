@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PersonaKit
+import PersonaStorage
 
 /// Runs a run's tool calls through the persona's supervisor (starting the container on
 /// demand), recording each as a tool run of the run. The idempotency key (run, step, call)

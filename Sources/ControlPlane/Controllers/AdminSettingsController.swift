@@ -12,7 +12,7 @@ struct AdminSettingsController: Sendable {
     func addRoutes(settings group: RouterGroup<AppRequestContext>, audit: RouterGroup<AppRequestContext>) {
         group.get { _, context in
             _ = try context.requireAdmin()
-            return try JSONResponse.data(try await settings.load(in: database))
+            return try JSONResponse.data(try await self.settings.load(in: database))
         }
         group.put { request, context in
             _ = try context.requireAdmin()
@@ -23,20 +23,20 @@ struct AdminSettingsController: Sendable {
             try PlatformSettings.validate(update)
             try await database.transaction { tx in
                 for (key, value) in update {
-                    try await settings.set(key, to: value, by: context.identity?.id, now: Date(), on: tx)
+                    try await self.settings.set(key, to: value, by: context.identity?.id, now: Date(), on: tx)
                 }
-                try await audit.insert(AuditEvent(context, type: "settings.updated", category: "settings",
+                try await self.audit.insert(AuditEvent(context, type: "settings.updated", category: "settings",
                                                            description: "Platform settings changed",
                                                            metadata: ["changes": JSONValue.object(update)]), on: tx)
             }
-            return try JSONResponse.data(try await settings.load(in: database))
+            return try JSONResponse.data(try await self.settings.load(in: database))
         }
         audit.get { request, context in
             _ = try context.requireAdmin()
             let page = try Page(request: request)
             let filter = try Self.filter(request)
             let rows = try await database.withConnection {
-                try await audit.list(filter: filter, cursor: page.cursor, limit: page.limit + 1, on: $0)
+                try await self.audit.list(filter: filter, cursor: page.cursor, limit: page.limit + 1, on: $0)
             }
             let (events, next) = page.split(rows, id: \.id)
             return try JSONResponse.data(events, nextCursor: next)

@@ -34,7 +34,7 @@ struct AdminUsersController: Sendable {
             _ = try context.requireAdmin()
             let page = try Page(request: request)
             let rows = try await database.withConnection {
-                try await users.list(cursor: page.cursor, limit: page.limit + 1, on: $0)
+                try await self.users.list(cursor: page.cursor, limit: page.limit + 1, on: $0)
             }
             let (users, next) = page.split(rows, id: \.id)
             return try JSONResponse.data(users.map(\.dto), nextCursor: next)

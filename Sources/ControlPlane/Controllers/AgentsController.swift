@@ -33,18 +33,18 @@ struct AgentsController: Sendable {
 
     func addRoutes(personas: RouterGroup<AppRequestContext>, agents: RouterGroup<AppRequestContext>) {
         personas.get("{id}/agents") { _, context in
-            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
-            return try JSONResponse.data(try await database.withConnection { try await agents.list(personaId: persona.id, on: $0) })
+            let (persona, _) = try await self.personas.requireVisible(context, minimum: .viewer, in: database)
+            return try JSONResponse.data(try await database.withConnection { try await self.agents.list(personaId: persona.id, on: $0) })
         }
         personas.post("{id}/agents") { request, context in
-            let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
+            let (persona, _) = try await self.personas.requireVisible(context, minimum: .editor, in: database)
             let body = try await request.decodeJSON(CreateBody.self, limit: configuration.maxJSONBodySize)
             let agent = Agent(id: Identifier.make(), personaId: persona.id, name: try Validate.text(body.name, field: "name", max: 100),
                               model: try Self.model(body.model), systemPrompt: try Validate.optionalText(body.systemPrompt, field: "systemPrompt", max: 32_000),
                               temperature: try Self.temperature(body.temperature), maxSteps: try Self.maxSteps(body.maxSteps ?? 25),
                               tools: try Self.tools(body.tools ?? []), createdBy: context.identity?.id, now: Date())
             try await database.transaction { tx in
-                try await agents.insert(agent, on: tx)
+                try await self.agents.insert(agent, on: tx)
                 try await audit.insert(AuditEvent(context, type: "agent.created", category: "agent", description: "Agent created",
                                                            personaId: persona.id, metadata: ["agentId": agent.id, "name": agent.name]), on: tx)
             }
@@ -65,7 +65,7 @@ struct AgentsController: Sendable {
             agent.updatedAt = Date()
             let final = agent
             try await database.transaction { tx in
-                try await agents.update(final, on: tx)
+                try await self.agents.update(final, on: tx)
                 try await audit.insert(AuditEvent(context, type: "agent.updated", category: "agent", description: "Agent updated",
                                                            personaId: final.personaId, metadata: ["agentId": final.id]), on: tx)
             }
@@ -74,7 +74,7 @@ struct AgentsController: Sendable {
         agents.delete("{id}") { _, context in
             let agent = try await load(context, minimum: .editor)
             try await database.transaction { tx in
-                try await agents.delete(id: agent.id, on: tx)
+                try await self.agents.delete(id: agent.id, on: tx)
                 try await audit.insert(AuditEvent(context, type: "agent.deleted", category: "agent", description: "Agent deleted",
                                                            personaId: agent.personaId, metadata: ["agentId": agent.id]), on: tx)
             }
@@ -86,7 +86,7 @@ struct AgentsController: Sendable {
     private func load(_ context: AppRequestContext, minimum: MemberRole) async throws -> Agent {
         let user = try context.requireUser()
         let id = try context.id(what: "Agent")
-        guard let agent = try await database.withConnection({ try await agents.find(id: id, on: $0) }),
+        guard let agent = try await database.withConnection({ try await self.agents.find(id: id, on: $0) }),
               let (_, role) = try await database.withConnection({ try await personas.access(personaId: agent.personaId, user: user, on: $0) })
         else { throw APIError.notFound("Agent") }
         guard role >= minimum else { throw APIError.forbidden("This needs the \(minimum.rawValue) role on the agent's persona") }

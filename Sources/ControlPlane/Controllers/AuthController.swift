@@ -54,7 +54,7 @@ struct AuthController: Sendable {
         }
         users.get("me") { _, context in
             let identity = try context.requireUser()
-            guard let user = try await database.withConnection({ try await users.find(id: identity.id, on: $0) })
+            guard let user = try await database.withConnection({ try await self.users.find(id: identity.id, on: $0) })
             else { throw APIError.unauthorized() }
             return try JSONResponse.data(user.dto)
         }
@@ -66,7 +66,7 @@ struct AuthController: Sendable {
     }
 
     private func updateMe(identity: AuthenticatedUser, body: UpdateMeBody, context: AppRequestContext) async throws -> UserDTO {
-        guard var user = try await database.withConnection({ try await users.find(id: identity.id, on: $0) })
+        guard var user = try await database.withConnection({ try await self.users.find(id: identity.id, on: $0) })
         else { throw APIError.unauthorized() }
         var changed: [String] = []
         if let name = body.name {

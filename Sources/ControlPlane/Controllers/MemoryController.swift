@@ -11,7 +11,6 @@ struct MemoryController: Sendable {
     let memory: MemoryService
     let personas = PersonaRepository()
     let audit = AuditRepository()
-    var memory: MemoryService { memory }
 
     static let maxSearchLimit = 50
     static let maxQueryLength = 4000

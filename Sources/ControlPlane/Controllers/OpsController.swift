@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import PersonaKit
+import Prometheus
 import PersonaStorage
 
 /// `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import PersonaKit
 import PersonaStorage
+import PersonaCore
 
 /// `/api/runs[/{id}]`, cancel and the live event stream (SSE).
 struct RunsController: Sendable {
@@ -83,7 +84,7 @@ struct RunsController: Sendable {
             let visible = personaIds
             let rows = try await database.withConnection { db -> [Run] in
                 let personaIds = visible
-                return try await runs.list(personaIds: personaIds, agentId: query.get("agentId")?.lowercased(), status: status,
+                return try await self.runs.list(personaIds: personaIds, agentId: query.get("agentId")?.lowercased(), status: status,
                                                     cursor: page.cursor, limit: page.limit + 1, on: db)
             }
             let (runs, next) = page.split(rows, id: \.id)
@@ -92,7 +93,7 @@ struct RunsController: Sendable {
         group.get("{id}") { _, context in
             let run = try await load(context, minimum: .viewer)
             let (steps, approvals) = try await database.withConnection {
-                (try await runs.steps(runId: run.id, on: $0), try await approvals.list(runId: run.id, on: $0))
+                (try await self.runs.steps(runId: run.id, on: $0), try await self.approvals.list(runId: run.id, on: $0))
             }
             return try JSONResponse.data(RunDetail(run: run, steps: steps, approvals: approvals))
         }

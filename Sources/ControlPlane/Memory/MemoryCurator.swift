@@ -6,6 +6,7 @@ import ServiceLifecycle
 import SQLKit
 import LLM
 import PersonaStorage
+import PersonaCore
 
 /// The seed's memory curator: periodically, for each persona with enough uncurated chunks
 /// not yet summarised, asks the LLM to summarise the oldest batch into durable notes, stores

@@ -1,5 +1,6 @@
 import Hummingbird
 import HTTPTypes
+import PersonaKit
 
 /// Requires a valid bearer access token whose session is still open; sets
 /// `context.identity`. Anything else is a 401.

@@ -1,5 +1,6 @@
 import Hummingbird
 import HTTPTypes
+import PersonaKit
 
 /// The seed's general rate limit (`RATE_LIMIT_*`): per bearer token when one is sent,
 /// otherwise per client address. 429 with `Retry-After` past the limit.

@@ -1,5 +1,6 @@
 import Foundation
 import PersonaKit
+import Prometheus
 import LLM
 import StateGraph
 import PersonaStorage

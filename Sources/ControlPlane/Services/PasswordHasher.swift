@@ -1,5 +1,6 @@
 import HummingbirdBcrypt
 import NIOPosix
+import PersonaKit
 
 /// bcrypt hashing off the event loops (a cost-12 hash takes a few hundred milliseconds).
 struct PasswordHasher: Sendable {

@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import SQLKit
 import ServiceLifecycle
+import PersonaStorage
+import PersonaCore
 
 /// Applies the retention settings once at start and then every `interval`:
 /// - audit events older than `auditRetentionDays` are deleted;

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PersonaKit
 
 /// Seals persona secrets with AES-256-GCM under `ENCRYPTION_KEY`. The persona id and the
 /// secret's name are authenticated data, so a ciphertext copied to another row fails to open.

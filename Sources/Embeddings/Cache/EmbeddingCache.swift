@@ -1,3 +1,4 @@
+import PersonaCore
 /// A bounded, least-recently-used cache of embedding vectors, keyed by model id and the
 /// text's ``ContentHash``; a hit also requires the exact same text (byte for byte), so a
 /// hash collision can only cause a miss, never a wrong vector.

@@ -109,6 +109,13 @@ public struct Database: Sendable {
     /// The long-running part of the database (the PostgreSQL pool's run loop, the SQLite pool's
     /// shutdown), to put first in the service group.
     public var service: DatabaseService { DatabaseService(backend: backend) }
+
+    package init(kind: SQLDialectKind, backend: Backend, logger: Logger, personaPages: PersonaPageLoader? = nil) {
+        self.kind = kind
+        self.backend = backend
+        self.logger = logger
+        self.personaPages = personaPages
+    }
 }
 
 /// Keeps the connection pool alive for the life of the service group and closes it on shutdown.
@@ -123,5 +130,9 @@ public struct DatabaseService: Service {
             try? await gracefulShutdown()
             await pool.close()
         }
+    }
+
+    package init(backend: Database.Backend) {
+        self.backend = backend
     }
 }

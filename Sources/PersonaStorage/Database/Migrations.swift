@@ -7,6 +7,12 @@ package struct Migration: Sendable {
     package var version: Int
     package var name: String
     package var statements: @Sendable (SQLTypes) -> [String]
+
+    package init(version: Int, name: String, statements: @escaping @Sendable (SQLTypes) -> [String]) {
+        self.version = version
+        self.name = name
+        self.statements = statements
+    }
 }
 
 /// Column types per dialect: the only per-engine part of the DDL.
@@ -17,6 +23,10 @@ package struct SQLTypes: Sendable {
     package var bigint: String { kind == .postgres ? "BIGINT" : "INTEGER" }
     package var real: String { kind == .postgres ? "DOUBLE PRECISION" : "REAL" }
     package var text: String { "TEXT" }
+
+    package init(kind: SQLDialectKind) {
+        self.kind = kind
+    }
 }
 
 extension Database {

@@ -40,6 +40,10 @@ package final class QueryCoalescer<Input: Sendable, Output: Sendable>: Sendable 
         package var callers = 0
         package var largestBatch = 0
         package var queued = 0
+
+        package init(batches: Int = 0, callers: Int = 0, largestBatch: Int = 0, queued: Int = 0) {
+            (self.batches, self.callers, self.largestBatch, self.queued) = (batches, callers, largestBatch, queued)
+        }
     }
 
     package var statistics: Statistics {

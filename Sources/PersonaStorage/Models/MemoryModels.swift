@@ -78,6 +78,19 @@ package struct NewChunk: Sendable {
     package var curated: Bool
     package var sourceChunkIds: [String]?
     package var embedding: [Float]
+
+    package init(id: String, documentId: String? = nil, index: Int, text: String, startOffset: Int? = nil, endOffset: Int? = nil, tokenCount: Int, curated: Bool, sourceChunkIds: [String]? = nil, embedding: [Float]) {
+        self.id = id
+        self.documentId = documentId
+        self.index = index
+        self.text = text
+        self.startOffset = startOffset
+        self.endOffset = endOffset
+        self.tokenCount = tokenCount
+        self.curated = curated
+        self.sourceChunkIds = sourceChunkIds
+        self.embedding = embedding
+    }
 }
 
 /// A stored chunk as the API shows it (search adds `similarity`).

@@ -57,6 +57,19 @@ public struct PersonaDTO: Codable, Sendable, Equatable {
     public var role: MemberRole
     public var createdAt: Date
     public var updatedAt: Date
+
+    package init(id: String, name: String, description: String? = nil, systemPrompt: String? = nil, theme: JSONValue? = nil, ownerId: String, isActive: Bool, role: MemberRole, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.systemPrompt = systemPrompt
+        self.theme = theme
+        self.ownerId = ownerId
+        self.isActive = isActive
+        self.role = role
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// What a member may do on a persona; each role includes the ones before it.
@@ -83,6 +96,14 @@ public struct MemberDTO: Codable, Sendable, Equatable {
     public var name: String
     public var role: MemberRole
     public var createdAt: Date
+
+    package init(userId: String, email: String, name: String, role: MemberRole, createdAt: Date) {
+        self.userId = userId
+        self.email = email
+        self.name = name
+        self.role = role
+        self.createdAt = createdAt
+    }
 }
 
 /// A secret's metadata; the value is write-only and never leaves the server.
@@ -90,4 +111,10 @@ public struct SecretDTO: Codable, Sendable, Equatable {
     public var name: String
     public var createdAt: Date
     public var updatedAt: Date
+
+    package init(name: String, createdAt: Date, updatedAt: Date) {
+        self.name = name
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }

@@ -86,11 +86,22 @@ package struct ContainerStatusDTO: Codable, Sendable {
         package var memoryBytes: Int?
         package var memoryLimitBytes: Int?
         package var pids: Int?
+
+        package init(cpuPercent: Double? = nil, memoryBytes: Int? = nil, memoryLimitBytes: Int? = nil, pids: Int? = nil) {
+            self.cpuPercent = cpuPercent
+            self.memoryBytes = memoryBytes
+            self.memoryLimitBytes = memoryLimitBytes
+            self.pids = pids
+        }
     }
 
     package struct Ports: Codable, Sendable {
         /// `127.0.0.1:PORT` of the supervisor when the control channel is TCP.
         package var supervisor: String?
+
+        package init(supervisor: String? = nil) {
+            self.supervisor = supervisor
+        }
     }
 
     package var personaId: String
@@ -120,6 +131,36 @@ package struct ContainerStatusDTO: Codable, Sendable {
         package var runningInvocations: Int?
         package var outboxDepth: Int?
         package var sidecars: [SidecarHealth]
+
+        package init(version: String? = nil, bootId: String? = nil, registeredAt: Date? = nil, lastHeartbeatAt: Date? = nil, status: String? = nil, rssBytes: Int? = nil, runningInvocations: Int? = nil, outboxDepth: Int? = nil, sidecars: [SidecarHealth]) {
+            self.version = version
+            self.bootId = bootId
+            self.registeredAt = registeredAt
+            self.lastHeartbeatAt = lastHeartbeatAt
+            self.status = status
+            self.rssBytes = rssBytes
+            self.runningInvocations = runningInvocations
+            self.outboxDepth = outboxDepth
+            self.sidecars = sidecars
+        }
+    }
+
+    package init(personaId: String, state: ContainerState, desiredState: String, containerId: String? = nil, containerName: String? = nil, image: String? = nil, health: String? = nil, supervisor: SupervisorStatus? = nil, startedAt: Date? = nil, stoppedAt: Date? = nil, exitCode: Int? = nil, restartCount: Int, lastError: String? = nil, hostPorts: Ports, resources: Resources? = nil) {
+        self.personaId = personaId
+        self.state = state
+        self.desiredState = desiredState
+        self.containerId = containerId
+        self.containerName = containerName
+        self.image = image
+        self.health = health
+        self.supervisor = supervisor
+        self.startedAt = startedAt
+        self.stoppedAt = stoppedAt
+        self.exitCode = exitCode
+        self.restartCount = restartCount
+        self.lastError = lastError
+        self.hostPorts = hostPorts
+        self.resources = resources
     }
 }
 

@@ -78,4 +78,12 @@ public struct RunStep: Codable, Sendable, Equatable {
     public var spanId: String
     public var detail: JSONValue
     public var createdAt: Date
+
+    package init(step: Int, node: String, spanId: String, detail: JSONValue, createdAt: Date) {
+        self.step = step
+        self.node = node
+        self.spanId = spanId
+        self.detail = detail
+        self.createdAt = createdAt
+    }
 }

@@ -33,5 +33,9 @@ package struct RunApproval: Codable, Sendable, Equatable {
 /// `awaiting_approval`, with no side effect of that step done yet.
 package struct AwaitingApproval: Error, Sendable {
     package var calls: [String]
+
+    package init(calls: [String]) {
+        self.calls = calls
+    }
 }
 

@@ -19,6 +19,23 @@ package struct PersonaToolDTO: Codable, Sendable {
     package var inputSchema: JSONValue
     package var outputSchema: JSONValue?
     package var updatedAt: Date
+
+    package init(id: String, name: String, version: String, description: String, category: String, enabled: Bool, builtin: Bool, requiresApproval: Bool, timeoutMs: Int, needs: [String], dependsOn: [String], inputSchema: JSONValue, outputSchema: JSONValue? = nil, updatedAt: Date) {
+        self.id = id
+        self.name = name
+        self.version = version
+        self.description = description
+        self.category = category
+        self.enabled = enabled
+        self.builtin = builtin
+        self.requiresApproval = requiresApproval
+        self.timeoutMs = timeoutMs
+        self.needs = needs
+        self.dependsOn = dependsOn
+        self.inputSchema = inputSchema
+        self.outputSchema = outputSchema
+        self.updatedAt = updatedAt
+    }
 }
 
 /// A tool run (`tool_runs`): one invocation through the supervisor, from the API or a run.

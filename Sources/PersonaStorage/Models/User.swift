@@ -60,4 +60,15 @@ public struct UserDTO: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var lastLoginAt: Date?
+
+    package init(id: String, email: String, name: String, role: UserRole, isActive: Bool, createdAt: Date, updatedAt: Date, lastLoginAt: Date? = nil) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.role = role
+        self.isActive = isActive
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.lastLoginAt = lastLoginAt
+    }
 }

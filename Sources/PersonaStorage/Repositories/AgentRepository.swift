@@ -35,4 +35,8 @@ package struct AgentRepository: Sendable {
     package func delete(id: String, on db: any SQLDatabase) async throws {
         try await db.delete(from: "agents").where("id", .equal, id).run()
     }
+
+    package init() {
+
+    }
 }

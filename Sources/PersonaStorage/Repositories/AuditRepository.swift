@@ -10,6 +10,15 @@ package struct AuditFilter: Sendable {
     package var traceId: String?
     package var from: Date?
     package var to: Date?
+
+    package init(userId: String? = nil, personaId: String? = nil, eventType: String? = nil, traceId: String? = nil, from: Date? = nil, to: Date? = nil) {
+        self.userId = userId
+        self.personaId = personaId
+        self.eventType = eventType
+        self.traceId = traceId
+        self.from = from
+        self.to = to
+    }
 }
 
 /// `audit_events` access: append and query.
@@ -36,6 +45,10 @@ package struct AuditRepository: Sendable {
         if let v = filter.to { query = query.where("created_at", .lessThan, v) }
         if let cursor { query = query.where("id", .lessThan, cursor) }
         return try await query.orderBy("id", .descending).limit(limit).all().map(AuditEvent.init(row:))
+    }
+
+    package init() {
+
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SQLKit
+import PersonaCore
 
 /// `chunks` and `memory_changes` access. Every write to a persona's chunks appends to its
 /// change log under the next versions; on PostgreSQL a per-persona advisory lock held to the
@@ -83,8 +84,8 @@ package struct ChunkRepository: Sendable {
     }
 
     /// Deletes a document's chunks, logging their deletion. Returns how many went.
-    @discardableResultpackage 
-    func deleteChunks(documentId: String, personaId: String, now: Date, on db: any SQLDatabase) async throws -> Int {
+    @discardableResult
+    package func deleteChunks(documentId: String, personaId: String, now: Date, on db: any SQLDatabase) async throws -> Int {
         let ids = try await db.select().column("id").from("chunks").where("document_id", .equal, documentId).all()
             .map { try $0.decode(column: "id", as: String.self) }
         guard !ids.isEmpty else { return 0 }
@@ -162,6 +163,10 @@ package struct ChunkRepository: Sendable {
             SELECT c.*, d.name AS document_name FROM chunks c LEFT JOIN documents d ON d.id = c.document_id
             WHERE c.document_id = \(bind: documentId) ORDER BY c.chunk_index LIMIT \(bind: limit)
             """).all().map(MemoryChunk.init(row:))
+    }
+
+    package init(kind: SQLDialectKind) {
+        self.kind = kind
     }
 }
 

@@ -49,8 +49,8 @@ package struct ContainerRepository: Sendable {
     }
 
     /// Sets columns of one row. `values` maps column names to bindable values (`nil` = NULL).
-    @discardableResultpackage 
-    func update(personaId: String, _ values: [String: (any Encodable & Sendable)?], now: Date,
+    @discardableResult
+    package func update(personaId: String, _ values: [String: (any Encodable & Sendable)?], now: Date,
                 on db: any SQLDatabase) async throws -> Bool {
         var builder = db.update("persona_containers").set("updated_at", to: now)
         for (column, value) in values.sorted(by: { $0.key < $1.key }) {
@@ -104,5 +104,9 @@ package struct ContainerRepository: Sendable {
         let row = try await db.select().column("value").from("platform_state").where("key", .equal, "instance_id").first()
         guard let row else { throw StorageError(.failed, "platform_state has no instance_id") }
         return try row.decode(column: "value", as: String.self)
+    }
+
+    package init() {
+
     }
 }

@@ -73,4 +73,8 @@ package struct DocumentRepository: Sendable {
     package func delete(id: String, on db: any SQLDatabase) async throws -> Bool {
         try await db.delete(from: "documents").where("id", .equal, id).returning("id").first() != nil
     }
+
+    package init() {
+
+    }
 }

@@ -46,6 +46,11 @@ package final class PersonaPageLoader: Sendable {
     package struct Row: Sendable {
         package var page: Int
         package var persona: PersonaWireRow
+
+        package init(page: Int, persona: PersonaWireRow) {
+            self.page = page
+            self.persona = persona
+        }
     }
 
     package protocol BatchStatement: PostgresPreparedStatement where Row == PersonaPageLoader.Row {
@@ -59,6 +64,10 @@ package final class PersonaPageLoader: Sendable {
         package static let sql = PersonaListQuery.batchSQL(after: false)
         package static let afterCursor = false
         package var pages: [PersonaListQuery.Parameters]
+
+        package init(pages: [PersonaListQuery.Parameters]) {
+            self.pages = pages
+        }
     }
 
     /// Pages after a cursor (the last id of the page before).
@@ -66,6 +75,10 @@ package final class PersonaPageLoader: Sendable {
         package static let sql = PersonaListQuery.batchSQL(after: true)
         package static let afterCursor = true
         package var pages: [PersonaListQuery.Parameters]
+
+        package init(pages: [PersonaListQuery.Parameters]) {
+            self.pages = pages
+        }
     }
 }
 

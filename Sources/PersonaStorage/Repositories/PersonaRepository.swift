@@ -133,4 +133,8 @@ package struct PersonaRepository: Sendable {
         try await db.delete(from: "persona_members").where("persona_id", .equal, personaId)
             .where("user_id", .equal, userId).returning("user_id").first() != nil
     }
+
+    package init() {
+
+    }
 }

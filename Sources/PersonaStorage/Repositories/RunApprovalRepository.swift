@@ -28,4 +28,8 @@ package struct RunApprovalRepository: Sendable {
             .set("decided_by", to: userId).set("decided_at", to: now)
             .where("run_id", .equal, runId).where("status", .equal, "pending").returning("call_id").all().count
     }
+
+    package init() {
+
+    }
 }

@@ -145,4 +145,8 @@ package struct RunRepository: Sendable {
                  try $0.decode(column: "data", as: String.self))
             }
     }
+
+    package init() {
+
+    }
 }

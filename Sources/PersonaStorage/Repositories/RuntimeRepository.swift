@@ -22,4 +22,8 @@ package struct RuntimeRepository: Sendable {
                     SQLBind(runtime.sidecarIdleSeconds), SQLBind(now))
             .run()
     }
+
+    package init() {
+
+    }
 }

@@ -42,4 +42,8 @@ package struct SecretRepository: Sendable {
         try await db.delete(from: "persona_secrets").where("persona_id", .equal, personaId)
             .where("name", .equal, name).returning("id").first() != nil
     }
+
+    package init() {
+
+    }
 }

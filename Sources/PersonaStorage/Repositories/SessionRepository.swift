@@ -9,6 +9,15 @@ package struct SessionRecord: Sendable {
     package var revokedAt: Date?
     package var userActive: Bool
     package var role: UserRole
+
+    package init(id: String, userId: String, expiresAt: Date, revokedAt: Date? = nil, userActive: Bool, role: UserRole) {
+        self.id = id
+        self.userId = userId
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.userActive = userActive
+        self.role = role
+    }
 }
 
 /// What happened when a refresh token was presented.
@@ -89,5 +98,9 @@ package struct SessionRepository: Sendable {
             return .reused(sessionId: try row.decode(column: "session_id", as: String.self))
         }
         return .invalid
+    }
+
+    package init() {
+
     }
 }

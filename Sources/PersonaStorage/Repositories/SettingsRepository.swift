@@ -27,4 +27,8 @@ package struct SettingsRepository: Sendable {
     package func load(in database: Database) async throws -> PlatformSettings {
         PlatformSettings(stored: try await database.withConnection { try await all(on: $0) })
     }
+
+    package init() {
+
+    }
 }

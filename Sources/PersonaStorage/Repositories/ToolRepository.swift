@@ -115,8 +115,8 @@ package struct ToolRepository: Sendable {
     /// Records how a run ended. Only a run still `running` (or one whose supervisor could not
     /// be reached, so it may have run after all) changes: a late duplicate (the supervisor's
     /// event after the API already recorded the result) is harmless.
-    @discardableResultpackage 
-    func finishRun(personaId: String, idempotencyKey: String, result: InvocationResult, now: Date,
+    @discardableResult
+    package func finishRun(personaId: String, idempotencyKey: String, result: InvocationResult, now: Date,
                    on db: any SQLDatabase) async throws -> Bool {
         try await db.update("tool_runs")
             .set("status", to: result.status.rawValue).set("invocation_id", to: result.id)
@@ -158,5 +158,9 @@ package struct ToolRepository: Sendable {
             WHERE pt.persona_id = \(bind: personaId) AND t.name = \(bind: name)
             """).first() else { return nil }
         return (try row.decode(column: "id", as: String.self), try row.decode(column: "enabled", as: Bool.self))
+    }
+
+    package init() {
+
     }
 }

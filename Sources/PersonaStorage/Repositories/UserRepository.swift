@@ -53,4 +53,8 @@ package struct UserRepository: Sendable {
             .where("role", .equal, UserRole.admin.rawValue).where("is_active", .equal, true)
             .first()?.decode(column: "n", as: Int.self) ?? 0
     }
+
+    package init() {
+
+    }
 }

@@ -33,6 +33,12 @@ package struct SQLiteSQLDatabase: SQLDatabase {
     package func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         try await closure(self)
     }
+
+    package init(connection: PooledSQLiteConnection, logger: Logger, queryLogLevel: Logger.Level?) {
+        self.connection = connection
+        self.logger = logger
+        self.queryLogLevel = queryLogLevel
+    }
 }
 
 /// A row: the statement's shared column names and this row's values.
@@ -69,6 +75,11 @@ package struct SQLiteRow: SQLRow {
         }
         return values[index]
     }
+
+    package init(columns: SQLiteColumns, values: [SQLiteValue]) {
+        self.columns = columns
+        self.values = values
+    }
 }
 
 private struct SQLiteColumnKey: CodingKey {
@@ -94,6 +105,10 @@ package struct SQLiteVersion: SQLDatabaseReportedVersion {
 
     package func isOlder(than other: any SQLDatabaseReportedVersion) -> Bool {
         (other as? SQLiteVersion).map { intValue < $0.intValue } ?? false
+    }
+
+    package init(intValue: Int) {
+        self.intValue = intValue
     }
 }
 
@@ -125,5 +140,9 @@ package struct SQLiteDialect: SQLDialect {
     package func nestedSubpathExpression(in column: any SQLExpression, for path: [String]) -> (any SQLExpression)? {
         guard !path.isEmpty else { return nil }
         return SQLFunction("json_extract", args: [column, SQLLiteral.string("$.\(path.joined(separator: "."))")])
+    }
+
+    package init() {
+
     }
 }
