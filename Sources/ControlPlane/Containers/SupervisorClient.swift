@@ -104,15 +104,11 @@ struct SupervisorClient: Sendable {
         return try SupervisorJSON.decoder.decode(SupervisorInfo.self, from: Data(buffer: buffer))
     }
 
-    private struct SupervisorErrorBody: Decodable {
-        var error: String
-        var code: String
-    }
-
     /// The supervisor's error as an API error: client mistakes keep their status and code,
     /// anything else is a 502.
     static func error(status: Int, buffer: ByteBuffer) -> APIError {
-        let body = try? JSONDecoder().decode(SupervisorErrorBody.self, from: Data(buffer: buffer))
+        // The supervisor answers the one error shape, PersonaKit's `{error, code, traceId}`.
+        let body = try? JSONDecoder().decode(ErrorPayload.self, from: Data(buffer: buffer))
         let message = body?.error ?? "The supervisor answered HTTP \(status)"
         let code = body?.code ?? "supervisor_error"
         switch status {
