@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "persona-supervisor", targets: ["persona-supervisor"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .executable(name: "persona-embed-bench", targets: ["persona-embed-bench"]),
+        .executable(name: "persona-bench", targets: ["persona-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
@@ -204,6 +205,23 @@ let package = Package(
                 "PersonaCore",
                 "PersonaStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The orchestration and retrieval benchmarks (scripts/bench-graph, scripts/bench-memory).
+        .executableTarget(
+            name: "persona-bench",
+            dependencies: [
+                "ControlPlane",
+                "PersonaCore",
+                "PersonaKit",
+                "PersonaStorage",
+                "LLM",
+                "StateGraph",
+                "Embeddings",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
         ),

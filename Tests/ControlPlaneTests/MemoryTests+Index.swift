@@ -1,6 +1,7 @@
 @testable import ControlPlane
 import Foundation
 import Logging
+import PersonaCore
 import PersonaKit
 import SQLKit
 import Testing
@@ -9,7 +10,7 @@ import PersonaStorage
 
 extension MemoryTests {
     /// Clustered unit vectors from a seeded generator (the retrieval benchmark's).
-    typealias Vectors = MemoryBenchmark.Vectors
+    typealias Vectors = SeededVectors
 
     static func dot(_ a: [Float], _ b: [Float]) -> Double {
         var sum: Float = 0

@@ -19,7 +19,7 @@ public final class MemoryEmbedder: Sendable {
     private let cache: EmbeddingCache
     private let loaded = Mutex<Loaded?>(nil)
 
-    init(configuration: AppConfiguration, http: HTTPClient) {
+    package init(configuration: AppConfiguration, http: HTTPClient) {
         self.settings = configuration.memory
         self.gatewayURL = configuration.litellmProxyURL.hasSuffix("/")
             ? String(configuration.litellmProxyURL.dropLast()) : configuration.litellmProxyURL
@@ -65,7 +65,7 @@ public final class MemoryEmbedder: Sendable {
     public var dimension: Int { settings.provider == .local ? 384 : settings.remoteDimensions }
 
     /// The tokenizer chunking uses (the local model's WordPiece vocabulary).
-    func tokenizer() throws -> WordPieceTokenizer { try load().tokenizer }
+    package func tokenizer() throws -> WordPieceTokenizer { try load().tokenizer }
 
     /// One vector per text, in order.
     public func embed(_ texts: [String]) async throws -> [[Float]] {

@@ -9,16 +9,16 @@ import PersonaStorage
 /// ``MemoryIngestionWorker``, summaries in ``MemoryCurator``.
 public struct MemoryService: Sendable {
     public let embedder: MemoryEmbedder
-    let database: Database
-    let settings: MemorySettings
+    package let database: Database
+    package let settings: MemorySettings
     let store: DocumentStore
-    let documents = DocumentRepository()
-    let chunks: ChunkRepository
+    package let documents = DocumentRepository()
+    package let chunks: ChunkRepository
     let index: VectorIndex
     /// Signalled when a document is queued, so the ingestion worker starts at once.
     public let wakeUp = Wakeup()
 
-    init(configuration: AppConfiguration, database: Database, embedder: MemoryEmbedder) {
+    package init(configuration: AppConfiguration, database: Database, embedder: MemoryEmbedder) {
         self.database = database
         self.settings = configuration.memory
         self.embedder = embedder
@@ -29,7 +29,7 @@ public struct MemoryService: Sendable {
 
     /// PostgreSQL: the partial HNSW index for the configured embedder's dimension (384 comes
     /// with the migration).
-    func prepare() async throws {
+    package func prepare() async throws {
         guard database.kind == .postgres, embedder.dimension != 384 else { return }
         guard embedder.dimension <= 2000 else { return }  // pgvector's HNSW limit: exact scans beyond it
         try await database.withConnection { try await $0.raw(SQLQueryString(Database.hnswIndexStatement(dimension: self.embedder.dimension))).run() }
@@ -37,7 +37,7 @@ public struct MemoryService: Sendable {
 
     /// Deletes a document, its chunks (logged for the caches) and, when nothing else uses
     /// them, its stored bytes.
-    func delete(documentId: String, personaId: String, event: AuditEvent, audit: AuditRepository) async throws -> Bool {
+    package func delete(documentId: String, personaId: String, event: AuditEvent, audit: AuditRepository) async throws -> Bool {
         let removed: MemoryDocument? = try await database.transaction { tx in
             guard let document = try await documents.find(id: documentId, personaId: personaId, on: tx) else { return nil }
             try await chunks.deleteChunks(documentId: documentId, personaId: personaId, now: Date(), on: tx)
@@ -67,7 +67,7 @@ public struct MemoryService: Sendable {
     }
 
     /// The ids of the `limit` best chunks for `vector` (of `model`), curated ones boosted.
-    func nearest(personaId: String, model: String, vector: [Float], limit: Int) async throws -> [(id: String, similarity: Double)] {
+    package func nearest(personaId: String, model: String, vector: [Float], limit: Int) async throws -> [(id: String, similarity: Double)] {
         let (curated, uncurated): ([(String, Double)], [(String, Double)])
         switch database.kind {
         case .sqlite:
@@ -89,7 +89,7 @@ public struct MemoryService: Sendable {
     }
 
     /// Ranks by similarity plus `boost` for curated chunks; ties keep the better raw match.
-    static func merge(curated: [(String, Double)], uncurated: [(String, Double)], boost: Double,
+    package static func merge(curated: [(String, Double)], uncurated: [(String, Double)], boost: Double,
                       limit: Int) -> [(id: String, similarity: Double)] {
         let scored = curated.map { (id: $0.0, similarity: $0.1, score: $0.1 + boost) }
             + uncurated.map { (id: $0.0, similarity: $0.1, score: $0.1) }

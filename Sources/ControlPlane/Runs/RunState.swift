@@ -3,23 +3,36 @@ import LLM
 import StateGraph
 
 /// The agent loop's state: the conversation, the tool calls waiting to run, the answer.
-struct RunState: GraphState, Equatable {
-    var messages: [Chat.Message] = []
-    var pendingToolCalls: [Chat.ToolCall] = []
-    var output: String?
+package struct RunState: GraphState, Equatable {
+    package var messages: [Chat.Message] = []
+    package var pendingToolCalls: [Chat.ToolCall] = []
+    package var output: String?
 
-    struct Update: Codable, Sendable, Equatable {
-        var messages: [Chat.Message]?
-        var pendingToolCalls: [Chat.ToolCall]?
-        var output: String?
+    package struct Update: Codable, Sendable, Equatable {
+        package var messages: [Chat.Message]?
+        package var pendingToolCalls: [Chat.ToolCall]?
+        package var output: String?
         /// The step's timeline entry; stored beside the delta, not folded into the state.
-        var meta: JSONValue?
+        package var meta: JSONValue?
+
+        package init(messages: [Chat.Message]? = nil, pendingToolCalls: [Chat.ToolCall]? = nil, output: String? = nil, meta: JSONValue? = nil) {
+            self.messages = messages
+            self.pendingToolCalls = pendingToolCalls
+            self.output = output
+            self.meta = meta
+        }
     }
 
-    mutating func reduce(_ update: Update) {
+    package mutating func reduce(_ update: Update) {
         Reducers.append(&messages, update.messages)
         Reducers.replace(&pendingToolCalls, update.pendingToolCalls)
         if let output = update.output { self.output = output }
+    }
+
+    package init(messages: [Chat.Message] = [], pendingToolCalls: [Chat.ToolCall] = [], output: String? = nil) {
+        self.messages = messages
+        self.pendingToolCalls = pendingToolCalls
+        self.output = output
     }
 }
 

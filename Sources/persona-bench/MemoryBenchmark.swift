@@ -1,15 +1,17 @@
+import ControlPlane
 import Foundation
+import PersonaCore
 import PersonaKit
 import SQLKit
 import PersonaStorage
 
-/// The retrieval benchmark `scripts/bench-memory` runs through `persona-control-plane
-/// bench-memory-search`: one persona holding N chunks with clustered unit vectors (384
+/// The retrieval benchmark `scripts/bench-memory` runs through `persona-bench
+/// memory-search`: one persona holding N chunks with clustered unit vectors (384
 /// dimensions, as all-MiniLM-L6-v2's), searched through ``MemoryService/nearest`` (what the
 /// search route runs after embedding the query). Beside it, the seed's query (`ORDER BY
 /// curated DESC, distance`, which no index can serve) on PostgreSQL, and recall@10 of ours
 /// against exact search.
-public enum MemoryBenchmark {
+enum MemoryBenchmark {
     public struct Result: Codable, Sendable {
         public var backend: String
         public var chunks: Int
@@ -23,21 +25,6 @@ public enum MemoryBenchmark {
         /// The seed's query on PostgreSQL (exact scan), for comparison; nil on SQLite.
         public var seedP50Ms: Double?
         public var seedP95Ms: Double?
-    }
-
-    /// A seeded generator of clustered unit vectors.
-    struct Vectors {
-        var state: UInt64
-        mutating func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
-        }
-        mutating func unit(_ dimension: Int = 384) -> [Float] { normalize((0..<dimension).map { _ in next() }) }
-        mutating func near(_ center: [Float], spread: Float) -> [Float] { normalize(center.map { $0 + spread * next() }) }
-        func normalize(_ v: [Float]) -> [Float] {
-            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return v.map { $0 / norm }
-        }
     }
 
     /// Real embeddings for the benchmark: `texts` embedded with the configured model; the
@@ -79,7 +66,7 @@ public enum MemoryBenchmark {
             try await db.insert(into: "personas").columns("id", "owner_id", "name", "is_active", "created_at", "updated_at")
                 .values(SQLBind(personaId), SQLBind(userId), SQLBind("bench"), SQLBind(true), SQLBind(now), SQLBind(now)).run()
         }
-        var random = Vectors(state: UInt64(count))
+        var random = SeededVectors(state: UInt64(count))
         let centers = (0..<max(8, count / 250)).map { _ in random.unit(384) }
         var vectors: [[Float]] = []
         vectors.reserveCapacity(count)

@@ -1,3 +1,4 @@
+import ControlPlane
 import Foundation
 import PersonaKit
 import SQLKit
@@ -5,13 +6,13 @@ import LLM
 import StateGraph
 import PersonaStorage
 
-/// The orchestration benchmark `scripts/bench-graph` runs through `persona-control-plane
-/// bench-graph`: the run workflow's graph (`llm -> tools -> llm ... -> END`) with no-op nodes,
+/// The orchestration benchmark `scripts/bench-graph` runs through `persona-bench
+/// graph`: the run workflow's graph (`llm -> tools -> llm ... -> END`) with no-op nodes,
 /// each LLM step appending one ~200-byte assistant message (with a tool call until the last),
 /// each tool step one ~200-byte result, checkpointed exactly as real runs are (the step's delta
 /// and timeline entry plus its `step_finished` event, one statement committed before the next
 /// step starts).
-public enum GraphBenchmark {
+enum GraphBenchmark {
     public struct Sequential: Codable, Sendable {
         public var llmSteps: Int
         public var supersteps: Int
