@@ -73,14 +73,20 @@ let package = Package(
             dependencies: ["PersonaCore", "TestTraits", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // The WordPiece tokenizer of BERT-style models (all-MiniLM-L6-v2's vocabulary): the
+        // chunker's token counts and the embedder's input. No BLAS.
+        .target(
+            name: "Tokenizer",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Embeddings",
-            dependencies: ["COpenBLAS", "PersonaCore"],
+            dependencies: ["COpenBLAS", "PersonaCore", "Tokenizer"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "persona-embed-bench",
-            dependencies: ["Embeddings"],
+            dependencies: ["Embeddings", "Tokenizer"],
             swiftSettings: swiftSettings
         ),
         // Test helpers with no dependencies: the `.blocking` trait.
@@ -90,14 +96,14 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingsTests",
-            dependencies: ["Embeddings", "PersonaCore", "TestTraits"],
+            dependencies: ["Embeddings", "PersonaCore", "Tokenizer", "TestTraits"],
             swiftSettings: swiftSettings
         ),
         // Text extraction (txt, md, html, pdf, docx, pptx, xlsx) and token-aware chunking.
         .target(
             name: "DocumentText",
             dependencies: [
-                "Embeddings",
+                "Tokenizer",
                 "SystemZlib",
             ],
             swiftSettings: swiftSettings
@@ -105,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "DocumentTextTests",
             dependencies: [
-                "DocumentText", "Embeddings", "TestTraits",
+                "DocumentText", "Embeddings", "Tokenizer", "TestTraits",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
@@ -176,6 +182,7 @@ let package = Package(
                 "StateGraph",
                 "DockerEngine",
                 "Embeddings",
+                "Tokenizer",
                 "DocumentText",
                 "CSQLite",
                 .product(name: "MultipartKit", package: "multipart-kit"),

@@ -1,4 +1,4 @@
-import Embeddings
+import Tokenizer
 
 extension TextChunker {
     /// `levels[c]` is the boundary before token `c` (entries 0 and `tokens.count` unused),

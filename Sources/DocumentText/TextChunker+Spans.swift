@@ -1,4 +1,4 @@
-import Embeddings
+import Tokenizer
 
 extension TextChunker {
     /// The chunk covering `tokens[span]`: from the first token's start (the text's first

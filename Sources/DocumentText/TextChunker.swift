@@ -1,4 +1,4 @@
-import Embeddings
+import Tokenizer
 
 /// Splits text into overlapping chunks that each fit the embedding model.
 ///

@@ -1,3 +1,4 @@
+import Tokenizer
 /// Something that turns texts into fixed-size sentence embeddings.
 ///
 /// Implementations: ``MiniLMEmbedder`` (local all-MiniLM-L6-v2); an OpenAI-compatible

@@ -5,6 +5,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Tokenizer
 
 /// The local all-MiniLM-L6-v2 sentence embedder: WordPiece tokenization, a 6-layer BERT
 /// encoder on OpenBLAS, mean pooling and L2 normalisation (384 dimensions).

@@ -11,6 +11,7 @@ import Musl
 import Darwin
 #endif
 import Embeddings
+import Tokenizer
 
 /// `embed`: times embedding the same sentences `repeat` times (after one warm-up pass).
 struct Benchmark {

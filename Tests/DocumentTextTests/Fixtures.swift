@@ -3,6 +3,7 @@ import Testing
 import ZIPFoundation
 @testable import DocumentText
 import Embeddings
+import Tokenizer
 
 /// Files and the tokenizer for the tests. A missing model is an error (the test fails),
 /// never a skip: CI fetches the model first.

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 @testable import Embeddings
+@testable import Tokenizer
 
 /// Locates the model and the reference embeddings. A missing file is an error (the test
 /// fails), never a skip: CI always fetches the model first.

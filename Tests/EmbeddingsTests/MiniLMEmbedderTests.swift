@@ -1,6 +1,7 @@
 import Testing
 @testable import Embeddings
 import TestTraits
+@testable import Tokenizer
 
 @Suite("MiniLM embedder", .blocking)
 struct MiniLMEmbedderTests {

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Testing
 @testable import Embeddings
+@testable import Tokenizer
 
 @Suite("safetensors reader")
 struct SafeTensorsFileTests {

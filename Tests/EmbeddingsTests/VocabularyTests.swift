@@ -6,6 +6,7 @@ import Foundation
 import Testing
 @testable import Embeddings
 import TestTraits
+@testable import Tokenizer
 
 @Suite("Vocabulary", .blocking)
 struct VocabularyTests {

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import PersonaKit
 import PersonaStorage
+import Tokenizer
 
 /// `/api/personas/{id}/memory[...]`: document upload (multipart), the document list, one
 /// document with its chunks, deletion, and semantic search.

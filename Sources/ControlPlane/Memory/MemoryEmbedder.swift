@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Embeddings
 import Foundation
 import Synchronization
+import Tokenizer
 
 /// The embedder memory uses, built on first use (loading the local model costs a fraction
 /// of a second and ~90 MB, which a control plane that never touches memory should not pay),

@@ -8,6 +8,7 @@ import ServiceLifecycle
 import SQLKit
 import PersonaCore
 import PersonaStorage
+import Tokenizer
 
 /// Turns queued documents into chunks: claims one with a lease (so a crashed control plane's
 /// documents are picked up again, and several share the queue on PostgreSQL), extracts its

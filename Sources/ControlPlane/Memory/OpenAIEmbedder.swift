@@ -3,6 +3,7 @@ import Embeddings
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Tokenizer
 
 /// An OpenAI-compatible `/v1/embeddings` backend (the LiteLLM proxy): batches of up to 128
 /// texts a request, `dimensions` asked for, results put back in input order by `index`.

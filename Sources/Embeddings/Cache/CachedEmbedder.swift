@@ -1,3 +1,4 @@
+import Tokenizer
 /// An ``Embedder`` that answers from an ``EmbeddingCache`` and sends only the misses,
 /// in one call, to the wrapped embedder.
 public struct CachedEmbedder<Base: Embedder>: Embedder {

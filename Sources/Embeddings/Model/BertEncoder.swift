@@ -1,3 +1,4 @@
+import Tokenizer
 /// The BERT encoder forward pass over a batch packed without padding.
 ///
 /// All tokens of the batch form one `[totalTokens × hidden]` matrix, so each dense layer

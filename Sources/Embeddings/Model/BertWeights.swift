@@ -1,3 +1,4 @@
+import Tokenizer
 /// The tensors of one encoder layer. Linear weights are PyTorch `[out, in]` row-major.
 struct BertLayerWeights {
     /// Query, key and value weights stacked into one `[3 * hidden, hidden]` matrix so the

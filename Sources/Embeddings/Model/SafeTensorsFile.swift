@@ -10,6 +10,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Tokenizer
 
 /// A read-only memory mapping of a `.safetensors` file.
 ///
