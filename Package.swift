@@ -77,6 +77,7 @@ let package = Package(
         // chunker's token counts and the embedder's input. No BLAS.
         .target(
             name: "Tokenizer",
+            dependencies: ["PersonaCore"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -103,6 +104,7 @@ let package = Package(
         .target(
             name: "DocumentText",
             dependencies: [
+                "PersonaCore",
                 "Tokenizer",
                 "SystemZlib",
             ],
@@ -146,6 +148,7 @@ let package = Package(
         .target(
             name: "LLM",
             dependencies: [
+                "PersonaCore",
                 "PersonaKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -158,11 +161,13 @@ let package = Package(
         // Durable state graphs: nodes, reducers, conditional edges, a recursion limit. No I/O.
         .target(
             name: "StateGraph",
+            dependencies: ["PersonaCore"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "DockerEngine",
             dependencies: [
+                "PersonaCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,5 @@
+import PersonaCore
+
 /// The one error type of the `DockerEngine` module.
 ///
 /// Engine answers that are not a success become a `DockerError` whose ``code``
@@ -7,47 +9,48 @@
 /// transport error where there was one.
 public struct DockerError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; compare with the static members.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+    /// Its raw values are this client library's own (`noSuchContainer`, as its event stream
+    /// has always printed them); the control plane maps them to the API's snake_case codes.
+    public struct Code: ErrorCode {
         public let rawValue: String
-        public init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+        public init(rawValue: String) { self.rawValue = rawValue }
 
         /// 404 on a container route.
-        public static let noSuchContainer = Code("noSuchContainer")
+        public static let noSuchContainer: Code = "noSuchContainer"
         /// 404 on an image route, or an image a container create names is missing.
-        public static let noSuchImage = Code("noSuchImage")
+        public static let noSuchImage: Code = "noSuchImage"
         /// 404 on a network route.
-        public static let noSuchNetwork = Code("noSuchNetwork")
+        public static let noSuchNetwork: Code = "noSuchNetwork"
         /// 404 on a volume route.
-        public static let noSuchVolume = Code("noSuchVolume")
+        public static let noSuchVolume: Code = "noSuchVolume"
         /// 404 on an exec route.
-        public static let noSuchExec = Code("noSuchExec")
+        public static let noSuchExec: Code = "noSuchExec"
         /// 404 on any other route.
-        public static let notFound = Code("notFound")
+        public static let notFound: Code = "notFound"
         /// 409: name in use, container running, image in use...
-        public static let conflict = Code("conflict")
+        public static let conflict: Code = "conflict"
         /// 304: the container was already started, stopped, paused...
-        public static let notModified = Code("notModified")
+        public static let notModified: Code = "notModified"
         /// 400: the engine refused the parameters.
-        public static let badRequest = Code("badRequest")
+        public static let badRequest: Code = "badRequest"
         /// 401 or 403.
-        public static let forbidden = Code("forbidden")
+        public static let forbidden: Code = "forbidden"
         /// 5xx, or any other unexpected status.
-        public static let server = Code("server")
+        public static let server: Code = "server"
         /// No engine answered: missing socket, connection refused, TLS failure, dropped connection.
-        public static let engineUnreachable = Code("engineUnreachable")
+        public static let engineUnreachable: Code = "engineUnreachable"
         /// The engine answered too late.
-        public static let timeout = Code("timeout")
+        public static let timeout: Code = "timeout"
         /// The engine speaks an API version older than ``Docker/APIVersion/minimum``.
-        public static let unsupportedAPIVersion = Code("unsupportedAPIVersion")
+        public static let unsupportedAPIVersion: Code = "unsupportedAPIVersion"
         /// The engine's answer could not be decoded.
-        public static let invalidResponse = Code("invalidResponse")
+        public static let invalidResponse: Code = "invalidResponse"
         /// An image build reported an error in its progress stream.
-        public static let buildFailed = Code("buildFailed")
+        public static let buildFailed: Code = "buildFailed"
         /// The client configuration is unusable (bad `DOCKER_HOST`, unreadable certificates...).
-        public static let invalidConfiguration = Code("invalidConfiguration")
+        public static let invalidConfiguration: Code = "invalidConfiguration"
         /// The client was already shut down.
-        public static let shutDown = Code("shutDown")
+        public static let shutDown: Code = "shutDown"
     }
 
     /// What kind of failure this is.

@@ -1,3 +1,5 @@
+import PersonaCore
+
 /// The single error type of the `DocumentText` module.
 ///
 /// `code` is stable and machine-readable; `message` is a sentence fit to show to an API
@@ -5,10 +7,9 @@
 /// stack trace); `underlying` keeps the lower-level error for the logs.
 public struct ExtractionError: Error, Sendable, CustomStringConvertible {
     /// Stable, machine-readable error codes.
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: ErrorCode {
         public let rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
 
         /// The file is of a type that cannot be extracted (image, legacy Office, unknown).
         public static let unsupportedType = Code(rawValue: "unsupported_type")

@@ -5,11 +5,20 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import PersonaKit
+import PersonaCore
 
 /// Why an LLM call failed. Retryable failures were already retried by ``LLMClient``.
 public struct LLMError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable {
-        case rateLimited, serverError, timeout, connection, badRequest, malformedResponse
+    /// Stable snake_case codes (PersonaCore's ``ErrorCode`` convention).
+    public struct Code: ErrorCode {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let rateLimited: Code = "rate_limited"
+        public static let serverError: Code = "server_error"
+        public static let timeout: Code = "timeout"
+        public static let connection: Code = "connection"
+        public static let badRequest: Code = "bad_request"
+        public static let malformedResponse: Code = "malformed_response"
     }
 
     public var code: Code

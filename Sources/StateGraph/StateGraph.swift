@@ -1,3 +1,5 @@
+import PersonaCore
+
 /// State that a graph's nodes update through reducers: each node returns an `Update` (the
 /// delta), and ``reduce(_:)`` folds it in channel by channel (append, replace, merge...).
 /// Because only updates are checkpointed, storage grows with the change, not the history.
@@ -14,10 +16,13 @@ public enum GraphNode {
 
 /// A graph definition or execution problem.
 public struct GraphError: Error, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case invalidGraph
-        case recursionLimit
-        case unknownRoute
+    /// Stable snake_case codes (PersonaCore's ``ErrorCode`` convention).
+    public struct Code: ErrorCode {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let invalidGraph: Code = "invalid_graph"
+        public static let recursionLimit: Code = "recursion_limit"
+        public static let unknownRoute: Code = "unknown_route"
     }
 
     public var code: Code

@@ -1,13 +1,14 @@
+import PersonaCore
+
 /// The single error type of the `Embeddings` module.
 ///
 /// `code` is a stable machine-readable value, `message` a human sentence that never
 /// contains model data, and `underlying` the lower-level error that caused it, if any.
 public struct EmbeddingsError: Error, Sendable, CustomStringConvertible {
     /// Stable, machine-readable error codes.
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: ErrorCode {
         public let rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
 
         /// A model file (weights or vocabulary) is missing or cannot be read.
         public static let modelNotFound = Code(rawValue: "model_not_found")

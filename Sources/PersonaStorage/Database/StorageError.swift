@@ -5,15 +5,19 @@ import PersonaCore
 /// A storage failure. The underlying driver error stays in ``underlying`` for the log and is
 /// never shown to a client.
 public struct StorageError: Error, CustomStringConvertible {
-    public enum Code: String, Sendable {
+    /// Stable snake_case codes (PersonaCore's ``ErrorCode`` convention).
+    public struct Code: ErrorCode {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
         /// A unique or primary-key constraint refused the write.
-        case conflict
+        public static let conflict: Code = "conflict"
         /// A foreign key refused the write (the row it points at is gone).
-        case missingReference
+        public static let missingReference: Code = "missing_reference"
         /// The database could not be reached or the connection broke.
-        case unavailable
+        public static let unavailable: Code = "unavailable"
         /// Anything else.
-        case failed
+        public static let failed: Code = "failed"
     }
 
     public var code: Code
