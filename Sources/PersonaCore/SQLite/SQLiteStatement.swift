@@ -19,6 +19,8 @@ public final class SQLiteColumns: Sendable {
 }
 
 /// A prepared statement of one ``SQLiteConnection``, valid while the connection is open.
+/// `@unchecked Sendable` for the same reason as its connection: whoever holds the connection
+/// (one thread at a time) is the only one who steps it.
 public final class SQLiteStatement: @unchecked Sendable {
     let handle: OpaquePointer
     /// Its columns, refreshed when the schema changed under a cached `SELECT *`.
