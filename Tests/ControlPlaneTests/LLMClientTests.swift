@@ -105,8 +105,10 @@ struct LLMClientTests {
                 #expect(error.code == .connection)
             }
         }
-        try await withClient([.stall(.seconds(3), then: .init(.text("late"))), .text("on time")],
-                             configure: { $0.timeout = .milliseconds(300) }) { client, llm in
+        // The time-out leaves room for a loaded CI machine to answer the second attempt (300 ms
+        // did not); the stall stays well beyond it so the first attempt always times out.
+        try await withClient([.stall(.seconds(8), then: .init(.text("late"))), .text("on time")],
+                             configure: { $0.timeout = .seconds(2) }) { client, llm in
             let result = try await client.complete(Chat.Request(model: "m", messages: [.user("x")]))
             #expect(result.message.content == "on time")
             #expect(result.attempts == 2)
