@@ -177,33 +177,87 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Persona containers: provisioning through the Docker Engine API, status, tools through
+        // the supervisors, and the reconciler. No HTTP server code.
+        .target(
+            name: "Containers",
+            dependencies: [
+                "PersonaCore",
+                "PersonaKit",
+                "PersonaStorage",
+                "DockerEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Document memory: the document store, ingestion, embedding, vector search, the curator.
+        .target(
+            name: "Memory",
+            dependencies: [
+                "PersonaCore",
+                "PersonaKit",
+                "PersonaStorage",
+                "LLM",
+                "Embeddings",
+                "Tokenizer",
+                "DocumentText",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Runs: the run workflow as a state graph, the worker that claims and executes runs, tool
+        // calls through the persona's supervisor.
+        .target(
+            name: "Runs",
+            dependencies: [
+                "PersonaCore",
+                "PersonaKit",
+                "PersonaStorage",
+                "Containers",
+                "LLM",
+                "StateGraph",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ControlPlane",
             dependencies: [
                 "PersonaCore",
                 "PersonaKit",
                 "PersonaStorage",
+                "Containers",
+                "Memory",
+                "Runs",
                 "LLM",
-                "StateGraph",
                 "DockerEngine",
-                "Embeddings",
                 "Tokenizer",
-                "DocumentText",
-                "CSQLite",
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "PostgresKit", package: "postgres-kit"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -225,6 +279,8 @@ let package = Package(
             name: "persona-bench",
             dependencies: [
                 "ControlPlane",
+                "Memory",
+                "Runs",
                 "PersonaCore",
                 "PersonaKit",
                 "PersonaStorage",
@@ -267,6 +323,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "ControlPlane",
+                "Containers",
                 "PersonaStorage",
                 "LLM",
                 "TestTraits",
@@ -311,6 +368,9 @@ let package = Package(
             name: "ControlPlaneTests",
             dependencies: [
                 "ControlPlane",
+                "Containers",
+                "Memory",
+                "Runs",
                 "PersonaCore",
                 "PersonaStorage",
                 "LLM",

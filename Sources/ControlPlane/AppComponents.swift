@@ -5,6 +5,8 @@ import Logging
 import PersonaCore
 import PersonaStorage
 import Prometheus
+import Memory
+import Containers
 
 /// The long-lived parts ``buildApplication(configuration:searchPath:logger:)`` makes once and
 /// hands, each to the controllers and services that use it. The executable and tests reach
@@ -39,8 +41,8 @@ public struct AppComponents: Sendable {
         self.tokens = await TokenService(configuration: configuration)
         self.passwords = PasswordHasher(cost: configuration.bcryptCost)
         self.secretBox = SecretBox(key: configuration.encryptionKey)
-        self.containers = ContainerManager(configuration: configuration, database: database, secretBox: secretBox, http: http,
-                                           logger: logger)
+        self.containers = ContainerManager(settings: configuration.containers, storagePath: configuration.storagePath,
+                                           database: database, secretBox: secretBox, http: http, logger: logger)
         self.memory = MemoryService(configuration: configuration, database: database,
                                     embedder: MemoryEmbedder(configuration: configuration, http: http))
         self.sessions = SessionCache(ttl: configuration.sessionCacheTTL)

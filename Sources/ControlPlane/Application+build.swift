@@ -9,6 +9,9 @@ import PersonaKit
 import PersonaStorage
 import Prometheus
 import ServiceLifecycle
+import Runs
+import Memory
+import Containers
 
 /// The control plane's HTTP application type.
 public typealias ControlPlaneApplication = Application<RouterResponder<AppRequestContext>>
@@ -42,13 +45,10 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
                              serverName: "persona-control-plane"),
         services: [database.service, HTTPClientService(client: components.http, containers: components.containers), worker,
                    InternalAPIServer(controller: internalAPI, logger: logger),
-                   Reconciler(configuration: configuration, database: database, containers: components.containers,
-                              startup: startup, logger: logger),
+                   Reconciler(database: database, containers: components.containers, startup: startup, logger: logger),
                    RetentionService(database: database, startup: startup, logger: logger),
-                   MemoryIngestionWorker(configuration: configuration, database: database, memory: components.memory,
-                                         startup: startup, logger: logger),
-                   MemoryCurator(configuration: configuration, database: database, memory: components.memory,
-                                 startup: startup, llm: llm, logger: logger)],
+                   MemoryIngestionWorker(database: database, memory: components.memory, startup: startup, logger: logger),
+                   MemoryCurator(database: database, memory: components.memory, startup: startup, llm: llm, logger: logger)],
         logger: logger)
     app.beforeServerStarts {
         try await database.migrate()

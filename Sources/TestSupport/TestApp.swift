@@ -34,13 +34,13 @@ public struct TestApp: Sendable {
         // Short per-test directories (socket paths must fit 108 bytes), the engine the test
         // environment names, and a label `scripts/test` checks for leftovers.
         let short = Identifier.make().replacingOccurrences(of: "-", with: "").suffix(10)
-        c.runDirectory = "/tmp/pr-\(short)"
-        c.controlSocketDirectory = "/tmp/pc-\(short)"
-        c.dockerEndpoint = (try? Docker.Endpoint.fromEnvironment()) ?? c.dockerEndpoint
-        c.personaImage = ProcessInfo.processInfo.environment["PERSONA_IMAGE"] ?? c.personaImage
-        c.extraContainerLabels = ["io.persona.test": "1"]
-        c.supervisorHeartbeatSeconds = 1
-        c.reconcileIntervalSeconds = 2
+        c.containers.runDirectory = "/tmp/pr-\(short)"
+        c.containers.controlSocketDirectory = "/tmp/pc-\(short)"
+        c.containers.dockerEndpoint = (try? Docker.Endpoint.fromEnvironment()) ?? c.containers.dockerEndpoint
+        c.containers.personaImage = ProcessInfo.processInfo.environment["PERSONA_IMAGE"] ?? c.containers.personaImage
+        c.containers.extraContainerLabels = ["io.persona.test": "1"]
+        c.containers.supervisorHeartbeatSeconds = 1
+        c.containers.reconcileIntervalSeconds = 2
         c.memory.modelsDirectory = ProcessInfo.processInfo.environment["PERSONA_MODELS_DIR"] ?? "./models"
         c.memory.curatorIntervalSeconds = 0  // tests call curateOnce()
         return c
@@ -56,7 +56,7 @@ public struct TestApp: Sendable {
         defer { try? FileManager.default.removeItem(atPath: storage) }
         var configuration = try configuration(backend: backend, storage: storage)
         configure(&configuration)
-        let directories = [configuration.runDirectory, configuration.controlSocketDirectory]
+        let directories = [configuration.containers.runDirectory, configuration.containers.controlSocketDirectory]
         defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
         var schema: String?
         if backend == .postgres, let url = configuration.databaseURL {

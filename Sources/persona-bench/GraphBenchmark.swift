@@ -5,6 +5,8 @@ import SQLKit
 import LLM
 import StateGraph
 import PersonaStorage
+import Synchronization
+import Runs
 
 /// The orchestration benchmark `scripts/bench-graph` runs through `persona-bench
 /// graph`: the run workflow's graph (`llm -> tools -> llm ... -> END`) with no-op nodes,
@@ -135,5 +137,3 @@ enum GraphBenchmark {
         func next() -> Int { value.withLock { $0 += 1; return $0 } }
     }
 }
-
-import Synchronization

@@ -4,6 +4,7 @@ import PersonaCore
 import PersonaKit
 import SQLKit
 import PersonaStorage
+import Memory
 
 /// The retrieval benchmark `scripts/bench-memory` runs through `persona-bench
 /// memory-search`: one persona holding N chunks with clustered unit vectors (384

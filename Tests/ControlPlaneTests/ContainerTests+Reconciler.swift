@@ -5,6 +5,7 @@ import PersonaKit
 import Testing
 import TestSupport
 import TestTraits
+import Containers
 
 extension ContainerTests {
     /// The reconciler against the real engine: crashes, operators' stops and removals,
@@ -121,7 +122,7 @@ extension ContainerTests {
                         .decode(column: "value", as: String.self)
                 }
                 let ours = try #require(instance)
-                let image = services.configuration.personaImage
+                let image = services.configuration.containers.personaImage
                 func sleeper(_ labels: [String: String]) async throws -> String {
                     let spec = Docker.ContainerSpec(image: image, entrypoint: ["sleep", "300"], labels: labels.merging(["io.persona.test": "1"]) { $1 })
                     let created = try await docker.createContainer(spec)
@@ -174,7 +175,7 @@ extension ContainerTests {
             let socat = Socat(proxy: proxy, upstream: upstream)
             try socat.start()
             defer { socat.stop() }
-            try await TestApp.run(.sqlite, configure: { $0.dockerEndpoint = .unixSocket(path: proxy) }) { api, services in
+            try await TestApp.run(.sqlite, configure: { $0.containers.dockerEndpoint = .unixSocket(path: proxy) }) { api, services in
                 let admin = try await api.login().access
                 let id = try await ContainerTests.persona(api, admin)
                 _ = try await ContainerTests.start(api, admin, id)

@@ -89,7 +89,7 @@ struct ContainerTests {
             #expect(binds.contains { $0.hasSuffix("/personas/\(id)/cache:/cache") })
             #expect(binds.contains { $0.hasSuffix(":/run/persona-cp:ro") })
             let env = (inspect.config.env ?? []).joined(separator: "\n")
-            let tokenPath = services.configuration.runDirectory + "/\(id)/token"
+            let tokenPath = services.configuration.containers.runDirectory + "/\(id)/token"
             let token = try String(contentsOfFile: tokenPath, encoding: .utf8)
             #expect(!env.contains(secret))
             #expect(!env.contains(token))
@@ -174,7 +174,7 @@ struct ContainerTests {
             #expect(try await api.delete("/api/personas/\(id)", token: admin).status == .noContent)
             await #expect(throws: DockerError.self) { _ = try await docker.inspectContainer(newId) }
             #expect(!FileManager.default.fileExists(atPath: services.configuration.storagePath + "/personas/\(id)"))
-            #expect(!FileManager.default.fileExists(atPath: services.configuration.runDirectory + "/\(id)"))
+            #expect(!FileManager.default.fileExists(atPath: services.configuration.containers.runDirectory + "/\(id)"))
         }
     }
 
@@ -198,7 +198,7 @@ struct ContainerTests {
 
     @Test("an unreachable engine gives clear 503s and writes nothing")
     func engineUnreachable() async throws {
-        try await TestApp.run(.sqlite, configure: { $0.dockerEndpoint = .unixSocket(path: "/tmp/no-such-engine-\(UUID().uuidString).sock") }) { api, services in
+        try await TestApp.run(.sqlite, configure: { $0.containers.dockerEndpoint = .unixSocket(path: "/tmp/no-such-engine-\(UUID().uuidString).sock") }) { api, services in
             let admin = try await api.login().access
             let id = try await Self.persona(api, admin)
             let start = try await api.post("/api/personas/\(id)/container/start", token: admin)
@@ -222,8 +222,8 @@ struct ContainerTests {
             let id = try await Self.persona(api, admin)
             _ = try await api.put("/api/personas/\(id)/secrets/API_KEY", token: admin, json: ["value": "v-1"])
             _ = try await Self.start(api, admin, id)
-            let token = try String(contentsOfFile: services.configuration.runDirectory + "/\(id)/token", encoding: .utf8)
-            let socket = services.configuration.controlSocketDirectory + "/control.sock"
+            let token = try String(contentsOfFile: services.configuration.containers.runDirectory + "/\(id)/token", encoding: .utf8)
+            let socket = services.configuration.containers.controlSocketDirectory + "/control.sock"
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             func get(_ path: String, token: String?) async throws -> (Int, String) {
                 var request = HTTPClientRequest(url: URL(httpURLWithSocketPath: socket, uri: path)!.absoluteString)
@@ -275,7 +275,7 @@ struct ContainerTests {
         let gateway = try #require(Self.bridgeAddress(), "docker0 has no IPv4 address")
         let port = Int.random(in: 47000..<48999)
         try await TestApp.run(.sqlite, configure: {
-            $0.controlChannel = .tcp(publishHost: "127.0.0.1", supervisorHost: "127.0.0.1", internalHost: gateway,
+            $0.containers.controlChannel = .tcp(publishHost: "127.0.0.1", supervisorHost: "127.0.0.1", internalHost: gateway,
                                      internalPort: port, controlPlaneURL: "http://\(gateway):\(port)")
         }) { api, _ in
             let admin = try await api.login().access

@@ -7,6 +7,7 @@ import SQLKit
 import Testing
 import TestSupport
 import PersonaStorage
+import Memory
 
 extension MemoryTests {
     /// Clustered unit vectors from a seeded generator (the retrieval benchmark's).

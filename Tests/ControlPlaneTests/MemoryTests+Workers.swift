@@ -7,6 +7,7 @@ import Testing
 import TestSupport
 @testable import LLM
 import PersonaStorage
+import Memory
 
 extension MemoryTests {
     /// Stores `text` as an uploaded file and a document row in the given state, as a control
@@ -95,7 +96,7 @@ extension MemoryTests {
                 let documents = try await Self.waitForIngestion(api, persona: persona, token: admin, count: 1)
                 let sources = documents[0]["chunkCount"]?.intValue ?? 0
                 #expect(sources >= 2)
-                let curator = MemoryCurator(configuration: services.configuration, database: services.database, memory: services.memory,
+                let curator = MemoryCurator(database: services.database, memory: services.memory,
                                             startup: services.startup, llm: LLMClient(configuration: .init(baseURL: url), http: services.http,
                                                                                logger: Logger(label: "test")),
                                             logger: Logger(label: "test"))

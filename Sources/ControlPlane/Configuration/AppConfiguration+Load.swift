@@ -52,24 +52,24 @@ extension AppConfiguration {
         c.bcryptCost = UInt8(try env.int("BCRYPT_COST", default: Int(c.bcryptCost), range: 4...31))
         c.trustProxy = try env.bool("TRUST_PROXY", default: false)
         do {
-            c.dockerEndpoint = try Docker.Endpoint.fromEnvironment(env.values)
+            c.containers.dockerEndpoint = try Docker.Endpoint.fromEnvironment(env.values)
         } catch {
             throw ConfigurationError("DOCKER_HOST is not usable: \(error.message)")
         }
-        c.runDirectory = env["PERSONA_RUN_DIR"] ?? c.runDirectory
-        c.controlSocketDirectory = env["PERSONA_CONTROL_SOCKET_DIR"] ?? c.controlSocketDirectory
-        for (name, path) in [("PERSONA_RUN_DIR", c.runDirectory), ("PERSONA_CONTROL_SOCKET_DIR", c.controlSocketDirectory)] {
+        c.containers.runDirectory = env["PERSONA_RUN_DIR"] ?? c.containers.runDirectory
+        c.containers.controlSocketDirectory = env["PERSONA_CONTROL_SOCKET_DIR"] ?? c.containers.controlSocketDirectory
+        for (name, path) in [("PERSONA_RUN_DIR", c.containers.runDirectory), ("PERSONA_CONTROL_SOCKET_DIR", c.containers.controlSocketDirectory)] {
             // <dir>/<36-character persona id>/supervisor.sock must fit sun_path (108 bytes).
             guard path.hasPrefix("/"), path.utf8.count <= 60 else {
                 throw ConfigurationError("\(name) must be an absolute path of at most 60 bytes (socket paths must fit 108 bytes)")
             }
         }
-        c.personaImage = env["PERSONA_IMAGE"] ?? c.personaImage
-        c.desktopImage = env["PERSONA_DESKTOP_IMAGE"] ?? c.desktopImage
-        c.supervisorHeartbeatSeconds = try env.int("PERSONA_HEARTBEAT_SECONDS", default: c.supervisorHeartbeatSeconds, range: 1...3600)
-        c.reconcileIntervalSeconds = Double(try env.int("PERSONA_RECONCILE_SECONDS", default: Int(c.reconcileIntervalSeconds), range: 1...86_400))
+        c.containers.personaImage = env["PERSONA_IMAGE"] ?? c.containers.personaImage
+        c.containers.desktopImage = env["PERSONA_DESKTOP_IMAGE"] ?? c.containers.desktopImage
+        c.containers.supervisorHeartbeatSeconds = try env.int("PERSONA_HEARTBEAT_SECONDS", default: c.containers.supervisorHeartbeatSeconds, range: 1...3600)
+        c.containers.reconcileIntervalSeconds = Double(try env.int("PERSONA_RECONCILE_SECONDS", default: Int(c.containers.reconcileIntervalSeconds), range: 1...86_400))
         switch env["PERSONA_CONTROL_CHANNEL"]?.lowercased() ?? "unix" {
-        case "unix": c.controlChannel = .unixSocket
+        case "unix": c.containers.controlChannel = .unixSocket
         case "tcp":
             guard let url = env["PERSONA_CONTROL_PLANE_URL"], url.hasPrefix("http://") || url.hasPrefix("https://") else {
                 throw ConfigurationError("PERSONA_CONTROL_CHANNEL=tcp needs PERSONA_CONTROL_PLANE_URL, the http:// address containers reach the internal API at")
@@ -78,7 +78,7 @@ extension AppConfiguration {
             guard Self.isLoopbackOrPrivate(publishHost) else {
                 throw ConfigurationError("PERSONA_SUPERVISOR_PUBLISH_HOST must be a loopback or private address: a supervisor port is never published publicly")
             }
-            c.controlChannel = .tcp(publishHost: publishHost,
+            c.containers.controlChannel = .tcp(publishHost: publishHost,
                                     supervisorHost: env["PERSONA_SUPERVISOR_HOST"] ?? "127.0.0.1",
                                     internalHost: env["PERSONA_INTERNAL_HOST"] ?? "127.0.0.1",
                                     internalPort: try env.int("PERSONA_INTERNAL_PORT", default: 3001, range: 1...65535),

@@ -1,52 +1,8 @@
+import AsyncHTTPClient
 import Foundation
+import Memory
 import PersonaCore
-
-/// Document memory: the embedder, chunking, search and the curator.
-public struct MemorySettings: Sendable {
-    public enum Provider: String, Sendable {
-        /// all-MiniLM-L6-v2 in-process (``Embeddings/MiniLMEmbedder``), from ``modelsDirectory``.
-        case local
-        /// An OpenAI-compatible `/v1/embeddings` endpoint (the LiteLLM proxy).
-        case openai
-    }
-
-    /// `EMBEDDING_PROVIDER`: `local` (default) or `openai`.
-    public var provider = Provider.local
-    /// `PERSONA_MODELS_DIR`: holds `all-MiniLM-L6-v2/{model.safetensors,vocab.txt}`.
-    public var modelsDirectory = "./models"
-    /// `EMBEDDING_MODEL`: the gateway's model name when `provider` is `openai`.
-    public var remoteModel = "text-embedding-3-small"
-    /// `EMBEDDING_DIMENSIONS`: vector length asked of the gateway (`dimensions`).
-    public var remoteDimensions = 1536
-    /// `EMBEDDING_THREADS`: threads of the local model (nil: one per core).
-    public var localThreads: Int?
-    /// Vectors kept in the embedding cache (same text, same model: never recomputed).
-    public var cacheCapacity = 4096
-    /// `MEMORY_CHUNK_TOKENS`: at most this many tokens a chunk (the model's 256 less [CLS]/[SEP]).
-    public var chunkTokens = 254
-    /// `MEMORY_CHUNK_OVERLAP`: tokens shared by consecutive chunks.
-    public var chunkOverlapTokens = 50
-    /// `MEMORY_CURATED_BOOST`: similarity added to curated chunks when ranking (bounded, so a
-    /// clearly better uncurated match still wins).
-    public var curatedBoost = 0.05
-    /// `MEMORY_HNSW_EF_SEARCH`: pgvector's `hnsw.ef_search` for searches (candidate list
-    /// size: recall against latency).
-    public var hnswEfSearch = 100
-    /// Ingestion lease, extended while a document is processed.
-    public var ingestLeaseSeconds: Double = 60
-    /// A document whose ingestion killed its worker this many times fails instead of retrying.
-    public var maxIngestAttempts = 3
-    /// `MEMORY_CURATOR_INTERVAL_SECONDS`: between curator passes (0 turns the curator off).
-    public var curatorIntervalSeconds: Double = 3600
-    /// `MEMORY_CURATOR_MIN_CHUNKS`: a persona needs this many uncurated chunks for a summary.
-    public var curatorMinChunks = 20
-    /// `MEMORY_CURATOR_BATCH`: chunks summarised into one curated entry.
-    public var curatorBatchSize = 100
-    /// `MEMORY_CURATOR_MODEL`: the gateway model that writes the summaries.
-    public var curatorModel = "gpt-4o-mini"
-
-    public init() {}
-}
+import PersonaStorage
 
 extension AppConfiguration {
     mutating func loadMemory(_ env: Environment) throws {
@@ -79,5 +35,24 @@ extension AppConfiguration {
         m.curatorBatchSize = try env.int("MEMORY_CURATOR_BATCH", default: m.curatorBatchSize, range: 2...1000)
         m.curatorModel = env["MEMORY_CURATOR_MODEL"] ?? m.curatorModel
         memory = m
+    }
+}
+
+extension MemoryEmbedder {
+    /// The embedder the configuration names: the local model, or the gateway's
+    /// (`LITELLM_PROXY_URL`, `LITELLM_API_KEY`).
+    public convenience init(configuration: AppConfiguration, http: HTTPClient) {
+        self.init(settings: configuration.memory, gatewayURL: configuration.litellmProxyURL, gatewayKey: configuration.litellmAPIKey,
+                  http: http)
+    }
+}
+
+extension MemoryService {
+    /// Document memory as the configuration describes it: uploads under `STORAGE_PATH`, at
+    /// most `MAX_FILE_SIZE` bytes each.
+    public init(configuration: AppConfiguration, database: Database, embedder: MemoryEmbedder) {
+        self.init(settings: configuration.memory,
+                  store: DocumentStore(storagePath: configuration.storagePath, maxFileSize: configuration.maxFileSize),
+                  database: database, embedder: embedder)
     }
 }

@@ -1,4 +1,6 @@
-import DockerEngine
+import Containers
+import Runs
+import Memory
 import Foundation
 import Logging
 
@@ -47,49 +49,14 @@ public struct AppConfiguration: Sendable {
     public var trustProxy = false
     /// How long a verified session stays cached before it is checked against the database again.
     public var sessionCacheTTL: Double = 1.0
-    /// Where the Docker engine is: `DOCKER_HOST` (`unix://` or `tcp://`, TLS as the docker CLI
-    /// does it), else `DOCKER_SOCKET_PATH`.
-    public var dockerEndpoint: Docker.Endpoint = .unixSocket(path: Docker.Endpoint.defaultSocketPath)
-    /// Root of the per-persona run directories (`PERSONA_RUN_DIR`): `<root>/<persona id>/` holds
-    /// the container token and the supervisor's socket. Short, because socket paths must fit
-    /// 108 bytes.
-    public var runDirectory = "/run/persona"
-    /// Directory of the control plane's internal socket (`PERSONA_CONTROL_SOCKET_DIR`),
-    /// mounted read-only into every persona container at `/run/persona-cp`.
-    public var controlSocketDirectory = "/run/persona-cp"
-    /// The persona image (`PERSONA_IMAGE`), also what `scripts/build-images` tags.
-    public var personaImage = "persona-platform/persona:latest"
-    /// The desktop image (`PERSONA_DESKTOP_IMAGE`): the persona image plus chromium,
-    /// Playwright, Xvfb and x11vnc; personas whose runtime says `desktop` run it.
-    public var desktopImage = "persona-platform/persona-desktop:latest"
-    /// How the control plane and supervisors talk (`PERSONA_CONTROL_CHANNEL`).
-    public var controlChannel = ControlChannel.unixSocket
-    /// Seconds between supervisor heartbeats (`PERSONA_HEARTBEAT_SECONDS`).
-    public var supervisorHeartbeatSeconds = 10
-    /// Seconds between reconciler sweeps (`PERSONA_RECONCILE_SECONDS`).
-    public var reconcileIntervalSeconds: Double = 30
-    /// Seconds `docker stop` waits before it kills a persona container.
-    public var containerStopTimeoutSeconds = 10
-    /// Extra labels on every persona container (tests mark theirs for clean-up checks).
-    public var extraContainerLabels: [String: String] = [:]
+    /// Persona containers: the engine, images, control channel, run directories and timings.
+    public var containers = ContainerSettings()
     /// Benchmarks only (`PERSONA_BENCH_CEILING_FILE`): serve this file's bytes at
     /// `GET /bench/ceiling` through the same middleware, without auth or database, as the
     /// in-memory ceiling `scripts/bench-api` compares against. Unset in production.
     public var benchCeilingFile: String?
 
     public init() {}
-
-    /// The control channel between the control plane and the supervisors.
-    public enum ControlChannel: Sendable, Equatable {
-        /// One host: the supervisor listens on a socket in its run directory, the control
-        /// plane's internal API on a socket in ``controlSocketDirectory``; no ports at all.
-        case unixSocket
-        /// A remote engine: the supervisor listens on TCP 7070, published on `publishHost`
-        /// (loopback or a private address of the engine host) and reached at `supervisorHost`;
-        /// the internal API listens on `internalHost:internalPort` and containers reach it at
-        /// `controlPlaneURL`.
-        case tcp(publishHost: String, supervisorHost: String, internalHost: String, internalPort: Int, controlPlaneURL: String)
-    }
 
     public struct RateLimitSettings: Sendable {
         public var enabled = true

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PersonaKit
 import PersonaStorage
+import Containers
 
 /// `/api/personas/{id}/container[/start|/stop]`, `/api/personas/{id}/tools[...]` and
 /// `/api/personas/{id}/tool-runs[/{runId}]`.

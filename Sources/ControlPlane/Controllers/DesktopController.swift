@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import PersonaKit
 import PersonaStorage
+import Containers
 
 /// `/api/personas/{id}/runtime` (which image and sidecars the container runs),
 /// `/api/personas/{id}/desktop` (how an operator connects over VNC) and

@@ -1,9 +1,9 @@
-import Embeddings
 import Foundation
 import Hummingbird
 import PersonaKit
 import PersonaStorage
 import Tokenizer
+import Memory
 
 /// `/api/personas/{id}/memory[...]`: document upload (multipart), the document list, one
 /// document with its chunks, deletion, and semantic search.

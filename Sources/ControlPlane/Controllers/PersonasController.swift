@@ -2,6 +2,8 @@ import Foundation
 import Hummingbird
 import PersonaKit
 import PersonaStorage
+import Memory
+import Containers
 
 /// `/api/personas[/{id}]`: persona CRUD with the visibility rule (404 when not visible).
 struct PersonasController: Sendable {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Synchronization
 import JWTKit
+import PersonaCore
 import PersonaStorage
 
 /// Claims of an access token: the user, the session that must still be open, the role.

@@ -1,24 +1,13 @@
 import Crypto
 import Foundation
 import Hummingbird
+import Memory
 import MultipartKit
+import PersonaCore
 import PersonaKit
 
-/// Uploaded files, content-addressed under `STORAGE_PATH/documents/<first 2 hex>/<sha256>`:
-/// the same bytes are stored once however often they are uploaded. An upload streams to a
-/// temporary file beside them (hashed and counted as it arrives, refused past the size
-/// limit) and is moved into place only once complete, so nothing half-written is ever seen.
-struct DocumentStore: Sendable {
-    let root: String
-    let maxFileSize: Int
-
-    init(storagePath: String, maxFileSize: Int) {
-        self.root = URL(fileURLWithPath: storagePath).standardizedFileURL.path + "/documents"
-        self.maxFileSize = maxFileSize
-    }
-
-    func path(sha256: String) -> String { "\(root)/\(sha256.prefix(2))/\(sha256)" }
-
+/// Uploads over HTTP: a `multipart/form-data` body streamed into the document store.
+extension DocumentStore {
     /// A file received from a multipart upload.
     struct Received: Sendable {
         var name: String
@@ -80,15 +69,6 @@ struct DocumentStore: Sendable {
         guard rename(temporary, final) == 0 else { throw APIError(.internalServerError, code: "storage_error", "Could not store the upload") }
         keep = true
         return Received(name: name, contentType: state.fileType, size: state.size, sha256: digest)
-    }
-
-    /// Removes a stored file (when no document refers to it any more).
-    func remove(sha256: String) {
-        try? FileManager.default.removeItem(atPath: path(sha256: sha256))
-    }
-
-    static func sha256Hex(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).hexString
     }
 
     static func boundary(_ contentType: String) -> String? {

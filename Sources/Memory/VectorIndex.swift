@@ -10,35 +10,35 @@ import PersonaStorage
 /// writes through the persona's change log (each search first applies the changes after the
 /// version it holds; one indexed `MAX(version)` query when nothing changed). Scoring is one
 /// BLAS matrix-vector product.
-actor VectorIndex {
+package actor VectorIndex {
     private struct Key: Hashable {
-        var personaId: String
-        var model: String
+        package var personaId: String
+        package var model: String
     }
 
     /// A matrix and the change-log version it reflects.
     private final class Matrix {
-        var version: Int64
-        var rows: VectorMatrix
+        package var version: Int64
+        package var rows: VectorMatrix
 
-        init(version: Int64, dimension: Int) {
+        package init(version: Int64, dimension: Int) {
             self.version = version
             self.rows = VectorMatrix(dimension: dimension)
         }
 
-        var dimension: Int { rows.dimension }
+        package var dimension: Int { rows.dimension }
     }
 
     private var matrices: [Key: Matrix] = [:]
     private let chunks: ChunkRepository
 
-    init(chunks: ChunkRepository) {
+    package init(chunks: ChunkRepository) {
         self.chunks = chunks
     }
 
     /// The best `limit` curated and the best `limit` uncurated chunks for `query` (a vector of
     /// `model`), each with its cosine similarity.
-    func nearest(personaId: String, model: String, query: [Float], limit: Int,
+    package func nearest(personaId: String, model: String, query: [Float], limit: Int,
                  database: Database) async throws -> (curated: [(String, Double)], uncurated: [(String, Double)]) {
         let matrix = try await synced(Key(personaId: personaId, model: model), dimension: query.count, database: database)
         let unit = VectorMatrix.normalized(query)
@@ -60,12 +60,12 @@ actor VectorIndex {
     }
 
     /// Drops a persona's matrices (persona deleted); the next search reloads.
-    func forget(personaId: String) {
+    package func forget(personaId: String) {
         matrices = matrices.filter { $0.key.personaId != personaId }
     }
 
     /// How many vectors of `personaId` are held in memory (all models).
-    func heldVectors(personaId: String) -> Int {
+    package func heldVectors(personaId: String) -> Int {
         matrices.filter { $0.key.personaId == personaId }.reduce(0) { $0 + $1.value.rows.count }
     }
 

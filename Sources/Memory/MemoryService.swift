@@ -11,18 +11,23 @@ public struct MemoryService: Sendable {
     public let embedder: MemoryEmbedder
     package let database: Database
     package let settings: MemorySettings
-    let store: DocumentStore
+    package let store: DocumentStore
     package let documents = DocumentRepository()
     package let chunks: ChunkRepository
-    let index: VectorIndex
+    package let index: VectorIndex
     /// Signalled when a document is queued, so the ingestion worker starts at once.
     public let wakeUp = Wakeup()
 
-    package init(configuration: AppConfiguration, database: Database, embedder: MemoryEmbedder) {
+    /// - Parameters:
+    ///   - settings: chunking, search and curator settings.
+    ///   - store: where uploaded files are kept.
+    ///   - database: documents and chunks.
+    ///   - embedder: the embedder searches and ingestion use.
+    package init(settings: MemorySettings, store: DocumentStore, database: Database, embedder: MemoryEmbedder) {
         self.database = database
-        self.settings = configuration.memory
+        self.settings = settings
         self.embedder = embedder
-        self.store = DocumentStore(storagePath: configuration.storagePath, maxFileSize: configuration.maxFileSize)
+        self.store = store
         self.chunks = ChunkRepository(kind: database.kind)
         self.index = VectorIndex(chunks: chunks)
     }

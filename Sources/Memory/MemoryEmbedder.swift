@@ -9,8 +9,8 @@ import Tokenizer
 /// behind an embedding cache, plus the WordPiece tokenizer chunking counts tokens with.
 public final class MemoryEmbedder: Sendable {
     private struct Loaded: Sendable {
-        var embedder: any Embedder
-        var tokenizer: WordPieceTokenizer
+        package var embedder: any Embedder
+        package var tokenizer: WordPieceTokenizer
     }
 
     private let settings: MemorySettings
@@ -20,13 +20,17 @@ public final class MemoryEmbedder: Sendable {
     private let cache: EmbeddingCache
     private let loaded = Mutex<Loaded?>(nil)
 
-    package init(configuration: AppConfiguration, http: HTTPClient) {
-        self.settings = configuration.memory
-        self.gatewayURL = configuration.litellmProxyURL.hasSuffix("/")
-            ? String(configuration.litellmProxyURL.dropLast()) : configuration.litellmProxyURL
-        self.gatewayKey = configuration.litellmAPIKey
+    /// - Parameters:
+    ///   - settings: the provider, model and cache settings.
+    ///   - gatewayURL: the OpenAI-compatible gateway (`LITELLM_PROXY_URL`), for the `openai` provider.
+    ///   - gatewayKey: its bearer key (`LITELLM_API_KEY`).
+    ///   - http: the shared HTTP client.
+    package init(settings: MemorySettings, gatewayURL: String, gatewayKey: String?, http: HTTPClient) {
+        self.settings = settings
+        self.gatewayURL = gatewayURL.hasSuffix("/") ? String(gatewayURL.dropLast()) : gatewayURL
+        self.gatewayKey = gatewayKey
         self.http = http
-        self.cache = EmbeddingCache(capacity: configuration.memory.cacheCapacity)
+        self.cache = EmbeddingCache(capacity: settings.cacheCapacity)
     }
 
     private var modelDirectory: String { settings.modelsDirectory + "/all-MiniLM-L6-v2" }

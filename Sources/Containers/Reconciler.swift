@@ -5,6 +5,7 @@ import PersonaKit
 import ServiceLifecycle
 import PersonaStorage
 import PersonaCore
+import Synchronization
 
 /// Keeps the engine in line with `persona_containers`: driven by the Docker events stream of
 /// this installation's containers, plus a periodic sweep (and one at every subscription, so a
@@ -16,23 +17,29 @@ import PersonaCore
 /// - A container removed behind our back is noted; the next start or tool call recreates it.
 /// - A managed container without a persona (or a second one for the same persona) is removed.
 /// - An unreachable engine is logged once per outage and retried with backoff; nothing crashes.
-struct Reconciler: Service {
-    let configuration: AppConfiguration
-    let database: Database
-    let containers: ContainerManager
+package struct Reconciler: Service {
+    package let database: Database
+    package let containers: ContainerManager
     /// Opened once migrations ran; loops wait on it before their first query.
-    let startup: Gate
-    let personas = PersonaRepository()
-    let logger: Logger
-    var manager: ContainerManager { containers }
+    package let startup: Gate
+    package let personas = PersonaRepository()
+    package let logger: Logger
+    package var manager: ContainerManager { containers }
     /// When scheduled crash restarts are due (kept in memory: the sweep re-reads them from the
     /// database after a restart of the control plane), so waiting for one costs no queries.
-    let restarts = RestartSchedule()
+    package let restarts = RestartSchedule()
 
-    static let restartBaseDelay: Double = 1
-    static let restartMaxDelay: Double = 60
+    package init(database: Database, containers: ContainerManager, startup: Gate, logger: Logger) {
+        self.database = database
+        self.containers = containers
+        self.startup = startup
+        self.logger = logger
+    }
 
-    func run() async throws {
+    package static let restartBaseDelay: Double = 1
+    package static let restartMaxDelay: Double = 60
+
+    package func run() async throws {
         await startup.wait()
         var delay: Double = 0.5
         var reportedOutage = false
@@ -66,7 +73,7 @@ struct Reconciler: Service {
                         }
                         group.addTask {
                             while true {
-                                try await Task.sleep(for: .seconds(configuration.reconcileIntervalSeconds))
+                                try await Task.sleep(for: .seconds(manager.settings.reconcileIntervalSeconds))
                                 await sweep()
                             }
                         }
@@ -100,7 +107,7 @@ struct Reconciler: Service {
     }
 
     /// Reconciles every persona with a record or a container.
-    func sweep() async {
+    package func sweep() async {
         do {
             let client = try await manager.docker.get()
             let instance = try await manager.instanceId()
@@ -129,7 +136,7 @@ struct Reconciler: Service {
     }
 
     /// Brings one persona's containers in line with its record.
-    func reconcile(_ personaId: String) async throws {
+    package func reconcile(_ personaId: String) async throws {
         try await manager.locks.withLock(personaId) {
             let client = try await manager.docker.get()
             let instance = try await manager.instanceId()
@@ -167,7 +174,7 @@ struct Reconciler: Service {
             let inspect = try await client.inspectContainer(current.id)
             if inspect.state.running {
                 if record.desiredState == .stopped {
-                    _ = try? await client.stopContainer(current.id, timeout: .seconds(configuration.containerStopTimeoutSeconds))
+                    _ = try? await client.stopContainer(current.id, timeout: .seconds(manager.settings.containerStopTimeoutSeconds))
                     try? await client.removeContainer(current.id, force: true)
                     try await manager.update(personaId, ["container_id": nil, "state": ContainerState.stopped.rawValue,
                                                          "stopped_at": Date(), "boot_id": nil])
@@ -235,15 +242,15 @@ struct Reconciler: Service {
 }
 
 /// Due times of scheduled crash restarts, by persona.
-final class RestartSchedule: Sendable {
+package final class RestartSchedule: Sendable {
     private let due = Mutex<[String: Date]>([:])
 
-    func schedule(_ personaId: String, at date: Date) {
+    package func schedule(_ personaId: String, at date: Date) {
         due.withLock { $0[personaId] = date }
     }
 
     /// The personas whose restart is due, removed from the schedule.
-    func takeDue(now: Date) -> [String] {
+    package func takeDue(now: Date) -> [String] {
         due.withLock { due in
             let ready = due.filter { $0.value <= now }.map(\.key)
             for id in ready { due[id] = nil }
@@ -251,5 +258,3 @@ final class RestartSchedule: Sendable {
         }
     }
 }
-
-import Synchronization

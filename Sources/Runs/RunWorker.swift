@@ -7,6 +7,7 @@ import Synchronization
 import LLM
 import StateGraph
 import PersonaCore
+import Containers
 import PersonaStorage
 
 /// Claims queued runs from the database (with a lease, so several control planes on
@@ -23,18 +24,31 @@ public struct RunWorker: Service {
         public init() {}
     }
 
-    let database: Database
+    package let database: Database
     /// What the runs' tool calls go through (the persona's container).
-    let containers: ContainerManager
-    let metrics: PrometheusCollectorRegistry
+    package let containers: ContainerManager
+    package let metrics: PrometheusCollectorRegistry
     /// Opened once migrations ran; loops wait on it before their first query.
-    let startup: Gate
-    let runs = RunRepository()
-    let llm: LLMClient
-    let tools: any ToolInvoker
-    let configuration: Configuration
-    let wakeUp: Wakeup
-    let logger: Logger
+    package let startup: Gate
+    package let runs = RunRepository()
+    package let llm: LLMClient
+    package let tools: any ToolInvoker
+    package let configuration: Configuration
+    package let wakeUp: Wakeup
+    package let logger: Logger
+
+    package init(database: Database, containers: ContainerManager, metrics: PrometheusCollectorRegistry, startup: Gate,
+                 llm: LLMClient, tools: any ToolInvoker, configuration: Configuration, wakeUp: Wakeup, logger: Logger) {
+        self.database = database
+        self.containers = containers
+        self.metrics = metrics
+        self.startup = startup
+        self.llm = llm
+        self.tools = tools
+        self.configuration = configuration
+        self.wakeUp = wakeUp
+        self.logger = logger
+    }
 
     public func run() async throws {
         await startup.wait()
@@ -67,7 +81,7 @@ public struct RunWorker: Service {
     }
 
     /// Executes one claimed run to a final status (or until the lease is lost).
-    func execute(_ run: Run) async {
+    package func execute(_ run: Run) async {
         var logger = self.logger
         logger[metadataKey: "trace_id"] = .string(run.traceId)
         logger[metadataKey: "run_id"] = .string(run.id)
@@ -185,8 +199,8 @@ extension RunWorker {
 }
 
 /// How many runs this worker is executing.
-final class RunCounter: Sendable {
+package final class RunCounter: Sendable {
     private let value = Mutex(0)
-    var current: Int { value.withLock { $0 } }
-    func add(_ delta: Int) { value.withLock { $0 += delta } }
+    package var current: Int { value.withLock { $0 } }
+    package func add(_ delta: Int) { value.withLock { $0 += delta } }
 }

@@ -1,13 +1,12 @@
 import DockerEngine
 import Foundation
-import Hummingbird
 import PersonaKit
 import PersonaStorage
 
 /// What a persona container is made of: labels, the engine spec, the host directories.
 extension ContainerManager {
-    func labels(personaId: String, ownerId: String, instance: String) -> [String: String] {
-        var labels = configuration.extraContainerLabels
+    package func labels(personaId: String, ownerId: String, instance: String) -> [String: String] {
+        var labels = settings.extraContainerLabels
         labels["io.persona.persona-id"] = personaId
         labels["io.persona.owner-id"] = ownerId
         labels["io.persona.managed-by"] = Self.managedBy
@@ -21,21 +20,21 @@ extension ContainerManager {
     /// it, no new privileges, a read-only root, the persona's directories bind-mounted, no
     /// secret and no token in `Env`, and no port at all unless the channel is TCP (then only
     /// on a loopback or private address).
-    func containerSpec(personaId: String, ownerId: String, settings: PlatformSettings, instance: String,
+    package func containerSpec(personaId: String, ownerId: String, settings platform: PlatformSettings, instance: String,
                        runtime: PersonaRuntime = .default) -> Docker.ContainerSpec {
         let storage = personaStorage(personaId)
         var environment = [
             "PERSONA_ID": personaId,
             "PERSONA_RUN_DIR": "/run/persona",
-            "PERSONA_HEARTBEAT_SECONDS": String(configuration.supervisorHeartbeatSeconds),
+            "PERSONA_HEARTBEAT_SECONDS": String(settings.supervisorHeartbeatSeconds),
         ]
         var binds = ["\(storage)/workspace:/workspace", "\(storage)/cache:/cache", "\(runDirectory(personaId)):/run/persona"]
         var exposed: [String] = []
         var ports: [String: [Docker.PortBinding]]?
-        switch configuration.controlChannel {
+        switch settings.controlChannel {
         case .unixSocket:
             environment["PERSONA_CONTROL_PLANE_SOCKET"] = "/run/persona-cp/\(Self.controlSocketName)"
-            binds.append("\(configuration.controlSocketDirectory):/run/persona-cp:ro")
+            binds.append("\(settings.controlSocketDirectory):/run/persona-cp:ro")
         case .tcp(let publishHost, _, _, _, let url):
             environment["PERSONA_CONTROL_PLANE_URL"] = url
             environment["PERSONA_SUPERVISOR_TCP"] = "1"
@@ -51,20 +50,20 @@ extension ContainerManager {
             ports = (ports ?? [:]).merging(["\(Self.vncPort)/tcp": [Docker.PortBinding(hostIP: "127.0.0.1", hostPort: "")]]) { $1 }
             tmpSize = "1024m"
         }
-        let memory = Int64(settings.defaultPersonaMemoryMb) << 20
+        let memory = Int64(platform.defaultPersonaMemoryMb) << 20
         return Docker.ContainerSpec(
             image: image(for: runtime),
             environment: environment,
             labels: labels(personaId: personaId, ownerId: ownerId, instance: instance),
             hostname: "persona-\(personaId.prefix(8))",
             exposedPorts: exposed,
-            stopTimeout: configuration.containerStopTimeoutSeconds,
+            stopTimeout: settings.containerStopTimeoutSeconds,
             host: Docker.HostConfig(
                 binds: binds, portBindings: ports,
                 memory: memory, memorySwap: memory,
-                nanoCpus: Int64(settings.defaultPersonaCpuMillis) * 1_000_000,
-                cpuShares: settings.defaultPersonaCpuShares,
-                pidsLimit: Int64(settings.defaultPersonaPidsLimit),
+                nanoCpus: Int64(platform.defaultPersonaCpuMillis) * 1_000_000,
+                cpuShares: platform.defaultPersonaCpuShares,
+                pidsLimit: Int64(platform.defaultPersonaPidsLimit),
                 restartPolicy: Docker.RestartPolicy(name: "no"),
                 securityOpt: ["no-new-privileges:true"],
                 capAdd: ["SETUID", "SETGID", "KILL"], capDrop: ["ALL"],
@@ -72,16 +71,16 @@ extension ContainerManager {
                 tmpfs: ["/tmp": "rw,nosuid,nodev,size=\(tmpSize),mode=1777"]))
     }
 
-    static let vncPort = 5900
+    package static let vncPort = 5900
 
     /// The configured tag of the runtime's image.
-    func image(for runtime: PersonaRuntime) -> String {
-        runtime.image == .desktop ? configuration.desktopImage : configuration.personaImage
+    package func image(for runtime: PersonaRuntime) -> String {
+        runtime.image == .desktop ? settings.desktopImage : settings.personaImage
     }
 
     /// Makes the persona's directories and writes its token: workspace (the tool user's),
     /// cache (root only), and the run directory (root only) with a 0600 root-owned token file.
-    func prepareDirectories(personaId: String, token: String) throws {
+    package func prepareDirectories(personaId: String, token: String) throws {
         guard geteuid() == 0 else {
             throw APIError(.serviceUnavailable, code: "container_setup_failed",
                            "The control plane must run as root to hand a container its root-owned token file")
@@ -114,7 +113,7 @@ extension ContainerManager {
             guard rename(temporary, run + "/token") == 0 else { throw CocoaError(.fileWriteUnknown) }
         } catch {
             throw APIError(.internalServerError, code: "container_setup_failed",
-                           "Could not prepare the persona's directories under \(configuration.storagePath) and \(configuration.runDirectory)")
+                           "Could not prepare the persona's directories under \(storagePath) and \(settings.runDirectory)")
         }
     }
 }

@@ -3,24 +3,25 @@ import PersonaKit
 import Prometheus
 import LLM
 import StateGraph
+import Containers
 import PersonaStorage
 
 /// One run's execution: load agent and persona, rebuild the state from checkpoint deltas
 /// (so a resumed run continues where it stopped), run the graph, checkpoint every step.
-struct RunExecution: Sendable {
-    let database: Database
-    let containers: ContainerManager
-    let metrics: PrometheusCollectorRegistry
-    let personas = PersonaRepository()
-    let agents = AgentRepository()
-    let runs = RunRepository()
-    let approvals = RunApprovalRepository()
-    let llm: LLMClient
-    let tools: any ToolInvoker
-    let run: Run
-    let owner: String
+package struct RunExecution: Sendable {
+    package let database: Database
+    package let containers: ContainerManager
+    package let metrics: PrometheusCollectorRegistry
+    package let personas = PersonaRepository()
+    package let agents = AgentRepository()
+    package let runs = RunRepository()
+    package let approvals = RunApprovalRepository()
+    package let llm: LLMClient
+    package let tools: any ToolInvoker
+    package let run: Run
+    package let owner: String
 
-    struct Gone: Error, CustomStringConvertible { var description: String }
+    package struct Gone: Error, CustomStringConvertible { package var description: String }
 
     /// The persona's tool catalog, which gives the model each tool's description and input
     /// schema. A persona whose supervisor never registered has none yet: when the agent may use
@@ -38,7 +39,7 @@ struct RunExecution: Sendable {
         return await load()
     }
 
-    func execute() async throws -> String {
+    package func execute() async throws -> String {
         let db = database
         let (agent, persona, deltas) = try await db.withConnection { conn -> (Agent?, Persona?, [String]) in
             (try await run.agentId.asyncMap { try await agents.find(id: $0, on: conn) } ?? nil,
@@ -78,7 +79,7 @@ struct RunExecution: Sendable {
 }
 
 extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+    package func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
         guard let value = self else { return nil }
         return try await transform(value)
     }

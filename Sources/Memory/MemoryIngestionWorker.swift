@@ -17,16 +17,22 @@ import Tokenizer
 /// same transaction that marks it completed: a document is ingested whole or not at all.
 /// When idle it re-embeds chunks stored under another model than the current one.
 public struct MemoryIngestionWorker: Service {
-    let configuration: AppConfiguration
-    let database: Database
-    let memory: MemoryService
+    package let database: Database
+    package let memory: MemoryService
     /// Opened once migrations ran; loops wait on it before their first query.
-    let startup: Gate
-    let logger: Logger
-    var owner = "ingest-" + Identifier.make()
-    var pollInterval: Duration = .seconds(1)
+    package let startup: Gate
+    package let logger: Logger
+    package var owner = "ingest-" + Identifier.make()
+    package var pollInterval: Duration = .seconds(1)
 
-    var settings: MemorySettings { configuration.memory }
+    package var settings: MemorySettings { memory.settings }
+
+    package init(database: Database, memory: MemoryService, startup: Gate, logger: Logger) {
+        self.database = database
+        self.memory = memory
+        self.startup = startup
+        self.logger = logger
+    }
 
     public func run() async throws {
         await startup.wait()
@@ -46,7 +52,7 @@ public struct MemoryIngestionWorker: Service {
         }
     }
 
-    func claim() async throws -> MemoryDocument? {
+    package func claim() async throws -> MemoryDocument? {
         try await database.transaction { tx in
             try await memory.documents.claim(owner: owner, leaseSeconds: settings.ingestLeaseSeconds, now: Date(), on: tx,
                                              kind: database.kind)
@@ -54,7 +60,7 @@ public struct MemoryIngestionWorker: Service {
     }
 
     /// Ingests one claimed document to completed or failed.
-    func ingest(_ document: MemoryDocument) async {
+    package func ingest(_ document: MemoryDocument) async {
         var logger = self.logger
         logger[metadataKey: "document_id"] = .string(document.id)
         if let trace = document.traceId { logger[metadataKey: "trace_id"] = .string(trace) }
@@ -126,7 +132,7 @@ public struct MemoryIngestionWorker: Service {
         let path = memory.store.path(sha256: document.sha256)
         guard FileManager.default.fileExists(atPath: path) else { throw IngestFailure("the stored file is missing") }
         var limits = TextExtractor.Configuration()
-        limits.maxFileBytes = max(limits.maxFileBytes, configuration.maxFileSize)
+        limits.maxFileBytes = max(limits.maxFileBytes, memory.store.maxFileSize)
         let configuration = limits
         return try await NIOThreadPool.singleton.runIfActive {
             try TextExtractor(configuration: configuration).extract(fileAt: path, declaredName: document.name,
@@ -143,7 +149,7 @@ public struct MemoryIngestionWorker: Service {
 
     /// Re-embeds up to 64 chunks stored under another model (the embedder changed), so
     /// searches never mix vectors of two models. Returns whether it found any.
-    func reembedBatch() async throws -> Bool {
+    package func reembedBatch() async throws -> Bool {
         let model = memory.embedder.modelId
         let rows = try await database.withConnection {
             // Two range conditions instead of `<>`: both are probes of `chunks_text_hash_idx`
@@ -171,8 +177,8 @@ public struct MemoryIngestionWorker: Service {
 }
 
 private struct IngestFailure: Error {
-    var message: String
-    init(_ message: String) { self.message = message }
+    package var message: String
+    package init(_ message: String) { self.message = message }
 }
 
 private struct LeaseLost: Error {}

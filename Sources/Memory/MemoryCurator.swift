@@ -14,15 +14,22 @@ import PersonaCore
 /// summarised (`curated_into`), in one transaction. Search prefers curated chunks within a
 /// bounded boost.
 public struct MemoryCurator: Service {
-    let configuration: AppConfiguration
-    let database: Database
-    let memory: MemoryService
+    package let database: Database
+    package let memory: MemoryService
     /// Opened once migrations ran; loops wait on it before their first query.
-    let startup: Gate
-    let llm: LLMClient
-    let logger: Logger
+    package let startup: Gate
+    package let llm: LLMClient
+    package let logger: Logger
 
-    var settings: MemorySettings { configuration.memory }
+    package var settings: MemorySettings { memory.settings }
+
+    package init(database: Database, memory: MemoryService, startup: Gate, llm: LLMClient, logger: Logger) {
+        self.database = database
+        self.memory = memory
+        self.startup = startup
+        self.llm = llm
+        self.logger = logger
+    }
 
     public func run() async throws {
         await startup.wait()
@@ -59,7 +66,7 @@ public struct MemoryCurator: Service {
         return created
     }
 
-    func curate(personaId: String) async throws -> [String] {
+    package func curate(personaId: String) async throws -> [String] {
         let model = memory.embedder.modelId
         let sources = try await database.withConnection { db in
             try await db.select().columns("id", "text").from("chunks").where("persona_id", .equal, personaId)

@@ -1,6 +1,5 @@
 import DockerEngine
 import Foundation
-import Hummingbird
 import PersonaKit
 import PersonaStorage
 
@@ -8,9 +7,9 @@ extension ContainerManager {
     // MARK: Tools
 
     /// The supervisor of a running persona, or `nil`.
-    func supervisor(for record: PersonaContainerRecord) async throws -> SupervisorClient {
+    package func supervisor(for record: PersonaContainerRecord) async throws -> SupervisorClient {
         let token = try secretBox.open(record.tokenSealed, personaId: record.personaId, name: Self.tokenSecretName)
-        switch configuration.controlChannel {
+        switch settings.controlChannel {
         case .unixSocket:
             return SupervisorClient(http: http, address: .unixSocket(runDirectory(record.personaId) + "/supervisor.sock"), token: token)
         case .tcp(_, let host, _, _, _):
@@ -23,13 +22,13 @@ extension ContainerManager {
         }
     }
 
-    static func notReady(_ personaId: String) -> APIError {
+    package static func notReady(_ personaId: String) -> APIError {
         APIError(.conflict, code: "container_not_ready",
                  "The persona's container is not ready: POST /api/personas/\(personaId)/container/start and try again")
     }
 
     /// The record of a ready container, starting it on demand (and waiting up to `timeout`).
-    func ensureReady(_ persona: Persona, timeout: Duration, trace: TraceContext) async throws -> PersonaContainerRecord {
+    package func ensureReady(_ persona: Persona, timeout: Duration, trace: TraceContext) async throws -> PersonaContainerRecord {
         if let record = try await find(persona.id), record.desiredState == .running, record.state == .ready, record.containerId != nil {
             return record
         }
@@ -45,18 +44,28 @@ extension ContainerManager {
         return record
     }
 
-    struct Invocation: Sendable {
-        var tool: String
-        var arguments: JSONValue
-        var timeoutMs: Int?
-        var idempotencyKey: String?
-        var runId: String?
-        var userId: String?
+    package struct Invocation: Sendable {
+        package var tool: String
+        package var arguments: JSONValue
+        package var timeoutMs: Int?
+        package var idempotencyKey: String?
+        package var runId: String?
+        package var userId: String?
+
+        package init(tool: String, arguments: JSONValue, timeoutMs: Int?, idempotencyKey: String?, runId: String? = nil,
+                     userId: String? = nil) {
+            self.tool = tool
+            self.arguments = arguments
+            self.timeoutMs = timeoutMs
+            self.idempotencyKey = idempotencyKey
+            self.runId = runId
+            self.userId = userId
+        }
     }
 
     /// Runs a tool of the persona through its supervisor and records the tool run. The same
     /// idempotency key returns the recorded run instead of running the tool again.
-    func invoke(_ persona: Persona, _ invocation: Invocation, trace: TraceContext) async throws -> ToolRun {
+    package func invoke(_ persona: Persona, _ invocation: Invocation, trace: TraceContext) async throws -> ToolRun {
         let key = invocation.idempotencyKey ?? Identifier.make()
         if let existing = try await database.withConnection({ try await self.tools.run(personaId: persona.id, idempotencyKey: key, on: $0) }) {
             guard existing.tool == invocation.tool, existing.input == invocation.arguments else {

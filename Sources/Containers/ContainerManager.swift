@@ -2,77 +2,88 @@ import AsyncHTTPClient
 import Crypto
 import DockerEngine
 import Foundation
-import Hummingbird
 import Logging
 import PersonaKit
 import SQLKit
 import Synchronization
+import PersonaCore
 import PersonaStorage
 
 /// Provisions, stops and removes persona containers through the Docker Engine API, and runs
 /// tools in them through their supervisors. Desired state lives in `persona_containers`; the
 /// ``Reconciler`` repairs drift. Work on one persona is serialized.
 public final class ContainerManager: Sendable {
-    static let managedBy = "persona-control-plane"
-    static let tokenSecretName = "container-token"
-    static let supervisorPort = 7070
-    static let controlSocketName = "control.sock"
+    package static let managedBy = "persona-control-plane"
+    package static let tokenSecretName = "container-token"
+    package static let supervisorPort = 7070
+    package static let controlSocketName = "control.sock"
 
-    let configuration: AppConfiguration
-    let database: Database
-    let secretBox: SecretBox
-    let docker: DockerConnection
-    let http: HTTPClient
-    let logger: Logger
-    let repository = ContainerRepository()
-    let tools = ToolRepository()
-    let personas = PersonaRepository()
-    let settings = SettingsRepository()
-    let runtimes = RuntimeRepository()
-    let waiters = ReadinessWaiters()
-    let locks = KeyedLock()
+    package let settings: ContainerSettings
+    /// `STORAGE_PATH`: persona workspaces and caches live under `<storagePath>/personas/<id>`.
+    package let storagePath: String
+    package let database: Database
+    package let secretBox: SecretBox
+    package let docker: DockerConnection
+    package let http: HTTPClient
+    package let logger: Logger
+    package let repository = ContainerRepository()
+    package let tools = ToolRepository()
+    package let personas = PersonaRepository()
+    package let platformSettings = SettingsRepository()
+    package let runtimes = RuntimeRepository()
+    package let waiters = ReadinessWaiters()
+    package let locks = KeyedLock()
     private let cachedInstanceId = Mutex<String?>(nil)
 
-    init(configuration: AppConfiguration, database: Database, secretBox: SecretBox, http: HTTPClient, logger: Logger) {
-        self.configuration = configuration
+    /// - Parameters:
+    ///   - settings: the engine, images, control channel and timings.
+    ///   - storagePath: `STORAGE_PATH`, under which persona workspaces and caches live.
+    ///   - database: desired state (`persona_containers`), tools and settings.
+    ///   - secretBox: seals the per-container token.
+    ///   - http: the shared client the supervisor clients use.
+    ///   - logger: the application logger.
+    package init(settings: ContainerSettings, storagePath: String, database: Database, secretBox: SecretBox, http: HTTPClient,
+                 logger: Logger) {
+        self.settings = settings
+        self.storagePath = storagePath
         self.database = database
         self.secretBox = secretBox
         self.http = http
         self.logger = logger
-        self.docker = DockerConnection(endpoint: configuration.dockerEndpoint, logger: logger)
+        self.docker = DockerConnection(endpoint: settings.dockerEndpoint, logger: logger)
     }
 
     // MARK: Names and paths
 
     /// This installation's id (labels `io.persona.instance`).
-    func instanceId() async throws -> String {
+    package func instanceId() async throws -> String {
         if let id = cachedInstanceId.withLock({ $0 }) { return id }
         let id = try await database.withConnection { try await self.repository.instanceId(on: $0) }
         cachedInstanceId.withLock { $0 = id }
         return id
     }
 
-    static func tokenHash(_ token: String) -> String {
+    package static func tokenHash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).hexString
     }
 
-    static func containerName(_ personaId: String) -> String { "persona-\(personaId)" }
+    package static func containerName(_ personaId: String) -> String { "persona-\(personaId)" }
 
-    func runDirectory(_ personaId: String) -> String { "\(configuration.runDirectory)/\(personaId)" }
-    func personaStorage(_ personaId: String) -> String {
-        URL(fileURLWithPath: configuration.storagePath).standardizedFileURL.path + "/personas/\(personaId)"
+    package func runDirectory(_ personaId: String) -> String { "\(settings.runDirectory)/\(personaId)" }
+    package func personaStorage(_ personaId: String) -> String {
+        URL(fileURLWithPath: storagePath).standardizedFileURL.path + "/personas/\(personaId)"
     }
-    var controlSocketPath: String { "\(configuration.controlSocketDirectory)/\(Self.controlSocketName)" }
+    package var controlSocketPath: String { "\(settings.controlSocketDirectory)/\(Self.controlSocketName)" }
 
-    func loadSettings() async throws -> PlatformSettings {
-        try await settings.load(in: database)
+    package func loadSettings() async throws -> PlatformSettings {
+        try await platformSettings.load(in: database)
     }
 
     // MARK: Start, stop, remove
 
     /// Starts the persona's container (idempotent: a running one is left alone) and, when
     /// `wait` is given, waits up to that long for its supervisor to register.
-    func start(_ persona: Persona, wait: Duration?, trace: TraceContext) async throws -> ContainerStatusDTO {
+    package func start(_ persona: Persona, wait: Duration?, trace: TraceContext) async throws -> ContainerStatusDTO {
         do {
             try await locks.withLock(persona.id) {
                 let client = try await self.docker.get()
@@ -85,7 +96,7 @@ public final class ContainerManager: Sendable {
                                          resetRestarts: true)
             }
         } catch {
-            throw ContainerErrors.map(error, endpoint: configuration.dockerEndpoint, image: configuration.personaImage)
+            throw ContainerErrors.map(error, endpoint: settings.dockerEndpoint, image: settings.personaImage)
         }
         if let wait { _ = await waitUntilReady(persona.id, timeout: wait) }
         return try await status(persona.id, trace: trace)
@@ -93,7 +104,7 @@ public final class ContainerManager: Sendable {
 
     /// Creates and starts a fresh container with a fresh token, replacing any earlier one.
     /// Runs under the persona's lock.
-    func provision(personaId: String, ownerId: String, client: Docker.Client, previous: PersonaContainerRecord?,
+    package func provision(personaId: String, ownerId: String, client: Docker.Client, previous: PersonaContainerRecord?,
                    resetRestarts: Bool) async throws {
         let settings = try await loadSettings()
         let runtime = try await database.withConnection { try await self.runtimes.find(personaId: personaId, on: $0) }
@@ -107,7 +118,7 @@ public final class ContainerManager: Sendable {
         try await database.withConnection { db in
             try await self.repository.beginStart(personaId: personaId, containerName: name, image: image,
                                                  tokenHash: Self.tokenHash(token), tokenSealed: sealed,
-                                                 heartbeatSeconds: self.configuration.supervisorHeartbeatSeconds,
+                                                 heartbeatSeconds: self.settings.supervisorHeartbeatSeconds,
                                                  resetRestarts: resetRestarts, now: Date(), on: db)
         }
         do {
@@ -117,7 +128,7 @@ public final class ContainerManager: Sendable {
             _ = try await client.startContainer(created.id)
             logger.info("persona container started", metadata: ["persona_id": "\(personaId)", "container": "\(created.id.prefix(12))"])
         } catch {
-            let mapped = ContainerErrors.map(error, endpoint: configuration.dockerEndpoint, image: image)
+            let mapped = ContainerErrors.map(error, endpoint: self.settings.dockerEndpoint, image: image)
             try? await update(personaId, ["state": ContainerState.failed.rawValue,
                                           "last_error": (mapped as? APIError)?.message ?? "\(error)"])
             logger.error("persona container failed to start", metadata: ["persona_id": "\(personaId)", "error": "\(error)"])
@@ -127,7 +138,7 @@ public final class ContainerManager: Sendable {
 
     /// Removes every container of this installation labelled with the persona (and the
     /// recorded one), so a start never leaves two behind.
-    func removeContainers(personaId: String, knownId: String?, client: Docker.Client) async throws {
+    package func removeContainers(personaId: String, knownId: String?, client: Docker.Client) async throws {
         let instance = try await instanceId()
         var ids = Set(try await client.listContainers(all: true, filters: Docker.Filters.label("io.persona.instance", instance)
             .label("io.persona.persona-id", personaId)).map(\.id))
@@ -149,7 +160,7 @@ public final class ContainerManager: Sendable {
     }
 
     /// Stops the persona's container and removes it; workspace and cache stay.
-    func stop(_ persona: Persona, trace: TraceContext) async throws -> ContainerStatusDTO {
+    package func stop(_ persona: Persona, trace: TraceContext) async throws -> ContainerStatusDTO {
         try await locks.withLock(persona.id) {
             guard let record = try await self.find(persona.id) else { return }
             // Desired state first: the `die` event that follows is not a crash, and if the engine
@@ -158,16 +169,16 @@ public final class ContainerManager: Sendable {
             let client = try await self.docker.get()
             if let id = record.containerId {
                 do {
-                    _ = try await client.stopContainer(id, timeout: .seconds(self.configuration.containerStopTimeoutSeconds))
+                    _ = try await client.stopContainer(id, timeout: .seconds(self.settings.containerStopTimeoutSeconds))
                 } catch let error as DockerError where error.code == .noSuchContainer {
                 } catch {
-                    throw ContainerErrors.map(error, endpoint: self.configuration.dockerEndpoint)
+                    throw ContainerErrors.map(error, endpoint: self.settings.dockerEndpoint)
                 }
             }
             do {
                 try await self.removeContainers(personaId: persona.id, knownId: record.containerId, client: client)
             } catch {
-                throw ContainerErrors.map(error, endpoint: self.configuration.dockerEndpoint)
+                throw ContainerErrors.map(error, endpoint: self.settings.dockerEndpoint)
             }
             try await self.update(persona.id, ["state": ContainerState.stopped.rawValue, "container_id": nil,
                                                "stopped_at": Date(), "restart_after": nil, "boot_id": nil])
@@ -177,7 +188,7 @@ public final class ContainerManager: Sendable {
 
     /// After a persona was deleted: its container and directories go. An unreachable engine
     /// leaves the container to the reconciler (a managed container without persona is removed).
-    func removeAll(personaId: String) async {
+    package func removeAll(personaId: String) async {
         try? await locks.withLock(personaId) {
             do {
                 let client = try await self.docker.get()
@@ -191,7 +202,7 @@ public final class ContainerManager: Sendable {
         }
     }
 
-    func shutdown() async {
+    package func shutdown() async {
         await docker.shutdown()
     }
 
@@ -199,7 +210,7 @@ public final class ContainerManager: Sendable {
     /// none is left (a removal racing the reconciler's can answer 409 while still in
     /// progress). Failures are ignored: this is clean-up.
     public func removeManagedContainers() async {
-        guard let instance = try? await instanceId(), let client = try? await Docker.Client.connect(to: configuration.dockerEndpoint)
+        guard let instance = try? await instanceId(), let client = try? await Docker.Client.connect(to: settings.dockerEndpoint)
         else { return }
         for _ in 0..<20 {
             guard let containers = try? await client.listContainers(all: true, filters: Docker.Filters.label("io.persona.instance", instance)),
@@ -212,6 +223,6 @@ public final class ContainerManager: Sendable {
 }
 
 /// The control plane's version, on container labels and in `/healthz`.
-enum ControlPlaneVersion {
-    static let current = "0.3.0"
+package enum ControlPlaneVersion {
+    package static let current = "0.3.0"
 }

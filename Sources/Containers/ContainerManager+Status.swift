@@ -1,24 +1,23 @@
 import DockerEngine
 import Foundation
-import Hummingbird
 import PersonaKit
 import PersonaStorage
 
 extension ContainerManager {
     // MARK: Status
 
-    func find(_ personaId: String) async throws -> PersonaContainerRecord? {
+    package func find(_ personaId: String) async throws -> PersonaContainerRecord? {
         try await database.withConnection { try await self.repository.find(personaId: personaId, on: $0) }
     }
 
-    func update(_ personaId: String, _ values: [String: (any Encodable & Sendable)?]) async throws {
+    package func update(_ personaId: String, _ values: [String: (any Encodable & Sendable)?]) async throws {
         try await database.withConnection { try await self.repository.update(personaId: personaId, values, now: Date(), on: $0) }
     }
 
     /// Live status: the record, checked against the engine (state, health, ports and, with
     /// `resources`, usage: the engine's stats can take up to its 1 s collection interval for a
     /// new container, so start and stop answer without them).
-    func status(_ personaId: String, trace: TraceContext, resources withResources: Bool = false) async throws -> ContainerStatusDTO {
+    package func status(_ personaId: String, trace: TraceContext, resources withResources: Bool = false) async throws -> ContainerStatusDTO {
         guard let record = try await find(personaId) else {
             return ContainerStatusDTO(personaId: personaId, state: .stopped, desiredState: DesiredState.stopped.rawValue,
                                       restartCount: 0, hostPorts: .init())
@@ -31,7 +30,7 @@ extension ContainerManager {
             } catch let error as DockerError where error.code == .noSuchContainer {
                 inspect = nil
             } catch {
-                throw ContainerErrors.map(error, endpoint: configuration.dockerEndpoint)
+                throw ContainerErrors.map(error, endpoint: settings.dockerEndpoint)
             }
         }
         var resources: ContainerStatusDTO.Resources?
@@ -44,7 +43,7 @@ extension ContainerManager {
         return Self.describe(record, inspect: inspect, resources: resources, now: Date())
     }
 
-    static func state(of record: PersonaContainerRecord, inspect: Docker.ContainerInspect?, now: Date) -> ContainerState {
+    package static func state(of record: PersonaContainerRecord, inspect: Docker.ContainerInspect?, now: Date) -> ContainerState {
         if record.state == .failed { return .failed }
         guard let inspect, inspect.state.running else {
             if record.desiredState == .running, record.restartAfter != nil { return .unhealthy }
@@ -58,7 +57,7 @@ extension ContainerManager {
         return .ready
     }
 
-    static func describe(_ record: PersonaContainerRecord, inspect: Docker.ContainerInspect?,
+    package static func describe(_ record: PersonaContainerRecord, inspect: Docker.ContainerInspect?,
                          resources: ContainerStatusDTO.Resources?, now: Date) -> ContainerStatusDTO {
         let supervisorPort = inspect?.networkSettings?.ports?["\(Self.supervisorPort)/tcp"]??.first
         return ContainerStatusDTO(
@@ -78,7 +77,7 @@ extension ContainerManager {
     }
 
     /// Waits for the current boot's registration.
-    func waitUntilReady(_ personaId: String, timeout: Duration) async -> Bool {
+    package func waitUntilReady(_ personaId: String, timeout: Duration) async -> Bool {
         await waiters.wait(personaId, timeout: timeout) {
             guard let record = try? await self.find(personaId) else { return false }
             return record.state == .ready || record.state == .failed

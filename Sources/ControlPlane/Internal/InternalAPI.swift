@@ -6,6 +6,8 @@ import PersonaKit
 import ServiceLifecycle
 import PersonaStorage
 import PersonaCore
+import Memory
+import Containers
 
 /// `/internal/v1/supervisors/...`: what supervisors report. Never on the public port: served on
 /// the unix socket mounted into containers (or, for a remote engine, its own TCP listener).
@@ -158,7 +160,7 @@ struct InternalAPIController: Sendable {
     }
 }
 
-/// The internal API's own HTTP server: a unix socket in ``AppConfiguration/controlSocketDirectory``
+/// The internal API's own HTTP server: a unix socket in ``ContainerSettings/controlSocketDirectory``
 /// (re-created at every start; containers mount the directory, not the file), or a TCP
 /// listener for remote engines.
 struct InternalAPIServer: Service {
@@ -172,9 +174,9 @@ struct InternalAPIServer: Service {
     func run() async throws {
         let configuration = configuration
         let address: BindAddress
-        switch configuration.controlChannel {
+        switch configuration.containers.controlChannel {
         case .unixSocket:
-            let directory = configuration.controlSocketDirectory
+            let directory = configuration.containers.controlSocketDirectory
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             chmod(directory, 0o755)
             address = .unixDomainSocket(path: containers.controlSocketPath)

@@ -6,21 +6,21 @@ import StateGraph
 import PersonaStorage
 
 /// Builds the run workflow `llm -> (tool calls? tools -> llm : END)` for one run.
-struct RunGraph: Sendable {
-    let run: Run
-    let agent: Agent
-    let persona: Persona
-    let llm: LLMClient
-    let tools: any ToolInvoker
-    let events: RunEventSink
+package struct RunGraph: Sendable {
+    package let run: Run
+    package let agent: Agent
+    package let persona: Persona
+    package let llm: LLMClient
+    package let tools: any ToolInvoker
+    package let events: RunEventSink
     /// The persona's tools as its supervisor reported them (descriptions, input schemas).
-    var catalog: [PersonaToolDTO] = []
+    package var catalog: [PersonaToolDTO] = []
     /// Where approvals of tool calls are asked for and read.
-    var approvals: ApprovalGate?
+    package var approvals: ApprovalGate?
     /// LLM calls and tokens per persona go here (`/metrics`), for health monitoring.
-    var metrics: PrometheusCollectorRegistry?
+    package var metrics: PrometheusCollectorRegistry?
 
-    func compile() throws -> CompiledGraph<RunState> {
+    package func compile() throws -> CompiledGraph<RunState> {
         var graph = StateGraph<RunState>()
         graph.addNode("llm") { state, context in try await callModel(state, context) }
         graph.addNode("tools") { state, context in try await callTools(state, context) }
@@ -30,18 +30,18 @@ struct RunGraph: Sendable {
         return try graph.compile(recursionLimit: agent.maxSteps)
     }
 
-    var initialState: RunState {
+    package var initialState: RunState {
         var messages: [Chat.Message] = []
         if let prompt = agent.systemPrompt ?? persona.systemPrompt { messages.append(.system(prompt)) }
         messages.append(.user(run.input))
         return RunState(messages: messages)
     }
 
-    var trace: TraceContext { TraceContext(traceId: run.traceId, spanId: run.spanId, parentSpanId: nil, flags: 1, traceState: nil) }
+    package var trace: TraceContext { TraceContext(traceId: run.traceId, spanId: run.spanId, parentSpanId: nil, flags: 1, traceState: nil) }
 
     /// The tools the model is offered: the agent's, as the catalog describes them, minus the ones
     /// switched off for the persona.
-    var toolSpecs: [Chat.Tool] {
+    package var toolSpecs: [Chat.Tool] {
         let known = Dictionary(catalog.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         return agent.tools.compactMap { name in
             guard let tool = known[name] else {
@@ -52,9 +52,9 @@ struct RunGraph: Sendable {
         }
     }
 
-    static var llmCalls: MetricNameDescriptor { MetricNameDescriptor(namespace: "persona", metricName: "llm_calls", unitName: "total",
+    package static var llmCalls: MetricNameDescriptor { MetricNameDescriptor(namespace: "persona", metricName: "llm_calls", unitName: "total",
                                                helpText: "LLM calls made for a persona's runs, by model and outcome") }
-    static var llmTokens: MetricNameDescriptor { MetricNameDescriptor(namespace: "persona", metricName: "llm_tokens", unitName: "total",
+    package static var llmTokens: MetricNameDescriptor { MetricNameDescriptor(namespace: "persona", metricName: "llm_tokens", unitName: "total",
                                                 helpText: "LLM tokens used for a persona's runs, by kind") }
 
     private func countCall(outcome: String, model: String, usage: Chat.Usage?) {
@@ -149,23 +149,23 @@ struct RunGraph: Sendable {
 
 /// Batches streamed tokens into events of at least ~64 characters or 100 ms, so a fast
 /// model does not write one row per token.
-actor TokenCoalescer {
-    let events: RunEventSink
-    let step: Int
-    var buffer = ""
-    var last = ContinuousClock.now
+package actor TokenCoalescer {
+    package let events: RunEventSink
+    package let step: Int
+    package var buffer = ""
+    package var last = ContinuousClock.now
 
-    init(events: RunEventSink, step: Int) {
+    package init(events: RunEventSink, step: Int) {
         self.events = events
         self.step = step
     }
 
-    func add(_ text: String) async throws {
+    package func add(_ text: String) async throws {
         buffer += text
         if buffer.count >= 64 || ContinuousClock.now - last > .milliseconds(100) { try await flush() }
     }
 
-    func flush() async throws {
+    package func flush() async throws {
         guard !buffer.isEmpty else { return }
         let text = buffer
         buffer = ""
@@ -175,28 +175,28 @@ actor TokenCoalescer {
 }
 
 /// Appends a run's events to the database (the SSE log).
-struct RunEventSink: Sendable {
-    let runId: String
-    let database: Database
-    let runs: RunRepository
+package struct RunEventSink: Sendable {
+    package let runId: String
+    package let database: Database
+    package let runs: RunRepository
 
-    func emit(_ type: String, _ data: JSONValue) async throws {
+    package func emit(_ type: String, _ data: JSONValue) async throws {
         try await database.withConnection { try await runs.appendEvent(runId: runId, type: type, data: data, now: Date(), on: $0) }
     }
 }
 
 /// Reads and records approvals of one run's tool calls.
-struct ApprovalGate: Sendable {
-    let runId: String
-    let database: Database
-    let repository: RunApprovalRepository
+package struct ApprovalGate: Sendable {
+    package let runId: String
+    package let database: Database
+    package let repository: RunApprovalRepository
 
-    func decisions(_ step: Int) async throws -> [String: RunApproval] {
+    package func decisions(_ step: Int) async throws -> [String: RunApproval] {
         let all = try await database.withConnection { try await repository.list(runId: runId, on: $0) }
         return Dictionary(all.filter { $0.step == step }.map { ($0.callId, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    func request(_ step: Int, _ calls: [(id: String, tool: String, arguments: JSONValue)]) async throws {
+    package func request(_ step: Int, _ calls: [(id: String, tool: String, arguments: JSONValue)]) async throws {
         try await database.withConnection { try await repository.request(runId: runId, step: step, calls: calls, now: Date(), on: $0) }
     }
 }

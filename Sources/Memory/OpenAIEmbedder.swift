@@ -7,36 +7,36 @@ import Tokenizer
 
 /// An OpenAI-compatible `/v1/embeddings` backend (the LiteLLM proxy): batches of up to 128
 /// texts a request, `dimensions` asked for, results put back in input order by `index`.
-struct OpenAIEmbedder: Embedder {
-    let baseURL: String
-    let apiKey: String?
-    let model: String
-    let dimension: Int
-    let http: HTTPClient
-    var timeout: TimeAmount = .seconds(60)
+package struct OpenAIEmbedder: Embedder {
+    package let baseURL: String
+    package let apiKey: String?
+    package let model: String
+    package let dimension: Int
+    package let http: HTTPClient
+    package var timeout: TimeAmount = .seconds(60)
 
-    var modelId: String { Self.modelId(model: model, dimension: dimension) }
+    package var modelId: String { Self.modelId(model: model, dimension: dimension) }
 
     /// Names the model and the dimension asked for: the same model cut to another length
     /// makes vectors that must not be compared.
-    static func modelId(model: String, dimension: Int) -> String { "openai:\(model)@\(dimension)" }
+    package static func modelId(model: String, dimension: Int) -> String { "openai:\(model)@\(dimension)" }
 
     private struct Request: Encodable {
-        var model: String
-        var input: [String]
-        var dimensions: Int
-        var encoding_format = "float"
+        package var model: String
+        package var input: [String]
+        package var dimensions: Int
+        package var encoding_format = "float"
     }
 
     private struct Response: Decodable {
-        struct Item: Decodable {
-            var index: Int
-            var embedding: [Float]
+        package struct Item: Decodable {
+            package var index: Int
+            package var embedding: [Float]
         }
-        var data: [Item]
+        package var data: [Item]
     }
 
-    func embed(_ texts: [String]) async throws -> [[Float]] {
+    package func embed(_ texts: [String]) async throws -> [[Float]] {
         var vectors: [[Float]] = []
         vectors.reserveCapacity(texts.count)
         for batch in texts.chunked(into: 128) {
@@ -63,7 +63,7 @@ struct OpenAIEmbedder: Embedder {
     }
 
     private struct Retryable: Error {
-        var error: EmbeddingsError
+        package var error: EmbeddingsError
     }
 
     private func attemptBatch(_ texts: [String]) async throws -> [[Float]] {

@@ -1,17 +1,22 @@
 import Foundation
-import Hummingbird
 import PersonaKit
+import Containers
 import PersonaStorage
 
 /// Runs a run's tool calls through the persona's supervisor (starting the container on
 /// demand), recording each as a tool run of the run. The idempotency key (run, step, call)
 /// means a resumed run gets the journaled result instead of a second side effect.
-struct SupervisorToolInvoker: ToolInvoker {
-    let database: Database
-    let containers: ContainerManager
-    let personas = PersonaRepository()
+package struct SupervisorToolInvoker: ToolInvoker {
+    package let database: Database
+    package let containers: ContainerManager
+    package let personas = PersonaRepository()
 
-    func invoke(personaId: String, runId: String, tool: String, arguments: JSONValue, idempotencyKey: String,
+    package init(database: Database, containers: ContainerManager) {
+        self.database = database
+        self.containers = containers
+    }
+
+    package func invoke(personaId: String, runId: String, tool: String, arguments: JSONValue, idempotencyKey: String,
                 trace: TraceContext) async throws -> ToolCallResult {
         guard let persona = try await database.withConnection({ try await personas.find(id: personaId, on: $0) }) else {
             return ToolCallResult(status: "error", output: ["error": "the persona no longer exists"], durationMs: 0)

@@ -1,22 +1,22 @@
 import AsyncHTTPClient
 import Foundation
-import Hummingbird
 import NIOCore
+import HTTPTypes
 import NIOHTTP1
 import PersonaKit
 
 
 /// Calls one persona's supervisor: HTTP/1.1 over the socket in its run directory (or TCP for a
 /// remote engine), authenticated with the container token, carrying the caller's trace.
-struct SupervisorClient: Sendable {
-    enum Address: Sendable {
+package struct SupervisorClient: Sendable {
+    package enum Address: Sendable {
         case unixSocket(String)
         case tcp(host: String, port: Int)
     }
 
-    let http: HTTPClient
-    let address: Address
-    let token: String
+    package let http: HTTPClient
+    package let address: Address
+    package let token: String
 
     private func url(_ path: String) -> String {
         switch address {
@@ -59,7 +59,7 @@ struct SupervisorClient: Sendable {
     }
 
     /// Runs a tool. Supervisor errors come back as the same `{error, code}` with its status.
-    func invoke(_ tool: String, _ request: InvocationRequest, trace: TraceContext) async throws -> InvocationResult {
+    package func invoke(_ tool: String, _ request: InvocationRequest, trace: TraceContext) async throws -> InvocationResult {
         let body = Array(try SupervisorJSON.encoder.encode(request))
         // The supervisor enforces the tool's timeout; the HTTP call waits a little longer.
         let waitMs = (request.timeoutMs ?? 3_600_000) + 15_000
@@ -76,20 +76,20 @@ struct SupervisorClient: Sendable {
 
     /// Cancels the invocation running under `idempotencyKey` (kills its process group); one
     /// that has not arrived yet is cancelled when it does.
-    func cancel(idempotencyKey: String, trace: TraceContext) async throws {
+    package func cancel(idempotencyKey: String, trace: TraceContext) async throws {
         let body = Array(try JSONEncoder().encode(["idempotencyKey": idempotencyKey]))
         let (status, buffer) = try await send(.POST, "/v1/invocations/cancel", body: body, trace: trace, timeout: .seconds(5))
         guard status == 202 else { throw Self.error(status: status, buffer: buffer) }
     }
 
-    func health(trace: TraceContext) async throws -> SupervisorHealth {
+    package func health(trace: TraceContext) async throws -> SupervisorHealth {
         let (status, buffer) = try await send(.GET, "/health", trace: trace, timeout: .seconds(5))
         guard status == 200 else { throw Self.error(status: status, buffer: buffer) }
         return try SupervisorJSON.decoder.decode(SupervisorHealth.self, from: Data(buffer: buffer))
     }
 
     /// The bytes of a workspace file (at most 32 MiB).
-    func readFile(_ path: String, trace: TraceContext) async throws -> ByteBuffer {
+    package func readFile(_ path: String, trace: TraceContext) async throws -> ByteBuffer {
         var components = URLComponents()
         components.path = "/v1/files"
         components.queryItems = [URLQueryItem(name: "path", value: path)]
@@ -98,7 +98,7 @@ struct SupervisorClient: Sendable {
         return buffer
     }
 
-    func info(trace: TraceContext) async throws -> SupervisorInfo {
+    package func info(trace: TraceContext) async throws -> SupervisorInfo {
         let (status, buffer) = try await send(.GET, "/v1/info", trace: trace, timeout: .seconds(5))
         guard status == 200 else { throw Self.error(status: status, buffer: buffer) }
         return try SupervisorJSON.decoder.decode(SupervisorInfo.self, from: Data(buffer: buffer))
@@ -106,7 +106,7 @@ struct SupervisorClient: Sendable {
 
     /// The supervisor's error as an API error: client mistakes keep their status and code,
     /// anything else is a 502.
-    static func error(status: Int, buffer: ByteBuffer) -> APIError {
+    package static func error(status: Int, buffer: ByteBuffer) -> APIError {
         // The supervisor answers the one error shape, PersonaKit's `{error, code, traceId}`.
         let body = try? JSONDecoder().decode(ErrorPayload.self, from: Data(buffer: buffer))
         let message = body?.error ?? "The supervisor answered HTTP \(status)"

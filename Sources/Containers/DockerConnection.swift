@@ -1,27 +1,26 @@
 import DockerEngine
 import Foundation
-import Hummingbird
 import Logging
 import PersonaKit
 
 /// The control plane's one Docker client, connected on first use (the API version is
 /// negotiated then), so the control plane starts, and answers clear 503s, while the engine is
 /// down, and recovers by itself when it returns.
-actor DockerConnection {
+package actor DockerConnection {
     private let endpoint: Docker.Endpoint
     private let logger: Logger
     private var client: Docker.Client?
     private var connecting: Task<Docker.Client, any Error>?
     private var closed = false
 
-    init(endpoint: Docker.Endpoint, logger: Logger) {
+    package init(endpoint: Docker.Endpoint, logger: Logger) {
         self.endpoint = endpoint
         self.logger = logger
     }
 
     /// The connected client; throws ``APIError`` 503 `engine_unavailable` when the engine
     /// cannot be reached.
-    func get() async throws -> Docker.Client {
+    package func get() async throws -> Docker.Client {
         if let client { return client }
         guard !closed else { throw APIError(.serviceUnavailable, code: "shutting_down", "The control plane is shutting down") }
         let task = connecting ?? Task { [endpoint, logger] in
@@ -43,7 +42,7 @@ actor DockerConnection {
         }
     }
 
-    func shutdown() async {
+    package func shutdown() async {
         closed = true
         if let client { try? await client.shutdown() }
         client = nil
@@ -51,8 +50,8 @@ actor DockerConnection {
 }
 
 /// How engine and supervisor failures reach an API client.
-enum ContainerErrors {
-    static func map(_ error: any Error, endpoint: Docker.Endpoint? = nil, image: String? = nil) -> any Error {
+package enum ContainerErrors {
+    package static func map(_ error: any Error, endpoint: Docker.Endpoint? = nil, image: String? = nil) -> any Error {
         if error is APIError || error is CancellationError { return error }
         guard let docker = error as? DockerError else { return error }
         switch docker.code {
@@ -73,11 +72,11 @@ enum ContainerErrors {
 }
 
 /// Serializes work per key (a persona's start, stop and removal never interleave).
-actor KeyedLock {
+package actor KeyedLock {
     private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var held: Set<String> = []
 
-    func withLock<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
+    package func withLock<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
         await acquire(key)
         do {
             let value = try await body()
@@ -109,7 +108,7 @@ actor KeyedLock {
 }
 
 /// Wakes whoever waits for a persona's supervisor to register.
-actor ReadinessWaiters {
+package actor ReadinessWaiters {
     private var waiters: [String: [UUID: CheckedContinuation<Bool, Never>]] = [:]
     /// Resumes that arrived before their waiter was installed.
     private var early: [UUID: Bool] = [:]
@@ -117,7 +116,7 @@ actor ReadinessWaiters {
 
     /// Waits until `check` holds, re-checking on every ``signal(_:)`` for `personaId`, at
     /// most `timeout`. A signal between the check and the wait is not missed (generations).
-    func wait(_ personaId: String, timeout: Duration, check: @Sendable () async -> Bool) async -> Bool {
+    package func wait(_ personaId: String, timeout: Duration, check: @Sendable () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
             let seen = generation[personaId, default: 0]
@@ -156,7 +155,7 @@ actor ReadinessWaiters {
         continuation.resume(returning: value)
     }
 
-    func signal(_ personaId: String) {
+    package func signal(_ personaId: String) {
         generation[personaId, default: 0] += 1
         guard let all = waiters.removeValue(forKey: personaId) else { return }
         for continuation in all.values { continuation.resume(returning: true) }
