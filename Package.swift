@@ -219,6 +219,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The installation-wide tool catalog: registration with dependency resolution (semver
+        // ranges, cycles refused), the catalog read from persona images, per-persona switches.
+        .target(
+            name: "Tools",
+            dependencies: [
+                "PersonaCore",
+                "PersonaKit",
+                "PersonaStorage",
+                "Containers",
+                "DockerEngine",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ToolsTests",
+            dependencies: ["Tools", "PersonaKit"],
+            swiftSettings: swiftSettings
+        ),
         // Runs: the run workflow as a state graph, the worker that claims and executes runs, tool
         // calls through the persona's supervisor.
         .target(
@@ -245,6 +266,7 @@ let package = Package(
                 "Containers",
                 "Memory",
                 "Runs",
+                "Tools",
                 "LLM",
                 "DockerEngine",
                 "Tokenizer",
@@ -371,6 +393,7 @@ let package = Package(
                 "Containers",
                 "Memory",
                 "Runs",
+                "Tools",
                 "PersonaCore",
                 "PersonaStorage",
                 "LLM",

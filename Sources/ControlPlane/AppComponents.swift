@@ -6,6 +6,7 @@ import PersonaCore
 import PersonaStorage
 import Prometheus
 import Memory
+import Tools
 import Containers
 
 /// The long-lived parts ``buildApplication(configuration:searchPath:logger:)`` makes once and
@@ -21,6 +22,8 @@ public struct AppComponents: Sendable {
     public let containers: ContainerManager
     /// Document memory: uploads, chunks, retrieval.
     public let memory: MemoryService
+    /// The installation-wide tool catalog.
+    package let tools: ToolRegistry
     /// Wakes the run worker when a run is queued in this process.
     public let runWakeUp = Wakeup()
     /// Opened after migrations and the admin bootstrap; background services wait on it.
@@ -45,6 +48,7 @@ public struct AppComponents: Sendable {
                                            database: database, secretBox: secretBox, http: http, logger: logger)
         self.memory = MemoryService(configuration: configuration, database: database,
                                     embedder: MemoryEmbedder(configuration: configuration, http: http))
+        self.tools = ToolRegistry(database: database, logger: logger)
         self.sessions = SessionCache(ttl: configuration.sessionCacheTTL)
         self.requestLimiter = RateLimiter(limit: configuration.rateLimit.maxRequests,
                                           windowSeconds: configuration.rateLimit.windowSeconds)

@@ -10,6 +10,7 @@ import PersonaStorage
 import Prometheus
 import ServiceLifecycle
 import Runs
+import Tools
 import Memory
 import Containers
 
@@ -38,7 +39,8 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
                            llm: llm, tools: SupervisorToolInvoker(database: database, containers: components.containers),
                            configuration: configuration.runWorker, wakeUp: components.runWakeUp, logger: logger)
     let internalAPI = InternalAPIController(configuration: configuration, database: database, containers: components.containers,
-                                            memory: components.memory, secretBox: components.secretBox, startup: startup)
+                                            memory: components.memory, tools: components.tools, secretBox: components.secretBox,
+                                            startup: startup)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port),
@@ -46,6 +48,7 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
         services: [database.service, HTTPClientService(client: components.http, containers: components.containers), worker,
                    InternalAPIServer(controller: internalAPI, logger: logger),
                    Reconciler(database: database, containers: components.containers, startup: startup, logger: logger),
+                   ImageToolCatalog(registry: components.tools, containers: components.containers, startup: startup, logger: logger),
                    RetentionService(database: database, startup: startup, logger: logger),
                    MemoryIngestionWorker(database: database, memory: components.memory, startup: startup, logger: logger),
                    MemoryCurator(database: database, memory: components.memory, startup: startup, llm: llm, logger: logger)],
@@ -104,7 +107,9 @@ public func buildRouter(_ components: AppComponents) -> Router<AppRequestContext
     SecretsController(database: database, secretBox: c.secretBox).addRoutes(to: personas)
     AgentsController(configuration: configuration, database: database)
         .addRoutes(personas: personas, agents: authenticated.group("agents"))
-    ContainersController(configuration: configuration, database: database, containers: c.containers).addRoutes(to: personas)
+    ContainersController(configuration: configuration, database: database, containers: c.containers, tools: c.tools)
+        .addRoutes(to: personas)
+    ToolsController(tools: c.tools).addRoutes(to: authenticated.group("tools"))
     DesktopController(database: database, containers: c.containers).addRoutes(to: personas)
     MemoryController(database: database, memory: c.memory).addRoutes(to: personas)
     RunsController(configuration: configuration, database: database, runWakeUp: c.runWakeUp)

@@ -3,6 +3,7 @@ import Hummingbird
 import PersonaKit
 import PersonaStorage
 import Containers
+import Tools
 
 /// `/api/personas/{id}/container[/start|/stop]`, `/api/personas/{id}/tools[...]` and
 /// `/api/personas/{id}/tool-runs[/{runId}]`.
@@ -10,6 +11,7 @@ struct ContainersController: Sendable {
     let configuration: AppConfiguration
     let database: Database
     let containers: ContainerManager
+    let tools: ToolRegistry
     let personas = PersonaRepository()
     let audit = AuditRepository()
     var manager: ContainerManager { containers }
@@ -57,19 +59,20 @@ struct ContainersController: Sendable {
             let name = context.parameters.get("name") ?? ""
             let body = try await request.decodeJSON(ToolPatchBody.self, limit: 4096)
             guard body.enabled != nil || body.requiresApproval != nil else { throw APIError.validation("Nothing to change") }
-            let found = try await database.transaction { tx in
-                guard try await manager.tools.update(personaId: persona.id, name: name, enabled: body.enabled,
-                                                     requiresApproval: body.requiresApproval, now: Date(), on: tx)
-                else { return false }
+            let alsoEnabled = try await database.transaction { tx -> [String]? in
+                guard let alsoEnabled = try await tools.updatePersonaTool(personaId: persona.id, name: name, enabled: body.enabled,
+                                                                          requiresApproval: body.requiresApproval, now: Date(), on: tx)
+                else { return nil }
                 var metadata: [String: any JSONValueConvertible] = ["tool": name]
                 if let enabled = body.enabled { metadata["enabled"] = enabled }
                 if let approval = body.requiresApproval { metadata["requiresApproval"] = approval }
+                if !alsoEnabled.isEmpty { metadata["dependenciesEnabled"] = alsoEnabled }
                 try await audit.insert(AuditEvent(context, type: "tool.updated", category: "tool",
                                                            description: "Tool settings changed for persona", personaId: persona.id,
                                                            metadata: metadata), on: tx)
-                return true
+                return alsoEnabled
             }
-            guard found else { throw APIError.notFound("Tool") }
+            guard alsoEnabled != nil else { throw APIError.notFound("Tool") }
             let catalog = try await database.withConnection { try await manager.tools.catalog(personaId: persona.id, on: $0) }
             guard let tool = catalog.first(where: { $0.name == name }) else { throw APIError.notFound("Tool") }
             return try JSONResponse.data(tool)

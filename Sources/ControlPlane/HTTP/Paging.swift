@@ -3,15 +3,23 @@ import Hummingbird
 import PersonaKit
 
 /// `?limit=&cursor=` of a paged list. Ids are UUIDv7, so the cursor is simply the last id
-/// of the previous page.
+/// of the previous page (or, for lists by name, the last name).
 struct Page: Sendable {
     var cursor: String?
     var limit: Int
 
+    /// What a cursor is.
+    enum Cursor {
+        /// A UUID, the last id of the previous page.
+        case id
+        /// A name (1-200 bytes), the last name of the previous page.
+        case name
+    }
+
     static let defaultLimit = 50
     static let maxLimit = 200
 
-    init(request: Request) throws {
+    init(request: Request, cursor kind: Cursor = .id) throws {
         let query = request.uri.queryParameters
         if let text = query.get("limit") {
             guard let value = Int(text), (1...Self.maxLimit).contains(value) else {
@@ -22,8 +30,14 @@ struct Page: Sendable {
             limit = Self.defaultLimit
         }
         if let text = query.get("cursor"), !text.isEmpty {
-            guard Identifier.isValid(text) else { throw APIError.validation("cursor is not valid") }
-            cursor = text.lowercased()
+            switch kind {
+            case .id:
+                guard Identifier.isValid(text) else { throw APIError.validation("cursor is not valid") }
+                cursor = text.lowercased()
+            case .name:
+                guard text.utf8.count <= 200 else { throw APIError.validation("cursor is not valid") }
+                cursor = text
+            }
         }
     }
 

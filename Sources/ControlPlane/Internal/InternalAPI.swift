@@ -8,6 +8,7 @@ import PersonaStorage
 import PersonaCore
 import Memory
 import Containers
+import Tools
 
 /// `/internal/v1/supervisors/...`: what supervisors report. Never on the public port: served on
 /// the unix socket mounted into containers (or, for a remote engine, its own TCP listener).
@@ -17,6 +18,7 @@ struct InternalAPIController: Sendable {
     let database: Database
     let containers: ContainerManager
     let memory: MemoryService
+    let tools: ToolRegistry
     let secretBox: SecretBox
     /// Opened once migrations ran; loops wait on it before their first query.
     let startup: Gate
@@ -38,7 +40,7 @@ struct InternalAPIController: Sendable {
                 guard try await manager.repository.markRegistered(personaId: record.personaId, tokenHash: record.tokenHash,
                                                                   bootId: body.bootId, version: body.version, now: Date(), on: tx)
                 else { return false }
-                try await manager.tools.syncCatalog(personaId: record.personaId, manifests: body.tools, now: Date(), on: tx)
+                try await tools.syncPersona(personaId: record.personaId, manifests: body.tools, now: Date(), on: tx)
                 try await audit.insert(AuditEvent(userId: nil, personaId: record.personaId, traceId: context.trace.traceId,
                                                            eventType: "container.registered", eventCategory: "container",
                                                            description: "Supervisor registered",

@@ -7,6 +7,8 @@ enum OpenAPISchemas {
     static let time: JSONValue = ["type": "string", "format": "date-time"]
     static let nullableTime: JSONValue = ["type": ["string", "null"], "format": "date-time"]
     static let nullableString: JSONValue = ["type": ["string", "null"]]
+    static let toolSource: JSONValue = ["type": "string", "enum": ["builtin", "image", "custom"]]
+    static let toolNeeds: JSONValue = ["type": "array", "items": ["type": "string", "enum": ["browser", "desktop", "network"]]]
 
     /// One sidecar as the supervisor reports it (`SidecarHealth`).
     static let sidecar: JSONValue = object([
@@ -121,6 +123,26 @@ enum OpenAPISchemas {
             "inputSchema": ["type": "object"], "outputSchema": ["type": ["object", "null"]], "updatedAt": time,
         ], required: ["id", "name", "version", "description", "category", "enabled", "builtin", "requiresApproval", "timeoutMs",
                       "needs", "dependsOn", "inputSchema", "updatedAt"]),
+        "CatalogTool": object([
+            "id": id, "name": ["type": "string"], "version": ["type": "string"], "description": ["type": "string"],
+            "category": ["type": "string"], "source": toolSource, "builtin": ["type": "boolean"],
+            "requiresApproval": ["type": "boolean"], "needs": toolNeeds, "dependsOn": ["type": "array", "items": ["type": "string"]],
+            "versions": ["type": "array", "items": ["type": "string"]], "updatedAt": time,
+        ]),
+        "ToolCategory": object(["category": ["type": "string"], "count": ["type": "integer", "minimum": 1]]),
+        "ToolDetail": object([
+            "id": id, "name": ["type": "string"], "version": ["type": "string"], "description": ["type": "string"],
+            "category": ["type": "string"], "source": toolSource, "builtin": ["type": "boolean"],
+            "requiresApproval": ["type": "boolean"], "timeoutMs": ["type": "integer"], "needs": toolNeeds,
+            "secrets": ["type": "array", "items": ["type": "string"]], "dependsOn": ["type": "array", "items": ["type": "string"]],
+            "dependencyChain": ["type": "array", "items": object(["id": id, "name": ["type": "string"], "version": ["type": "string"]])],
+            "inputSchema": ["type": "object"], "outputSchema": ["type": ["object", "null"]],
+            "versions": ["type": "array", "items": object(["id": id, "version": ["type": "string"], "source": toolSource, "createdAt": time])],
+            "personas": ["type": "array", "items": object(["personaId": id, "personaName": ["type": "string"], "version": ["type": "string"],
+                                                           "enabled": ["type": "boolean"]])],
+            "updatedAt": time,
+        ], required: ["id", "name", "version", "description", "category", "source", "builtin", "requiresApproval", "timeoutMs", "needs",
+                      "secrets", "dependsOn", "dependencyChain", "inputSchema", "versions", "personas", "updatedAt"]),
         "Runtime": object([
             "image": ["type": "string", "enum": ["standard", "desktop"]], "imageTag": ["type": "string"],
             "eagerSidecars": ["type": "array", "items": ["type": "string", "enum": ["browser", "desktop"]]],

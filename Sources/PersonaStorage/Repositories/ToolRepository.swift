@@ -4,10 +4,10 @@ import SQLKit
 
 /// `tools`, `tool_dependencies`, `persona_tools` and `tool_runs` access.
 package struct ToolRepository: Sendable {
-    /// Makes the persona's catalog exactly `manifests`: tools are upserted by (name, version),
-    /// dependencies recorded by id, and each tool's per-persona switch carried over by name
-    /// (new tools start enabled).
-    package func syncCatalog(personaId: String, manifests: [ToolManifest], now: Date, on db: any SQLDatabase) async throws {
+    /// Makes the persona's tools exactly `toolIds` (name -> the catalog version its supervisor
+    /// reported), carrying each tool's switch and approval override over by name (new tools
+    /// start enabled).
+    package func syncCatalog(personaId: String, toolIds: [String: String], now: Date, on db: any SQLDatabase) async throws {
         var enabledByName: [String: Bool] = [:]
         var approvalByName: [String: Bool] = [:]
         for row in try await db.raw("""
@@ -18,43 +18,49 @@ package struct ToolRepository: Sendable {
             enabledByName[name] = try row.decode(column: "enabled", as: Bool.self)
             approvalByName[name] = try row.decode(column: "requires_approval", as: Bool?.self)
         }
-        var ids: [String: String] = [:]
-        for manifest in manifests {
-            let text = try JSONCoding.encodeString(manifest)
-            if let row = try await db.update("tools").set("manifest", to: text).set("description", to: manifest.description)
-                .set("category", to: manifest.category).set("builtin", to: manifest.builtin)
-                .set("requires_approval", to: manifest.requiresApproval).set("updated_at", to: now)
-                .where("name", .equal, manifest.name).where("version", .equal, manifest.version).returning("id").first() {
-                ids[manifest.name] = try row.decode(column: "id", as: String.self)
-                continue
-            }
-            let id = Identifier.make()
-            try await db.insert(into: "tools")
-                .columns("id", "name", "version", "description", "category", "manifest", "builtin", "requires_approval",
-                         "created_at", "updated_at")
-                .values(SQLBind(id), SQLBind(manifest.name), SQLBind(manifest.version), SQLBind(manifest.description),
-                        SQLBind(manifest.category), SQLBind(text), SQLBind(manifest.builtin), SQLBind(manifest.requiresApproval),
-                        SQLBind(now), SQLBind(now))
-                .run()
-            ids[manifest.name] = id
-        }
-        for manifest in manifests {
-            guard let id = ids[manifest.name] else { continue }
-            try await db.delete(from: "tool_dependencies").where("tool_id", .equal, id).run()
-            for dependency in Set(manifest.dependsOn) {
-                guard let target = ids[dependency] else { continue }
-                try await db.insert(into: "tool_dependencies").columns("tool_id", "depends_on_id")
-                    .values(SQLBind(id), SQLBind(target)).run()
-            }
-        }
         try await db.delete(from: "persona_tools").where("persona_id", .equal, personaId).run()
-        for manifest in manifests {
-            guard let id = ids[manifest.name] else { continue }
+        for (name, id) in toolIds.sorted(by: { $0.key < $1.key }) {
             try await db.insert(into: "persona_tools")
                 .columns("persona_id", "tool_id", "enabled", "requires_approval", "created_at", "updated_at")
-                .values(SQLBind(personaId), SQLBind(id), SQLBind(enabledByName[manifest.name] ?? true),
-                        SQLBind(approvalByName[manifest.name] ?? nil), SQLBind(now), SQLBind(now))
+                .values(SQLBind(personaId), SQLBind(id), SQLBind(enabledByName[name] ?? true),
+                        SQLBind(approvalByName[name] ?? nil), SQLBind(now), SQLBind(now))
                 .run()
+        }
+    }
+
+    /// The persona's tools by name: the catalog version and whether it is switched on.
+    package func switches(personaId: String, on db: any SQLDatabase) async throws -> [String: (id: String, enabled: Bool)] {
+        var out: [String: (id: String, enabled: Bool)] = [:]
+        for row in try await db.raw("""
+            SELECT t.id AS id, t.name AS name, pt.enabled AS enabled FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id
+            WHERE pt.persona_id = \(bind: personaId)
+            """).all() {
+            out[try row.decode(column: "name", as: String.self)] = (try row.decode(column: "id", as: String.self),
+                                                                   try row.decode(column: "enabled", as: Bool.self))
+        }
+        return out
+    }
+
+    /// Switches tools of the persona on or off by catalog id.
+    package func setEnabled(personaId: String, toolIds: [String], enabled: Bool, now: Date, on db: any SQLDatabase) async throws {
+        guard !toolIds.isEmpty else { return }
+        try await db.update("persona_tools").set("enabled", to: enabled).set("updated_at", to: now)
+            .where("persona_id", .equal, personaId).where("tool_id", .in, toolIds).run()
+    }
+
+    /// The personas `user` can see that have a version of the tool `name`, with its switch.
+    package func personasWithTool(name: String, visibleTo user: AuthenticatedUser,
+                                  on db: any SQLDatabase) async throws -> [(personaId: String, personaName: String, version: String, enabled: Bool)] {
+        let visibility: SQLQueryString = user.role == .admin ? "" : """
+             AND (p.owner_id = \(bind: user.id) OR EXISTS (SELECT 1 FROM persona_members m WHERE m.persona_id = p.id AND m.user_id = \(bind: user.id)))
+            """
+        return try await db.raw("""
+            SELECT p.id AS persona_id, p.name AS persona_name, t.version AS version, pt.enabled AS enabled
+            FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id JOIN personas p ON p.id = pt.persona_id
+            WHERE t.name = \(bind: name)\(visibility) ORDER BY p.name, p.id
+            """).all().map {
+            (try $0.decode(column: "persona_id", as: String.self), try $0.decode(column: "persona_name", as: String.self),
+             try $0.decode(column: "version", as: String.self), try $0.decode(column: "enabled", as: Bool.self))
         }
     }
 

@@ -28,7 +28,8 @@ public struct ToolManifest: Codable, Sendable, Hashable {
     public var outputSchema: JSONValue?
     /// Default and maximum run time; a request may ask for less, never more.
     public var timeoutMs: Int
-    /// Names of tools this one needs installed as well.
+    /// Tools this one needs installed and enabled as well: a name, optionally with a version
+    /// range after `@` (`"browser_navigate"`, `"office_runtime@^1.0.0"`); see ``dependencies``.
     public var dependsOn: [String]
     /// Whether a person must approve each call before it runs.
     public var requiresApproval: Bool
@@ -102,6 +103,44 @@ public struct ToolManifest: Codable, Sendable, Hashable {
         if timeoutMs <= 0 { out.append("timeoutMs must be positive") }
         if !builtin && (command?.isEmpty ?? true) { out.append("an external tool needs a command") }
         if inputSchema.objectValue == nil && inputSchema.boolValue == nil { out.append("inputSchema must be a schema object") }
+        if SemanticVersion(version) == nil { out.append("version must be a semantic version (1.2.3)") }
+        for entry in dependsOn {
+            guard let dependency = ToolDependency(entry) else {
+                out.append("dependsOn entry \"\(entry)\" must be a tool name, optionally @ a version range")
+                continue
+            }
+            if dependency.name == name { out.append("a tool cannot depend on itself") }
+        }
         return out
     }
+
+    /// ``dependsOn`` parsed (entries that do not parse are left out; ``problems()`` names them).
+    public var dependencies: [ToolDependency] { dependsOn.compactMap(ToolDependency.init) }
+}
+
+/// One entry of a manifest's `dependsOn`: the tool's name and the versions that satisfy it.
+public struct ToolDependency: Sendable, Hashable, CustomStringConvertible {
+    public var name: String
+    public var range: VersionRange
+
+    public init(name: String, range: VersionRange = .any) {
+        self.name = name
+        self.range = range
+    }
+
+    /// Parses `name` or `name@range`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
+        let name = String(parts[0])
+        guard !name.isEmpty, name.utf8.count <= 64, parts.count == 1 || !parts[1].isEmpty,
+              name.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 }) else { return nil }
+        if parts.count == 2 {
+            guard let range = VersionRange(String(parts[1])) else { return nil }
+            self.init(name: name, range: range)
+        } else {
+            self.init(name: name)
+        }
+    }
+
+    public var description: String { range.description == "*" ? name : "\(name)@\(range)" }
 }

@@ -1,0 +1,126 @@
+import Foundation
+import PersonaKit
+import SQLKit
+
+/// `tools` and `tool_dependencies`: the installation-wide catalog, every version of every
+/// tool, and the resolved dependency edges between versions.
+package struct ToolCatalogRepository: Sendable {
+    package init() {}
+
+    /// Every tool version (the catalog is small: a few hundred to a few thousand rows).
+    package func all(on db: any SQLDatabase) async throws -> [CatalogTool] {
+        try await db.select().columns(CatalogTool.columns.map { SQLColumn($0) }).from("tools").orderBy("name").all()
+            .map(CatalogTool.init(row:))
+    }
+
+    /// Tool versions matching the filters, by name: `category` and `source` exactly, `query` as
+    /// a case-insensitive substring of the name or description; names after `after` only.
+    package func matching(category: String?, source: ToolSource?, query: String?, after: String?,
+                          on db: any SQLDatabase) async throws -> [CatalogTool] {
+        var select = db.select().columns(CatalogTool.columns.map { SQLColumn($0) }).from("tools")
+        if let category { select = select.where("category", .equal, category) }
+        if let source { select = select.where("source", .equal, source.rawValue) }
+        if let query, !query.isEmpty {
+            let pattern = "%" + query.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+            select = select.where(SQLQueryString(
+                "(LOWER(name) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(description) LIKE \(bind: pattern) ESCAPE '\\')"))
+        }
+        if let after { select = select.where("name", .greaterThan, after) }
+        return try await select.orderBy("name").all().map(CatalogTool.init(row:))
+    }
+
+    /// Every version of the tool named `name`.
+    package func versions(name: String, on db: any SQLDatabase) async throws -> [CatalogTool] {
+        try await db.select().columns(CatalogTool.columns.map { SQLColumn($0) }).from("tools").where("name", .equal, name).all()
+            .map(CatalogTool.init(row:))
+    }
+
+    package func find(id: String, on db: any SQLDatabase) async throws -> CatalogTool? {
+        try await db.select().columns(CatalogTool.columns.map { SQLColumn($0) }).from("tools").where("id", .equal, id).first()
+            .map(CatalogTool.init(row:))
+    }
+
+    /// Tool names per category (a tool counts once, whatever its versions).
+    package func categories(on db: any SQLDatabase) async throws -> [(category: String, count: Int)] {
+        try await db.raw("SELECT category, COUNT(DISTINCT name) AS n FROM tools GROUP BY category ORDER BY category").all().map {
+            (try $0.decode(column: "category", as: String.self), try $0.decode(column: "n", as: Int.self))
+        }
+    }
+
+    /// Inserts a version or, when (name, version) exists, replaces its manifest and source.
+    /// - Returns: the version's id.
+    package func upsert(_ manifest: ToolManifest, source: ToolSource, now: Date, on db: any SQLDatabase) async throws -> String {
+        let text = try JSONCoding.encodeString(manifest)
+        if let row = try await db.update("tools").set("manifest", to: text).set("description", to: manifest.description)
+            .set("category", to: manifest.category).set("builtin", to: manifest.builtin).set("source", to: source.rawValue)
+            .set("requires_approval", to: manifest.requiresApproval).set("updated_at", to: now)
+            .where("name", .equal, manifest.name).where("version", .equal, manifest.version).returning("id").first() {
+            return try row.decode(column: "id", as: String.self)
+        }
+        let id = Identifier.make()
+        try await db.insert(into: "tools")
+            .columns("id", "name", "version", "description", "category", "manifest", "builtin", "requires_approval", "source",
+                     "created_at", "updated_at")
+            .values(SQLBind(id), SQLBind(manifest.name), SQLBind(manifest.version), SQLBind(manifest.description),
+                    SQLBind(manifest.category), SQLBind(text), SQLBind(manifest.builtin), SQLBind(manifest.requiresApproval),
+                    SQLBind(source.rawValue), SQLBind(now), SQLBind(now))
+            .run()
+        return id
+    }
+
+    /// Every stored dependency edge: tool id -> the ids it depends on.
+    package func edges(on db: any SQLDatabase) async throws -> [String: Set<String>] {
+        var out: [String: Set<String>] = [:]
+        for row in try await db.select().columns("tool_id", "depends_on_id").from("tool_dependencies").all() {
+            out[try row.decode(column: "tool_id", as: String.self), default: []]
+                .insert(try row.decode(column: "depends_on_id", as: String.self))
+        }
+        return out
+    }
+
+    /// Makes `toolId`'s dependency edges exactly `targets`.
+    package func setDependencies(toolId: String, targets: Set<String>, on db: any SQLDatabase) async throws {
+        try await db.delete(from: "tool_dependencies").where("tool_id", .equal, toolId).run()
+        for target in targets.sorted() {
+            try await db.insert(into: "tool_dependencies").columns("tool_id", "depends_on_id")
+                .values(SQLBind(toolId), SQLBind(target)).run()
+        }
+    }
+
+    /// Every tool `toolId` depends on, transitively, with the longest path to it: one recursive
+    /// query. Ordered for installation: deepest first, so each tool comes after all it needs
+    /// (an edge a -> b gives b a longer longest path than a).
+    package func chain(toolId: String, on db: any SQLDatabase) async throws -> [ToolChainLink] {
+        // The depth bound stops the recursion even if a cycle slipped into the table.
+        try await db.raw("""
+            WITH RECURSIVE chain(id, depth) AS (
+              SELECT depends_on_id, 1 FROM tool_dependencies WHERE tool_id = \(bind: toolId)
+              UNION
+              SELECT d.depends_on_id, c.depth + 1 FROM tool_dependencies d JOIN chain c ON d.tool_id = c.id WHERE c.depth < 64
+            )
+            SELECT t.id AS id, t.name AS name, t.version AS version, MAX(c.depth) AS depth
+            FROM chain c JOIN tools t ON t.id = c.id GROUP BY t.id, t.name, t.version ORDER BY MAX(c.depth) DESC, t.name
+            """).all().map {
+            ToolChainLink(id: try $0.decode(column: "id", as: String.self), name: try $0.decode(column: "name", as: String.self),
+                          version: try $0.decode(column: "version", as: String.self), depth: try $0.decode(column: "depth", as: Int.self))
+        }
+    }
+
+    /// The tool versions that depend on any of `toolIds`, transitively (one recursive query).
+    package func dependents(of toolIds: [String], on db: any SQLDatabase) async throws -> [ToolChainLink] {
+        guard !toolIds.isEmpty else { return [] }
+        return try await db.raw("""
+            WITH RECURSIVE up(id, depth) AS (
+              SELECT tool_id, 1 FROM tool_dependencies WHERE depends_on_id IN (\(binds: toolIds))
+              UNION
+              SELECT d.tool_id, u.depth + 1 FROM tool_dependencies d JOIN up u ON d.depends_on_id = u.id WHERE u.depth < 64
+            )
+            SELECT t.id AS id, t.name AS name, t.version AS version, MAX(u.depth) AS depth
+            FROM up u JOIN tools t ON t.id = u.id GROUP BY t.id, t.name, t.version ORDER BY t.name
+            """).all().map {
+            ToolChainLink(id: try $0.decode(column: "id", as: String.self), name: try $0.decode(column: "name", as: String.self),
+                          version: try $0.decode(column: "version", as: String.self), depth: try $0.decode(column: "depth", as: Int.self))
+        }
+    }
+}
