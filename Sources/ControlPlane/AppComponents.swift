@@ -24,6 +24,8 @@ public struct AppComponents: Sendable {
     public let memory: MemoryService
     /// The installation-wide tool catalog.
     package let tools: ToolRegistry
+    /// Semantic search over it.
+    package let toolSearch: ToolSearch
     /// Wakes the run worker when a run is queued in this process.
     public let runWakeUp = Wakeup()
     /// Opened after migrations and the admin bootstrap; background services wait on it.
@@ -49,6 +51,8 @@ public struct AppComponents: Sendable {
         self.memory = MemoryService(configuration: configuration, database: database,
                                     embedder: MemoryEmbedder(configuration: configuration, http: http))
         self.tools = ToolRegistry(database: database, logger: logger)
+        self.toolSearch = ToolSearch(registry: tools, embedder: memory.embedder,
+                                     embedOnDemand: configuration.tools.searchIndexInterval == nil, logger: logger)
         self.sessions = SessionCache(ttl: configuration.sessionCacheTTL)
         self.requestLimiter = RateLimiter(limit: configuration.rateLimit.maxRequests,
                                           windowSeconds: configuration.rateLimit.windowSeconds)

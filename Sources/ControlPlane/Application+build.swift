@@ -37,6 +37,7 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
     let startup = components.startup
     let worker = RunWorker(database: database, containers: components.containers, metrics: components.metrics, startup: startup,
                            llm: llm, tools: SupervisorToolInvoker(database: database, containers: components.containers),
+                           toolSearch: components.toolSearch,
                            configuration: configuration.runWorker, wakeUp: components.runWakeUp, logger: logger)
     let internalAPI = InternalAPIController(configuration: configuration, database: database, containers: components.containers,
                                             memory: components.memory, tools: components.tools, secretBox: components.secretBox,
@@ -48,11 +49,16 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
         services: [database.service, HTTPClientService(client: components.http, containers: components.containers), worker,
                    InternalAPIServer(controller: internalAPI, logger: logger),
                    Reconciler(database: database, containers: components.containers, startup: startup, logger: logger),
-                   ImageToolCatalog(registry: components.tools, containers: components.containers, startup: startup, logger: logger),
+                   ImageToolCatalog(registry: components.tools, containers: components.containers, startup: startup,
+                                    interval: configuration.tools.imageCatalogInterval, logger: logger),
                    RetentionService(database: database, startup: startup, logger: logger),
                    MemoryIngestionWorker(database: database, memory: components.memory, startup: startup, logger: logger),
                    MemoryCurator(database: database, memory: components.memory, startup: startup, llm: llm, logger: logger)],
         logger: logger)
+    if let interval = configuration.tools.searchIndexInterval {
+        app.addServices(ToolSearchIndexer(search: components.toolSearch, startup: startup, wakeUp: components.tools.changed,
+                                          interval: interval, logger: logger))
+    }
     app.beforeServerStarts {
         try await database.migrate()
         // The installation's id labels its containers: made before anything can start one.
@@ -109,7 +115,7 @@ public func buildRouter(_ components: AppComponents) -> Router<AppRequestContext
         .addRoutes(personas: personas, agents: authenticated.group("agents"))
     ContainersController(configuration: configuration, database: database, containers: c.containers, tools: c.tools)
         .addRoutes(to: personas)
-    ToolsController(tools: c.tools).addRoutes(to: authenticated.group("tools"))
+    ToolsController(database: database, tools: c.tools, search: c.toolSearch).addRoutes(to: authenticated.group("tools"))
     DesktopController(database: database, containers: c.containers).addRoutes(to: personas)
     MemoryController(database: database, memory: c.memory).addRoutes(to: personas)
     RunsController(configuration: configuration, database: database, runWakeUp: c.runWakeUp)

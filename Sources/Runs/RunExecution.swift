@@ -5,6 +5,7 @@ import LLM
 import StateGraph
 import Containers
 import PersonaStorage
+import Tools
 
 /// One run's execution: load agent and persona, rebuild the state from checkpoint deltas
 /// (so a resumed run continues where it stopped), run the graph, checkpoint every step.
@@ -18,6 +19,8 @@ package struct RunExecution: Sendable {
     package let approvals = RunApprovalRepository()
     package let llm: LLMClient
     package let tools: any ToolInvoker
+    /// Ranks tools for agents whose `toolSelection` mode is `search`.
+    package let toolSearch: ToolSearch?
     package let run: Run
     package let owner: String
 
@@ -28,7 +31,7 @@ package struct RunExecution: Sendable {
     /// tools, its container is started on demand to learn it. If that fails the run goes on
     /// with bare tool names; the tool calls then report why they cannot run.
     private func toolCatalog(agent: Agent, persona: Persona) async -> [PersonaToolDTO] {
-        guard !agent.tools.isEmpty else { return [] }
+        guard !agent.tools.isEmpty || agent.toolSelection.mode == .search else { return [] }
         func load() async -> [PersonaToolDTO] {
             (try? await database.withConnection { try await containers.tools.catalog(personaId: persona.id, on: $0) }) ?? []
         }
@@ -51,7 +54,7 @@ package struct RunExecution: Sendable {
         let catalog = await toolCatalog(agent: agent, persona: persona)
         let graph = RunGraph(run: run, agent: agent, persona: persona, llm: llm, tools: tools, events: events, catalog: catalog,
                              approvals: ApprovalGate(runId: run.id, database: db, repository: approvals),
-                             metrics: metrics)
+                             metrics: metrics, toolSearch: toolSearch)
         let compiled = try graph.compile()
         var cursor: GraphCursor<RunState>
         if let next = run.nextNode, !deltas.isEmpty {

@@ -4,6 +4,7 @@ import Prometheus
 import LLM
 import StateGraph
 import PersonaStorage
+import Tools
 
 /// Builds the run workflow `llm -> (tool calls? tools -> llm : END)` for one run.
 package struct RunGraph: Sendable {
@@ -19,6 +20,8 @@ package struct RunGraph: Sendable {
     package var approvals: ApprovalGate?
     /// LLM calls and tokens per persona go here (`/metrics`), for health monitoring.
     package var metrics: PrometheusCollectorRegistry?
+    /// Ranks the agent's tools for a step when its `toolSelection` mode is `search`.
+    package var toolSearch: ToolSearch?
 
     package func compile() throws -> CompiledGraph<RunState> {
         var graph = StateGraph<RunState>()
@@ -39,17 +42,59 @@ package struct RunGraph: Sendable {
 
     package var trace: TraceContext { TraceContext(traceId: run.traceId, spanId: run.spanId, parentSpanId: nil, flags: 1, traceState: nil) }
 
-    /// The tools the model is offered: the agent's, as the catalog describes them, minus the ones
-    /// switched off for the persona.
+    /// The names of the tools the agent may call: its list, or (search mode with an empty list)
+    /// every tool the persona has switched on.
+    package var allowedToolNames: [String] {
+        agent.tools.isEmpty && agent.toolSelection.mode == .search ? catalog.filter(\.enabled).map(\.name) : agent.tools
+    }
+
+    /// The tools the model may be offered: the allowed ones, as the catalog describes them,
+    /// minus the ones switched off for the persona.
     package var toolSpecs: [Chat.Tool] {
         let known = Dictionary(catalog.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        return agent.tools.compactMap { name in
+        return allowedToolNames.compactMap { name in
             guard let tool = known[name] else {
                 return catalog.isEmpty ? Chat.Tool(name: name, description: "Persona tool \(name)", parameters: ["type": "object"]) : nil
             }
             guard tool.enabled else { return nil }
             return Chat.Tool(name: name, description: tool.description, parameters: tool.inputSchema)
         }
+    }
+
+    /// What one step offers: every tool, or (search mode, when there are more than the limit)
+    /// the best-ranked for the conversation so far, what those depend on and every tool the run
+    /// has already called; with how they were chosen, for the step's record.
+    package func offeredTools(_ state: RunState) async -> (tools: [Chat.Tool], selection: JSONValue) {
+        let all = toolSpecs
+        let selection = agent.toolSelection
+        guard selection.mode == .search, all.count > selection.limit, let toolSearch else {
+            return (all, ["mode": .string(selection.mode.rawValue), "offered": .number(Double(all.count))])
+        }
+        let allowed = Set(all.map(\.function.name))
+        do {
+            let ranked = try await toolSearch.rank(Self.searchQuery(state.messages), limit: selection.limit, among: allowed)
+            var chosen = Set(ranked.map(\.name))
+            for dependency in try await toolSearch.dependencyNames(of: ranked.map(\.id)) where allowed.contains(dependency) {
+                chosen.insert(dependency)
+            }
+            for message in state.messages { for call in message.toolCalls ?? [] where allowed.contains(call.function.name) { chosen.insert(call.function.name) } }
+            let tools = all.filter { chosen.contains($0.function.name) }
+            return (tools, ["mode": "search", "ranked": .array(ranked.map { .string($0.name) }),
+                            "tools": .array(tools.map { .string($0.function.name) })])
+        } catch {
+            // A search that fails must not fail the run: offer everything, and say so.
+            return (all, ["mode": "all", "searchFailed": .string("\(error)"), "offered": .number(Double(all.count))])
+        }
+    }
+
+    /// What a step's tool search looks for: the run's input and the latest user and assistant
+    /// words (recent ones weigh most: they come last and the text is cut from the front).
+    static func searchQuery(_ messages: [Chat.Message]) -> String {
+        let texts = messages.filter { $0.role == "user" || $0.role == "assistant" }.compactMap(\.content).filter { !$0.isEmpty }
+        let first = texts.first ?? ""
+        let recent = texts.dropFirst().suffix(3).joined(separator: "\n")
+        let text = recent.isEmpty ? first : first.prefix(500) + "\n" + recent
+        return String(text.suffix(2000))
     }
 
     package static var llmCalls: MetricNameDescriptor { MetricNameDescriptor(namespace: "persona", metricName: "llm_calls", unitName: "total",
@@ -71,7 +116,7 @@ package struct RunGraph: Sendable {
     private func callModel(_ state: RunState, _ context: StepContext) async throws -> RunState.Update {
         let span = trace.child()
         try await events.emit("step_started", ["step": .number(Double(context.step)), "node": "llm", "spanId": .string(span.spanId)])
-        let toolSpecs = toolSpecs
+        let (toolSpecs, selection) = await offeredTools(state)
         let request = Chat.Request(model: agent.model, messages: state.messages, tools: toolSpecs, temperature: agent.temperature)
         let coalescer = TokenCoalescer(events: events, step: context.step)
         let result: LLMClient.Result
@@ -91,6 +136,7 @@ package struct RunGraph: Sendable {
             "latencyMs": .number(Double(result.latency.components.seconds * 1000 + result.latency.components.attoseconds / 1_000_000_000_000_000)),
             "attempts": .number(Double(result.attempts)), "finishReason": result.finishReason.map { .string($0) } ?? .null,
             "toolCalls": .array(calls.map { ["id": .string($0.id), "name": .string($0.function.name)] }),
+            "toolSelection": selection,
         ]
         return RunState.Update(messages: [result.message], pendingToolCalls: calls,
                                output: calls.isEmpty ? (result.message.content ?? "") : nil, meta: meta)
@@ -103,8 +149,9 @@ package struct RunGraph: Sendable {
         var records: [JSONValue] = []
         // Calls of tools that need a person's approval: ask before anything of this step runs.
         var decisions: [String: RunApproval] = [:]
+        let allowed = Set(allowedToolNames)
         let gated = state.pendingToolCalls.filter { call in
-            agent.tools.contains(call.function.name) && catalog.contains { $0.name == call.function.name && $0.requiresApproval }
+            allowed.contains(call.function.name) && catalog.contains { $0.name == call.function.name && $0.requiresApproval }
         }
         if !gated.isEmpty, let approvals {
             decisions = try await approvals.decisions(context.step)
@@ -125,7 +172,7 @@ package struct RunGraph: Sendable {
                 var output: [String: JSONValue] = ["error": "a person rejected this tool call; it did not run"]
                 if let comment = decision.comment { output["comment"] = .string(comment) }
                 result = ToolCallResult(status: "rejected", output: .object(output), durationMs: 0)
-            } else if !agent.tools.contains(call.function.name) {
+            } else if !allowed.contains(call.function.name) {
                 result = ToolCallResult(status: "error", output: ["error": .string("tool '\(call.function.name)' is not allowed for this agent")], durationMs: 0)
             } else if let arguments = try? JSONCoding.decode(JSONValue.self, from: call.function.arguments), case .object = arguments {
                 result = try await tools.invoke(personaId: run.personaId, runId: run.id, tool: call.function.name, arguments: arguments,

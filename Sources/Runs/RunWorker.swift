@@ -9,6 +9,7 @@ import StateGraph
 import PersonaCore
 import Containers
 import PersonaStorage
+import Tools
 
 /// Claims queued runs from the database (with a lease, so several control planes on
 /// PostgreSQL share the work and a crashed one's runs are picked up) and executes them.
@@ -33,18 +34,22 @@ public struct RunWorker: Service {
     package let runs = RunRepository()
     package let llm: LLMClient
     package let tools: any ToolInvoker
+    /// Ranks tools for agents whose `toolSelection` mode is `search`.
+    package let toolSearch: ToolSearch?
     package let configuration: Configuration
     package let wakeUp: Wakeup
     package let logger: Logger
 
     package init(database: Database, containers: ContainerManager, metrics: PrometheusCollectorRegistry, startup: Gate,
-                 llm: LLMClient, tools: any ToolInvoker, configuration: Configuration, wakeUp: Wakeup, logger: Logger) {
+                 llm: LLMClient, tools: any ToolInvoker, toolSearch: ToolSearch? = nil, configuration: Configuration, wakeUp: Wakeup,
+                 logger: Logger) {
         self.database = database
         self.containers = containers
         self.metrics = metrics
         self.startup = startup
         self.llm = llm
         self.tools = tools
+        self.toolSearch = toolSearch
         self.configuration = configuration
         self.wakeUp = wakeUp
         self.logger = logger
@@ -146,7 +151,8 @@ extension RunWorker {
             group.addTask {
                 do {
                     return .finished(.success(try await RunExecution(database: database, containers: containers, metrics: metrics,
-                                                                     llm: llm, tools: tools, run: run, owner: owner).execute()))
+                                                                     llm: llm, tools: tools, toolSearch: toolSearch, run: run,
+                                                                     owner: owner).execute()))
                 } catch {
                     return .finished(.failure(error))
                 }

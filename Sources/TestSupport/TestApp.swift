@@ -43,6 +43,7 @@ public struct TestApp: Sendable {
         c.containers.reconcileIntervalSeconds = 2
         c.memory.modelsDirectory = ProcessInfo.processInfo.environment["PERSONA_MODELS_DIR"] ?? "./models"
         c.memory.curatorIntervalSeconds = 0  // tests call curateOnce()
+        c.tools.searchIndexInterval = nil  // vectors on demand: no test app embeds the catalog unasked
         return c
     }
 

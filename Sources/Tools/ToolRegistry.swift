@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PersonaCore
 import PersonaKit
 import PersonaStorage
 import SQLKit
@@ -13,6 +14,8 @@ package struct ToolRegistry: Sendable {
     package let catalog = ToolCatalogRepository()
     package let personaTools = ToolRepository()
     package let logger: Logger
+    /// Signalled after a registration wrote something (the search indexer embeds it).
+    package let changed = Wakeup()
 
     package init(database: Database, logger: Logger) {
         self.database = database
@@ -124,6 +127,7 @@ package struct ToolRegistry: Sendable {
                 try await catalog.setDependencies(toolId: from, targets: to, on: db)
             }
         }
+        if !accepted.isEmpty { changed.signal() }
         return result
     }
 

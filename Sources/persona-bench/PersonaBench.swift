@@ -10,8 +10,8 @@ import PersonaStorage
 struct PersonaBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "persona-bench",
-        abstract: "Persona Platform benchmarks (scripts/bench-graph, scripts/bench-memory)",
-        subcommands: [Graph.self, MemorySearch.self])
+        abstract: "Persona Platform benchmarks (scripts/bench-graph, scripts/bench-memory, scripts/bench-tools)",
+        subcommands: [Graph.self, MemorySearch.self, ToolSearchBench.self])
 }
 
 /// Options shared by the subcommands.
@@ -78,5 +78,27 @@ struct MemorySearch: AsyncParsableCommand {
                                                                 queries: queries, corpus: corpus))
             }
         }
+    }
+}
+
+struct ToolSearchBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tools",
+        abstract: "Benchmark tool search (accuracy of hybrid vs BM25 vs vector ranking, latency, prompt tokens) on the configured database; prints JSON.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "The catalog: a JSON array of {name, category, description, properties}.")
+    var catalog = "scripts/bench-tools-data/catalog.json"
+    @Option(help: "The intents: a JSON array of {intent, tool}.")
+    var intents = "scripts/bench-tools-data/intents.json"
+    @Option(help: "Catalog sizes for the latency figures, comma-separated.") var sizes = "200,2000"
+
+    func run() async throws {
+        let counts = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let (configuration, logger) = try common.load()
+        let report = try await Database.with(configuration: configuration, logger: logger) { database in
+            try await ToolsBenchmark.run(configuration: configuration, database: database, catalogPath: catalog, intentsPath: intents,
+                                         sizes: counts)
+        }
+        try printJSONLine(report)
     }
 }

@@ -1,6 +1,7 @@
 import Containers
 import Runs
 import Memory
+import Tools
 import Foundation
 import Logging
 
@@ -51,6 +52,8 @@ public struct AppConfiguration: Sendable {
     public var sessionCacheTTL: Double = 1.0
     /// Persona containers: the engine, images, control channel, run directories and timings.
     public var containers = ContainerSettings()
+    /// The tool catalog's background work: image manifests, search vectors.
+    public var tools = ToolSettings()
     /// Benchmarks only (`PERSONA_BENCH_CEILING_FILE`): serve this file's bytes at
     /// `GET /bench/ceiling` through the same middleware, without auth or database, as the
     /// in-memory ceiling `scripts/bench-api` compares against. Unset in production.

@@ -18,7 +18,13 @@ struct AgentsController: Sendable {
         var temperature: Double?
         var maxSteps: Int?
         var tools: [String]?
-        static let fields: Set<String> = ["name", "model", "systemPrompt", "temperature", "maxSteps", "tools"]
+        var toolSelection: SelectionBody?
+        static let fields: Set<String> = ["name", "model", "systemPrompt", "temperature", "maxSteps", "tools", "toolSelection"]
+    }
+
+    struct SelectionBody: Decodable, Sendable {
+        var mode: String
+        var limit: Int?
     }
 
     struct UpdateBody: StrictBody {
@@ -28,7 +34,8 @@ struct AgentsController: Sendable {
         var temperature: Patch<Double>
         var maxSteps: Int?
         var tools: [String]?
-        static let fields: Set<String> = ["name", "model", "systemPrompt", "temperature", "maxSteps", "tools"]
+        var toolSelection: SelectionBody?
+        static let fields: Set<String> = ["name", "model", "systemPrompt", "temperature", "maxSteps", "tools", "toolSelection"]
     }
 
     func addRoutes(personas: RouterGroup<AppRequestContext>, agents: RouterGroup<AppRequestContext>) {
@@ -42,7 +49,9 @@ struct AgentsController: Sendable {
             let agent = Agent(id: Identifier.make(), personaId: persona.id, name: try Validate.text(body.name, field: "name", max: 100),
                               model: try Self.model(body.model), systemPrompt: try Validate.optionalText(body.systemPrompt, field: "systemPrompt", max: 32_000),
                               temperature: try Self.temperature(body.temperature), maxSteps: try Self.maxSteps(body.maxSteps ?? 25),
-                              tools: try Self.tools(body.tools ?? []), createdBy: context.identity?.id, now: Date())
+                              tools: try Self.tools(body.tools ?? []),
+                              toolSelection: try body.toolSelection.map(Self.selection) ?? ToolSelection(),
+                              createdBy: context.identity?.id, now: Date())
             try await database.transaction { tx in
                 try await self.agents.insert(agent, on: tx)
                 try await audit.insert(AuditEvent(context, type: "agent.created", category: "agent", description: "Agent created",
@@ -62,6 +71,7 @@ struct AgentsController: Sendable {
             agent.temperature = try Self.temperature(body.temperature.apply(to: agent.temperature))
             if let steps = body.maxSteps { agent.maxSteps = try Self.maxSteps(steps) }
             if let tools = body.tools { agent.tools = try Self.tools(tools) }
+            if let selection = body.toolSelection { agent.toolSelection = try Self.selection(selection) }
             agent.updatedAt = Date()
             let final = agent
             try await database.transaction { tx in
@@ -110,9 +120,22 @@ struct AgentsController: Sendable {
         return value
     }
 
-    /// Tool names as manifests spell them; checked against the persona's catalog when a run starts.
+    static func selection(_ body: SelectionBody) throws -> ToolSelection {
+        guard let mode = ToolSelection.Mode(rawValue: body.mode) else {
+            throw APIError.validation("toolSelection.mode must be all or search")
+        }
+        let limit = body.limit ?? ToolSelection().limit
+        guard (1...ToolSelection.maxLimit).contains(limit) else {
+            throw APIError.validation("toolSelection.limit must be from 1 to \(ToolSelection.maxLimit)")
+        }
+        return ToolSelection(mode: mode, limit: limit)
+    }
+
+    /// Tool names as manifests spell them; checked against the persona's catalog when a run
+    /// starts. With `toolSelection.mode` `search`, an empty list means every tool the persona
+    /// has switched on.
     static func tools(_ names: [String]) throws -> [String] {
-        guard names.count <= 100 else { throw APIError.validation("an agent may have at most 100 tools") }
+        guard names.count <= 500 else { throw APIError.validation("an agent may have at most 500 tools") }
         for name in names where name.isEmpty || name.count > 64
             || !name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }) {
             throw APIError.validation("tool name '\(name)' must be lower-case letters, digits, '_' or '-'")

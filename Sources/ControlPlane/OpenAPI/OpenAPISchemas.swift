@@ -7,6 +7,12 @@ enum OpenAPISchemas {
     static let time: JSONValue = ["type": "string", "format": "date-time"]
     static let nullableTime: JSONValue = ["type": ["string", "null"], "format": "date-time"]
     static let nullableString: JSONValue = ["type": ["string", "null"]]
+    static let toolSelection: JSONValue = object([
+        "mode": ["type": "string", "enum": ["all", "search"]], "limit": ["type": "integer", "minimum": 1, "maximum": 50],
+    ])
+    static let toolSelectionRequest: JSONValue = object([
+        "mode": ["type": "string", "enum": ["all", "search"]], "limit": ["type": "integer", "minimum": 1, "maximum": 50],
+    ], required: ["mode"])
     static let toolSource: JSONValue = ["type": "string", "enum": ["builtin", "image", "custom"]]
     static let toolNeeds: JSONValue = ["type": "array", "items": ["type": "string", "enum": ["browser", "desktop", "network"]]]
 
@@ -129,6 +135,10 @@ enum OpenAPISchemas {
             "requiresApproval": ["type": "boolean"], "needs": toolNeeds, "dependsOn": ["type": "array", "items": ["type": "string"]],
             "versions": ["type": "array", "items": ["type": "string"]], "updatedAt": time,
         ]),
+        "ToolSearchResult": object([
+            "tool": ref("CatalogTool"), "similarity": ["type": ["number", "null"]], "score": ["type": "number"],
+            "dependencyChain": ["type": "array", "items": object(["id": id, "name": ["type": "string"], "version": ["type": "string"]])],
+        ], required: ["tool", "score", "dependencyChain"]),
         "ToolCategory": object(["category": ["type": "string"], "count": ["type": "integer", "minimum": 1]]),
         "ToolDetail": object([
             "id": id, "name": ["type": "string"], "version": ["type": "string"], "description": ["type": "string"],
@@ -174,15 +184,18 @@ enum OpenAPISchemas {
         "Agent": object([
             "id": id, "personaId": id, "name": ["type": "string"], "model": ["type": "string"], "systemPrompt": nullableString,
             "temperature": ["type": ["number", "null"]], "maxSteps": ["type": "integer", "minimum": 1],
-            "tools": ["type": "array", "items": ["type": "string"]], "createdBy": nullableString, "createdAt": time, "updatedAt": time,
-        ], required: ["id", "personaId", "name", "model", "maxSteps", "tools", "createdAt", "updatedAt"]),
+            "tools": ["type": "array", "items": ["type": "string"]], "toolSelection": toolSelection,
+            "createdBy": nullableString, "createdAt": time, "updatedAt": time,
+        ], required: ["id", "personaId", "name", "model", "maxSteps", "tools", "toolSelection", "createdAt", "updatedAt"]),
         "CreateAgentRequest": object(["name": ["type": "string"], "model": ["type": "string"], "systemPrompt": ["type": "string"],
                                       "temperature": ["type": "number", "minimum": 0, "maximum": 2],
                                       "maxSteps": ["type": "integer", "minimum": 1, "maximum": 200],
-                                      "tools": ["type": "array", "items": ["type": "string"]]], required: ["name", "model"]),
+                                      "tools": ["type": "array", "items": ["type": "string"]], "toolSelection": toolSelectionRequest],
+                                     required: ["name", "model"]),
         "UpdateAgentRequest": object(["name": ["type": "string"], "model": ["type": "string"], "systemPrompt": nullableString,
                                       "temperature": ["type": ["number", "null"]], "maxSteps": ["type": "integer"],
-                                      "tools": ["type": "array", "items": ["type": "string"]]], required: []),
+                                      "tools": ["type": "array", "items": ["type": "string"]], "toolSelection": toolSelectionRequest],
+                                     required: []),
         "Run": runSchema(extra: [:]),
         "RunDetail": runSchema(extra: ["steps": ["type": "array", "items": object([
             "step": ["type": "integer"], "node": ["type": "string"], "spanId": ["type": "string"],

@@ -12,3 +12,22 @@ extension Database {
         ]
     }
 }
+
+extension Database {
+    /// Migration 9: tool search. One embedding per tool version and model, of the text search
+    /// compares (name, description, input property names); `text_hash` says which text, so a
+    /// manifest whose text changed is embedded again. pgvector on PostgreSQL, float32 blobs on
+    /// SQLite. Agents say how their tools are offered (`tool_selection`, JSON; NULL: all).
+    package static let toolSearchSchema = Migration(version: 9, name: "tool_search") { t in
+        [
+            "ALTER TABLE agents ADD COLUMN tool_selection TEXT",
+            """
+            CREATE TABLE tool_embeddings (
+              tool_id TEXT NOT NULL REFERENCES tools(id) ON DELETE CASCADE, model TEXT NOT NULL,
+              text_hash TEXT NOT NULL, dimension INTEGER NOT NULL,
+              embedding \(t.kind == .postgres ? "vector" : "BLOB") NOT NULL, created_at \(t.time) NOT NULL,
+              PRIMARY KEY (tool_id, model))
+            """,
+        ]
+    }
+}

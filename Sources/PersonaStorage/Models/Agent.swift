@@ -12,6 +12,8 @@ public struct Agent: Codable, Sendable, Equatable {
     public var temperature: Double?
     public var maxSteps: Int
     public var tools: [String]
+    /// How the tools are offered to the model at each step.
+    public var toolSelection: ToolSelection
     public var createdBy: String?
     public var createdAt: Date
     public var updatedAt: Date
@@ -25,13 +27,15 @@ public struct Agent: Codable, Sendable, Equatable {
         temperature = try row.decode(column: "temperature", as: Double?.self)
         maxSteps = try row.decode(column: "max_steps", as: Int.self)
         tools = (try? JSONCoding.decode([String].self, from: try row.decode(column: "tools", as: String.self))) ?? []
+        toolSelection = try row.decode(column: "tool_selection", as: String?.self)
+            .flatMap { try? JSONCoding.decode(ToolSelection.self, from: $0) } ?? ToolSelection()
         createdBy = try row.decode(column: "created_by", as: String?.self)
         createdAt = try row.decode(column: "created_at", as: Date.self)
         updatedAt = try row.decode(column: "updated_at", as: Date.self)
     }
 
     package init(id: String, personaId: String, name: String, model: String, systemPrompt: String?, temperature: Double?,
-         maxSteps: Int, tools: [String], createdBy: String?, now: Date) {
+         maxSteps: Int, tools: [String], toolSelection: ToolSelection = ToolSelection(), createdBy: String?, now: Date) {
         self.id = id
         self.personaId = personaId
         self.name = name
@@ -40,9 +44,32 @@ public struct Agent: Codable, Sendable, Equatable {
         self.temperature = temperature
         self.maxSteps = maxSteps
         self.tools = tools
+        self.toolSelection = toolSelection
         self.createdBy = createdBy
         self.createdAt = now
         self.updatedAt = now
     }
 }
 
+
+/// Which of an agent's tools each LLM step is offered.
+public struct ToolSelection: Codable, Sendable, Equatable {
+    public enum Mode: String, Codable, Sendable, CaseIterable {
+        /// Every tool, every step.
+        case all
+        /// The `limit` tools that rank best for the conversation so far (plus what they depend
+        /// on and the tools the run already used), as langgraph-bigtool does.
+        case search
+    }
+
+    public var mode: Mode
+    /// How many ranked tools a step is offered (search mode).
+    public var limit: Int
+
+    public static let maxLimit = 50
+
+    public init(mode: Mode = .all, limit: Int = 5) {
+        self.mode = mode
+        self.limit = limit
+    }
+}

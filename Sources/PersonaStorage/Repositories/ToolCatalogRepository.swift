@@ -88,23 +88,50 @@ package struct ToolCatalogRepository: Sendable {
         }
     }
 
-    /// Every tool `toolId` depends on, transitively, with the longest path to it: one recursive
-    /// query. Ordered for installation: deepest first, so each tool comes after all it needs
-    /// (an edge a -> b gives b a longer longest path than a).
+    /// Every tool `toolId` depends on, transitively, in install order (see ``chains(of:on:)``).
     package func chain(toolId: String, on db: any SQLDatabase) async throws -> [ToolChainLink] {
+        try await chains(of: [toolId], on: db)[toolId] ?? []
+    }
+
+    /// For each of `toolIds`, every tool it depends on, transitively, with the longest path to
+    /// it: one recursive query for all of them. Each chain is ordered for installation: deepest
+    /// first, so each tool comes after all it needs (an edge a -> b gives b a longer longest
+    /// path than a).
+    package func chains(of toolIds: [String], on db: any SQLDatabase) async throws -> [String: [ToolChainLink]] {
+        guard !toolIds.isEmpty else { return [:] }
         // The depth bound stops the recursion even if a cycle slipped into the table.
-        try await db.raw("""
-            WITH RECURSIVE chain(id, depth) AS (
-              SELECT depends_on_id, 1 FROM tool_dependencies WHERE tool_id = \(bind: toolId)
+        let rows = try await db.raw("""
+            WITH RECURSIVE chain(root, id, depth) AS (
+              SELECT tool_id, depends_on_id, 1 FROM tool_dependencies WHERE tool_id IN (\(binds: toolIds))
               UNION
-              SELECT d.depends_on_id, c.depth + 1 FROM tool_dependencies d JOIN chain c ON d.tool_id = c.id WHERE c.depth < 64
+              SELECT c.root, d.depends_on_id, c.depth + 1 FROM tool_dependencies d JOIN chain c ON d.tool_id = c.id WHERE c.depth < 64
             )
-            SELECT t.id AS id, t.name AS name, t.version AS version, MAX(c.depth) AS depth
-            FROM chain c JOIN tools t ON t.id = c.id GROUP BY t.id, t.name, t.version ORDER BY MAX(c.depth) DESC, t.name
-            """).all().map {
-            ToolChainLink(id: try $0.decode(column: "id", as: String.self), name: try $0.decode(column: "name", as: String.self),
-                          version: try $0.decode(column: "version", as: String.self), depth: try $0.decode(column: "depth", as: Int.self))
+            SELECT c.root AS root, t.id AS id, t.name AS name, t.version AS version, MAX(c.depth) AS depth
+            FROM chain c JOIN tools t ON t.id = c.id GROUP BY c.root, t.id, t.name, t.version
+            ORDER BY c.root, MAX(c.depth) DESC, t.name
+            """).all()
+        var out: [String: [ToolChainLink]] = [:]
+        for row in rows {
+            out[try row.decode(column: "root", as: String.self), default: []].append(
+                ToolChainLink(id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
+                              version: try row.decode(column: "version", as: String.self),
+                              depth: try row.decode(column: "depth", as: Int.self)))
         }
+        return out
+    }
+
+    /// Counts and latest change times of the catalog and its vectors under `model`: when this
+    /// changes, an index built from them is stale.
+    package func signature(model: String, on db: any SQLDatabase) async throws -> String {
+        let row = try await db.raw("""
+            SELECT (SELECT COUNT(*) FROM tools) AS tools, (SELECT MAX(updated_at) FROM tools) AS changed,
+                   (SELECT COUNT(*) FROM tool_embeddings WHERE model = \(bind: model)) AS vectors,
+                   (SELECT MAX(created_at) FROM tool_embeddings WHERE model = \(bind: model)) AS embedded
+            """).first()
+        guard let row else { return "" }
+        let changed = try row.decode(column: "changed", as: Date?.self)?.timeIntervalSince1970 ?? 0
+        let embedded = try row.decode(column: "embedded", as: Date?.self)?.timeIntervalSince1970 ?? 0
+        return "\(try row.decode(column: "tools", as: Int.self))/\(changed)/\(try row.decode(column: "vectors", as: Int.self))/\(embedded)"
     }
 
     /// The tool versions that depend on any of `toolIds`, transitively (one recursive query).
