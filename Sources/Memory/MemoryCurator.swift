@@ -89,7 +89,7 @@ public struct MemoryCurator: Service {
             logger.warning("the curator model returned an empty summary", metadata: ["persona_id": "\(personaId)"])
             return []
         }
-        let chunker = try TextChunker(tokenizer: try memory.embedder.tokenizer(),
+        let chunker = try TextChunker(tokenizer: try await memory.embedder.tokenizer(),
                                       configuration: .init(maxTokens: settings.chunkTokens, overlapTokens: settings.chunkOverlapTokens))
         let pieces = chunker.chunk(summary)
         let vectors = try await memory.embedder.embed(pieces.map(\.text))

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Embeddings
 import Foundation
+import NIOPosix
 import Synchronization
 import Tokenizer
 
@@ -34,6 +35,14 @@ public final class MemoryEmbedder: Sendable {
     }
 
     private var modelDirectory: String { settings.modelsDirectory + "/all-MiniLM-L6-v2" }
+
+    /// ``load()`` on NIO's blocking pool the first time: reading the model takes a while, and a
+    /// task blocked that long on Swift's cooperative pool (two threads here) would stall every
+    /// other task of the process, a database transaction waiting to commit among them.
+    private func loadOffExecutor() async throws -> Loaded {
+        if let value = loaded.withLock({ $0 }) { return value }
+        return try await NIOThreadPool.singleton.runIfActive { try self.load() }
+    }
 
     private func load() throws -> Loaded {
         try loaded.withLock { slot in
@@ -70,11 +79,11 @@ public final class MemoryEmbedder: Sendable {
     public var dimension: Int { settings.provider == .local ? 384 : settings.remoteDimensions }
 
     /// The tokenizer chunking uses (the local model's WordPiece vocabulary).
-    package func tokenizer() throws -> WordPieceTokenizer { try load().tokenizer }
+    package func tokenizer() async throws -> WordPieceTokenizer { try await loadOffExecutor().tokenizer }
 
     /// One vector per text, in order.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
-        let embedder = try load().embedder
+        let embedder = try await loadOffExecutor().embedder
         let vectors = try await embedder.embed(texts)
         guard vectors.count == texts.count, vectors.allSatisfy({ $0.count == dimension }) else {
             throw EmbeddingsError(.backendFailure, "the embedder returned vectors of the wrong shape")

@@ -70,7 +70,7 @@ public struct MemoryIngestionWorker: Service {
                 throw IngestFailure("ingestion was interrupted \(document.attempts - 1) times; giving up on this document")
             }
             let extracted = try await extract(document)
-            let tokenizer = try memory.embedder.tokenizer()
+            let tokenizer = try await memory.embedder.tokenizer()
             let chunker = try TextChunker(tokenizer: tokenizer, configuration: .init(maxTokens: settings.chunkTokens,
                                                                                      overlapTokens: settings.chunkOverlapTokens))
             // Tokenizing a large text takes seconds: off the cooperative pool, like extraction.

@@ -138,7 +138,7 @@ enum ToolsBenchmark {
         // Prompt tokens a 10-step run spends on tool schemas over 200 tools: every schema at
         // every step, against the top 5 for each step's request.
         let two = Array(manifests.prefix(200))
-        let tokenizer = try embedder.tokenizer()
+        let tokenizer = try await embedder.tokenizer()
         func tokens(_ manifest: ToolManifest) throws -> Int {
             let spec = Chat.Tool(name: manifest.name, description: manifest.description, parameters: manifest.inputSchema)
             return tokenizer.encode(String(decoding: try JSONEncoder().encode(spec), as: UTF8.self), maxLength: 100_000).count - 2

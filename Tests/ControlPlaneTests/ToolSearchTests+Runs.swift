@@ -36,6 +36,9 @@ extension ToolSearchTests {
                     try await services.tools.register(manifests, source: .custom, on: tx)
                     try await services.tools.syncPersona(personaId: persona, manifests: manifests, now: Date(), on: tx)
                 }
+                // Embedded up front: a debug build embeds 160 texts slowly, and a run step would
+                // otherwise do it on demand inside the time the run is given below.
+                try await services.toolSearch.embedMissing()
                 let agent = try await api.post("/api/personas/\(persona)/agents", token: admin, json: [
                     "name": "Picker", "model": "gpt-4o-mini", "maxSteps": 4, "toolSelection": ["mode": "search", "limit": 3],
                 ])
@@ -49,7 +52,7 @@ extension ToolSearchTests {
                     let created = try await api.post("/api/runs", token: admin, json: ["agentId": .string(agentId), "input": .string(input)])
                     let id = try #require(created.data?["id"]?.stringValue)
                     var done: APIResponse?
-                    for _ in 0..<400 {
+                    for _ in 0..<1200 {
                         let response = try await api.get("/api/runs/\(id)", token: admin)
                         if response.data?["status"] == "completed" || response.data?["status"] == "failed" { done = response; break }
                         try await Task.sleep(for: .milliseconds(50))
