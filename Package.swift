@@ -5,6 +5,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// The embedder's and tokenizer's loops are optimized in debug builds too: unoptimized they made
+// every test that embeds text (memory, tool search) seconds slower and loaded CI's two cores.
+let optimizedInDebug: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "persona-platform",
     platforms: [.macOS(.v15)],
@@ -78,12 +82,12 @@ let package = Package(
         .target(
             name: "Tokenizer",
             dependencies: ["PersonaCore"],
-            swiftSettings: swiftSettings
+            swiftSettings: optimizedInDebug
         ),
         .target(
             name: "Embeddings",
             dependencies: ["COpenBLAS", "PersonaCore", "Tokenizer"],
-            swiftSettings: swiftSettings
+            swiftSettings: optimizedInDebug
         ),
         .executableTarget(
             name: "persona-embed-bench",

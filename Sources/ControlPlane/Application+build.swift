@@ -49,12 +49,14 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
         services: [database.service, HTTPClientService(client: components.http, containers: components.containers), worker,
                    InternalAPIServer(controller: internalAPI, logger: logger),
                    Reconciler(database: database, containers: components.containers, startup: startup, logger: logger),
-                   ImageToolCatalog(registry: components.tools, containers: components.containers, startup: startup,
-                                    interval: configuration.tools.imageCatalogInterval, logger: logger),
                    RetentionService(database: database, startup: startup, logger: logger),
                    MemoryIngestionWorker(database: database, memory: components.memory, startup: startup, logger: logger),
                    MemoryCurator(database: database, memory: components.memory, startup: startup, llm: llm, logger: logger)],
         logger: logger)
+    if let interval = configuration.tools.imageCatalogInterval {
+        app.addServices(ImageToolCatalog(registry: components.tools, containers: components.containers, startup: startup,
+                                         interval: interval, logger: logger))
+    }
     if let interval = configuration.tools.searchIndexInterval {
         app.addServices(ToolSearchIndexer(search: components.toolSearch, startup: startup, wakeUp: components.tools.changed,
                                           interval: interval, logger: logger))

@@ -43,7 +43,10 @@ public struct TestApp: Sendable {
         c.containers.reconcileIntervalSeconds = 2
         c.memory.modelsDirectory = ProcessInfo.processInfo.environment["PERSONA_MODELS_DIR"] ?? "./models"
         c.memory.curatorIntervalSeconds = 0  // tests call curateOnce()
-        c.tools.searchIndexInterval = nil  // vectors on demand: no test app embeds the catalog unasked
+        // No background catalog work in test apps (each would read the images and embed the
+        // catalog at start): tests that need it call ImageToolCatalog.load and embedMissing.
+        c.tools.searchIndexInterval = nil
+        c.tools.imageCatalogInterval = nil
         return c
     }
 
