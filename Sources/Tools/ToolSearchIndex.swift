@@ -11,7 +11,6 @@ package struct ToolSearchIndex: Sendable {
     /// Weights of the blend (vector + keyword = 1) and the exact-name bonus, which exceeds
     /// anything the blend can give so a named tool always ranks first.
     package static let vectorWeight: Float = 0.75
-    package static let keywordWeight: Float = 0.25
     package static let exactNameBonus: Float = 2
     static let k1: Float = 1.2
     static let b: Float = 0.75
@@ -91,8 +90,10 @@ package struct ToolSearchIndex: Sendable {
 
     /// The best `limit` tools for `query` among those `allowed` (all when `nil`).
     /// - Parameter queryVector: the query's embedding under the same model, if there is one.
+    /// - Parameter vectorWeight: the vector score's share of the blend (the keyword score has the
+    ///   rest); ``vectorWeight`` unless a benchmark asks for another.
     package func search(_ query: String, queryVector: [Float]?, limit: Int, allowed: Set<String>? = nil,
-                        ranking: Ranking = .hybrid) -> [Hit] {
+                        ranking: Ranking = .hybrid, vectorWeight: Float = ToolSearchIndex.vectorWeight) -> [Hit] {
         guard limit > 0, !entries.isEmpty else { return [] }
         var similarity = [Float?](repeating: nil, count: entries.count)
         if let queryVector, queryVector.count == matrix.dimension, matrix.count > 0 {
@@ -109,7 +110,7 @@ package struct ToolSearchIndex: Sendable {
             var score: Float
             switch ranking {
             case .hybrid:
-                score = Self.vectorWeight * vector + Self.keywordWeight * keywords[index] / best
+                score = vectorWeight * vector + (1 - vectorWeight) * keywords[index] / best
                 if named.contains(entry.name) { score += Self.exactNameBonus }
             case .keyword: score = keywords[index]
             case .vector: score = vector

@@ -52,7 +52,14 @@ enum ToolsBenchmark {
         var tokenizer: String
     }
 
+    struct Sweep: Encodable {
+        var vectorWeight: Double
+        var top1: Double
+        var top3: Double
+    }
+
     struct Report: Encodable {
+        var sweep: [Sweep]
         var catalogTools: Int
         var intents: Int
         var accuracy: [Accuracy]
@@ -100,6 +107,19 @@ enum ToolsBenchmark {
             }
             accuracy.append(Accuracy(ranking: ranking.rawValue, top1: Double(top1) / Double(intents.count),
                                      top3: Double(top3) / Double(intents.count)))
+        }
+
+        // The blend's weight, swept on the same intents (a look at how sensitive it is, not a
+        // tuning: the default was chosen before this data existed).
+        var sweep: [Sweep] = []
+        for weight in stride(from: Float(0.5), through: 1.0, by: 0.05) {
+            var top1 = 0, top3 = 0
+            for (intent, vector) in zip(intents, queryVectors) {
+                let names = index.search(intent.intent, queryVector: vector, limit: 3, vectorWeight: weight).map(\.name)
+                if names.first == intent.tool { top1 += 1 }
+                if names.contains(intent.tool) { top3 += 1 }
+            }
+            sweep.append(Sweep(vectorWeight: Double(weight), top1: Double(top1) / Double(intents.count), top3: Double(top3) / Double(intents.count)))
         }
 
         // Latency at each size: a catalog of the first `size` tools (repeated with a suffix
@@ -154,7 +174,7 @@ enum ToolsBenchmark {
         }
         let steps = stepIntents.count
         let allTokens = allPerStep * steps
-        return Report(catalogTools: entries.count, intents: intents.count, accuracy: accuracy, misses: Array(misses.prefix(40)),
+        return Report(sweep: sweep, catalogTools: entries.count, intents: intents.count, accuracy: accuracy, misses: Array(misses.prefix(40)),
                       latency: latency,
                       tokens: Tokens(tools: two.count, steps: steps, limit: 5, allTokens: allTokens, searchTokens: searchTokens,
                                      ratio: Double(searchTokens) / Double(max(allTokens, 1)),
