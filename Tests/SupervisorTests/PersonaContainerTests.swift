@@ -128,7 +128,8 @@ struct PersonaContainerTests {
                 persona.controlPlane.requests.contains { $0.path == SupervisorRoutes.register }
             }
             #expect(registered)
-            #expect(persona.controlPlane.requests.contains { $0.path == SupervisorRoutes.secrets })
+            // The supervisor fetches secrets beside registering, not after it: wait for that too.
+            #expect(await Fixtures.eventually(10) { persona.controlPlane.requests.contains { $0.path == SupervisorRoutes.secrets } })
             let inspect = try await client.inspectContainer(persona.id)
             let env = inspect.config.env ?? []
             #expect(!env.contains { $0.contains(secret) || $0.contains(persona.token) })
