@@ -20,6 +20,17 @@ package struct CatalogToolDTO: Codable, Sendable {
     package var updatedAt: Date
 }
 
+extension CatalogToolDTO {
+    /// The catalog entry of `tool` (a tool's newest version), with every version of its name.
+    package init(_ tool: CatalogTool, versions: [String]) {
+        let manifest = tool.manifest
+        self.init(id: tool.id, name: tool.name, version: manifest.version, description: manifest.description,
+                  category: manifest.category, source: tool.source, builtin: manifest.builtin,
+                  requiresApproval: manifest.requiresApproval, needs: manifest.needs.map(\.rawValue),
+                  dependsOn: manifest.dependsOn, versions: versions, updatedAt: tool.updatedAt)
+    }
+}
+
 /// A tool in full (`GET /api/tools/{idOrName}`).
 package struct ToolDetailDTO: Codable, Sendable {
     package struct Version: Codable, Sendable {
@@ -33,6 +44,12 @@ package struct ToolDetailDTO: Codable, Sendable {
         package var id: String
         package var name: String
         package var version: String
+
+        package init(_ link: ToolChainLink) {
+            self.id = link.id
+            self.name = link.name
+            self.version = link.version
+        }
     }
 
     package struct PersonaSwitch: Codable, Sendable {
@@ -87,12 +104,7 @@ extension ToolRegistry {
         }
         let page = names.prefix(limit).compactMap { name -> CatalogToolDTO? in
             let versions = Self.newestFirst(byName[name] ?? [])
-            guard let latest = versions.first else { return nil }
-            let manifest = latest.manifest
-            return CatalogToolDTO(id: latest.id, name: name, version: manifest.version, description: manifest.description,
-                                  category: manifest.category, source: latest.source, builtin: manifest.builtin,
-                                  requiresApproval: manifest.requiresApproval, needs: manifest.needs.map(\.rawValue),
-                                  dependsOn: manifest.dependsOn, versions: versions.map(\.version), updatedAt: latest.updatedAt)
+            return versions.first.map { CatalogToolDTO($0, versions: versions.map(\.version)) }
         }
         return (page, names.count > limit ? page.last?.name : nil)
     }
@@ -124,7 +136,7 @@ extension ToolRegistry {
                 category: manifest.category, source: tool.source, builtin: manifest.builtin, requiresApproval: manifest.requiresApproval,
                 timeoutMs: manifest.timeoutMs, needs: manifest.needs.map(\.rawValue), secrets: manifest.secrets,
                 dependsOn: manifest.dependsOn,
-                dependencyChain: chain.map { .init(id: $0.id, name: $0.name, version: $0.version) },
+                dependencyChain: chain.map(ToolDetailDTO.Link.init),
                 inputSchema: manifest.inputSchema, outputSchema: manifest.outputSchema,
                 versions: versions.map { .init(id: $0.id, version: $0.version, source: $0.source, createdAt: $0.createdAt) },
                 personas: personas.map { .init(personaId: $0.personaId, personaName: $0.personaName, version: $0.version, enabled: $0.enabled) },

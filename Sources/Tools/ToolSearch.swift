@@ -58,34 +58,31 @@ package actor ToolSearch {
     /// The best `limit` tools for `query`, each with its dependency chain; only the tools a
     /// persona has switched on when `enabledFor` names one.
     package func search(_ query: String, limit: Int, enabledFor personaId: String? = nil) async throws -> [ToolSearchResultDTO] {
-        if embedOnDemand { try? await embedMissing() }
-        let current = try await currentSnapshot()
         var allowed: Set<String>?
         if let personaId {
             let switches = try await database.withConnection { try await registry.personaTools.switches(personaId: personaId, on: $0) }
             allowed = Set(switches.filter(\.value.enabled).keys)
         }
-        let hits = current.index.search(query, queryVector: await queryVector(query), limit: limit, allowed: allowed)
+        let (current, hits) = try await ranked(query, limit: limit, among: allowed)
         let chains = try await database.withConnection { try await registry.catalog.chains(of: hits.map(\.id), on: $0) }
         return hits.compactMap { hit in
             guard let tool = current.latest[hit.name] else { return nil }
-            let manifest = tool.manifest
             return ToolSearchResultDTO(
-                tool: CatalogToolDTO(id: tool.id, name: tool.name, version: tool.version, description: manifest.description,
-                                     category: manifest.category, source: tool.source, builtin: manifest.builtin,
-                                     requiresApproval: manifest.requiresApproval, needs: manifest.needs.map(\.rawValue),
-                                     dependsOn: manifest.dependsOn, versions: current.versions[hit.name] ?? [tool.version],
-                                     updatedAt: tool.updatedAt),
+                tool: CatalogToolDTO(tool, versions: current.versions[hit.name] ?? [tool.version]),
                 similarity: hit.similarity.map { Double($0) }, score: Double(hit.score),
-                dependencyChain: (chains[hit.id] ?? []).map { .init(id: $0.id, name: $0.name, version: $0.version) })
+                dependencyChain: (chains[hit.id] ?? []).map(ToolDetailDTO.Link.init))
         }
     }
 
     /// The ranked names only (what a run step offers the model), from the same snapshot.
     package func rank(_ query: String, limit: Int, among allowed: Set<String>) async throws -> [ToolSearchIndex.Hit] {
-        if embedOnDemand { try? await embedMissing() }
+        try await ranked(query, limit: limit, among: allowed).hits
+    }
+
+    private func ranked(_ query: String, limit: Int, among allowed: Set<String>?) async throws -> (Snapshot, hits: [ToolSearchIndex.Hit]) {
+        if embedOnDemand { _ = try? await embedMissing() }
         let current = try await currentSnapshot()
-        return current.index.search(query, queryVector: await queryVector(query), limit: limit, allowed: allowed)
+        return (current, current.index.search(query, queryVector: await queryVector(query), limit: limit, allowed: allowed))
     }
 
     /// The names of every tool the given versions depend on, transitively.

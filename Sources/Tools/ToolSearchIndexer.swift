@@ -28,7 +28,7 @@ package struct ToolSearchIndexer: Service {
         var delay = interval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await cancelWhenGracefulShutdown { try await search.embedMissing() }
+                _ = try await cancelWhenGracefulShutdown { try await search.embedMissing() }
                 reported = false
                 delay = interval
             } catch is CancellationError {
@@ -42,7 +42,7 @@ package struct ToolSearchIndexer: Service {
                 delay = min(delay * 2, .seconds(300))
             }
             let wait = delay
-            try? await cancelWhenGracefulShutdown { await wakeUp.wait(upTo: wait) }
+            await cancelWhenGracefulShutdown { await wakeUp.wait(upTo: wait) }
         }
     }
 }

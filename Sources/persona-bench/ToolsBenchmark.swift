@@ -88,38 +88,35 @@ enum ToolsBenchmark {
 
         // Accuracy over the whole realistic catalog, the three rankings side by side.
         let manifests = entries.map { manifest($0) }
-        try await database.transaction { try await registry.register(manifests, source: .custom, on: $0) }
-        let started = ContinuousClock.now
-        let embedded = try await search.embedMissing()
-        let embedSeconds = (ContinuousClock.now - started).seconds
+        _ = try await database.transaction { try await registry.register(manifests, source: .custom, on: $0) }
+        try await search.embedMissing()
         let index = try await Self.index(manifests, embedder: embedder, database: database, registry: registry)
         let queryVectors = try await embedder.embed(intents.map(\.intent))
-        var accuracy: [Accuracy] = []
-        var misses: [String] = []
-        for ranking in ToolSearchIndex.Ranking.allCases {
+        /// Top-1 and top-3 hits over the intents, and the top-1 misses.
+        func score(_ ranking: ToolSearchIndex.Ranking, vectorWeight: Float = ToolSearchIndex.vectorWeight)
+            -> (top1: Double, top3: Double, misses: [String]) {
             var top1 = 0, top3 = 0
+            var misses: [String] = []
             for (intent, vector) in zip(intents, queryVectors) {
-                let names = index.search(intent.intent, queryVector: vector, limit: 3, ranking: ranking).map(\.name)
-                if names.first == intent.tool { top1 += 1 } else if ranking == .hybrid {
-                    misses.append("\(intent.intent) -> \(names.first ?? "-") (want \(intent.tool))")
-                }
+                let names = index.search(intent.intent, queryVector: vector, limit: 3, ranking: ranking, vectorWeight: vectorWeight)
+                    .map(\.name)
+                if names.first == intent.tool { top1 += 1 } else { misses.append("\(intent.intent) -> \(names.first ?? "-") (want \(intent.tool))") }
                 if names.contains(intent.tool) { top3 += 1 }
             }
-            accuracy.append(Accuracy(ranking: ranking.rawValue, top1: Double(top1) / Double(intents.count),
-                                     top3: Double(top3) / Double(intents.count)))
+            return (Double(top1) / Double(intents.count), Double(top3) / Double(intents.count), misses)
+        }
+        var misses: [String] = []
+        let accuracy = ToolSearchIndex.Ranking.allCases.map { ranking -> Accuracy in
+            let result = score(ranking)
+            if ranking == .hybrid { misses = result.misses }
+            return Accuracy(ranking: ranking.rawValue, top1: result.top1, top3: result.top3)
         }
 
         // The blend's weight, swept on the same intents (a look at how sensitive it is, not a
         // tuning: the default was chosen before this data existed).
-        var sweep: [Sweep] = []
-        for weight in stride(from: Float(0.5), through: 1.0, by: 0.05) {
-            var top1 = 0, top3 = 0
-            for (intent, vector) in zip(intents, queryVectors) {
-                let names = index.search(intent.intent, queryVector: vector, limit: 3, vectorWeight: weight).map(\.name)
-                if names.first == intent.tool { top1 += 1 }
-                if names.contains(intent.tool) { top3 += 1 }
-            }
-            sweep.append(Sweep(vectorWeight: Double(weight), top1: Double(top1) / Double(intents.count), top3: Double(top3) / Double(intents.count)))
+        let sweep = stride(from: Float(0.5), through: 1.0, by: 0.05).map { weight -> Sweep in
+            let result = score(.hybrid, vectorWeight: weight)
+            return Sweep(vectorWeight: Double(weight), top1: result.top1, top3: result.top3)
         }
 
         // Latency at each size: a catalog of the first `size` tools (repeated with a suffix
@@ -130,7 +127,7 @@ enum ToolsBenchmark {
                 for table in ["tool_embeddings", "persona_tools", "tool_dependencies", "tools"] { try await db.delete(from: table).run() }
             }
             let sized = (0..<size).map { i in manifest(entries[i % entries.count], suffix: i < entries.count ? "" : "_v\(i / entries.count)") }
-            try await database.transaction { try await registry.register(sized, source: .custom, on: $0) }
+            _ = try await database.transaction { try await registry.register(sized, source: .custom, on: $0) }
             let t0 = ContinuousClock.now
             let count = try await search.embedMissing()
             let rate = Double(count) / max((ContinuousClock.now - t0).seconds, 1e-9)
@@ -152,8 +149,6 @@ enum ToolsBenchmark {
             latency.append(Latency(tools: size, queries: intents.count, rankP50Ms: percentile(rank, 0.5), rankP95Ms: percentile(rank, 0.95),
                                    searchP50Ms: percentile(full, 0.5), searchP95Ms: percentile(full, 0.95), embedToolsPerSecond: rate))
         }
-        _ = embedded
-        _ = embedSeconds
 
         // Prompt tokens a 10-step run spends on tool schemas over 200 tools: every schema at
         // every step, against the top 5 for each step's request.

@@ -19,7 +19,7 @@ struct ToolCatalogTests {
     }
 
     static func register(_ services: AppComponents, _ manifests: [ToolManifest], source: ToolSource? = .custom) async throws {
-        try await services.database.transaction { try await services.tools.register(manifests, source: source, on: $0) }
+        _ = try await services.database.transaction { try await services.tools.register(manifests, source: source, on: $0) }
     }
 
     static func refusal(_ services: AppComponents, _ manifests: [ToolManifest]) async -> APIError? {

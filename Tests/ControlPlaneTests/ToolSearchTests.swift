@@ -41,7 +41,7 @@ struct ToolSearchTests {
             // The image's tools join the catalog at start; have them in before counting.
             try await ImageToolCatalog(registry: services.tools, containers: services.containers, startup: services.startup,
                                        logger: Logger(label: "test")).load(services.configuration.containers.personaImage)
-            try await services.database.transaction { try await services.tools.register(Self.catalog, source: .custom, on: $0) }
+            _ = try await services.database.transaction { try await services.tools.register(Self.catalog, source: .custom, on: $0) }
             #expect(try await services.toolSearch.embedMissing() >= Self.catalog.count)
             #expect(try await services.toolSearch.embedMissing() == 0)
 
@@ -66,7 +66,7 @@ struct ToolSearchTests {
             #expect(try await api.get("/api/tools/search?q=x&limit=51", token: admin).status == .badRequest)
 
             // A changed description is embedded again.
-            try await services.database.transaction {
+            _ = try await services.database.transaction {
                 try await services.tools.register([Self.manifest("zz_weather_forecast", "Hourly and daily forecasts for any place.",
                                                                  properties: ["city", "days"])], source: .custom, on: $0)
             }
