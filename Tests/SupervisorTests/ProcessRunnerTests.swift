@@ -42,6 +42,18 @@ struct ProcessRunnerTests {
         #expect(outcome.stdout.count == 1000)
     }
 
+    @Test("killWhenStdoutFull kills the group as soon as stdout passes the cap instead of draining it")
+    func killWhenStdoutFull() async throws {
+        // `yes` never ends by itself: only the kill at the cap ends it before the timeout.
+        let outcome = try await runner.run(ProcessSpec(
+            executable: "/usr/bin/yes", arguments: ["yes"], timeout: .seconds(30), maxStdoutBytes: 1000, killWhenStdoutFull: true))
+        #expect(outcome.stdoutTruncated)
+        #expect(outcome.stdout.count == 1000)
+        #expect(outcome.exitStatus == -SIGKILL)
+        #expect(!outcome.timedOut)
+        #expect(outcome.duration < .seconds(15))
+    }
+
     @Test("a timeout kills the whole process group, background jobs included")
     func timeoutKillsGroup() async throws {
         let outcome = try await runner.run(ProcessSpec(

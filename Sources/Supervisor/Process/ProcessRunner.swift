@@ -242,6 +242,7 @@ struct PipePump {
                         result.stdout.append(contentsOf: buffer[0..<n])
                     } else {
                         if room > 0 { result.stdout.append(contentsOf: buffer[0..<room]) }
+                        if spec.killWhenStdoutFull && !result.stdoutTruncated { kill(-pgid, SIGKILL) }
                         result.stdoutTruncated = true
                     }
                 } else {

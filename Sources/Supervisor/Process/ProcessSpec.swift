@@ -20,6 +20,10 @@ public struct ProcessSpec: Sendable {
     public var timeout: Duration
     /// Stdout beyond this many bytes is drained and dropped; ``ProcessOutcome/stdoutTruncated`` says so.
     public var maxStdoutBytes: Int
+    /// When set, the process group is killed (`SIGKILL`) as soon as stdout passes
+    /// ``maxStdoutBytes`` instead of being drained to its end (a download that only needs its
+    /// first bytes). ``ProcessOutcome/stdoutTruncated`` says so; the exit status is `-SIGKILL`.
+    public var killWhenStdoutFull: Bool
     /// Only the last this-many bytes of stderr are kept.
     public var stderrTailBytes: Int
     /// `RLIMIT_*` values set in the child before exec.
@@ -28,8 +32,8 @@ public struct ProcessSpec: Sendable {
     public init(
         executable: String, arguments: [String], environment: [String: String] = [:],
         workingDirectory: String? = nil, user: (uid: UInt32, gid: UInt32)? = nil, stdin: [UInt8] = [],
-        timeout: Duration = .seconds(60), maxStdoutBytes: Int = 1 << 20, stderrTailBytes: Int = 4096,
-        limits: [(resource: Int32, soft: UInt64, hard: UInt64)] = ProcessSpec.defaultLimits
+        timeout: Duration = .seconds(60), maxStdoutBytes: Int = 1 << 20, killWhenStdoutFull: Bool = false,
+        stderrTailBytes: Int = 4096, limits: [(resource: Int32, soft: UInt64, hard: UInt64)] = ProcessSpec.defaultLimits
     ) {
         self.executable = executable
         self.arguments = arguments
@@ -39,6 +43,7 @@ public struct ProcessSpec: Sendable {
         self.stdin = stdin
         self.timeout = timeout
         self.maxStdoutBytes = maxStdoutBytes
+        self.killWhenStdoutFull = killWhenStdoutFull
         self.stderrTailBytes = stderrTailBytes
         self.limits = limits
     }
