@@ -229,6 +229,7 @@ let package = Package(
             name: "Tools",
             dependencies: [
                 "PersonaCore",
+                "DocumentText",
                 "PersonaKit",
                 "PersonaStorage",
                 "Containers",

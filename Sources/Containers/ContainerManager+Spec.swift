@@ -28,7 +28,8 @@ extension ContainerManager {
             "PERSONA_RUN_DIR": "/run/persona",
             "PERSONA_HEARTBEAT_SECONDS": String(settings.supervisorHeartbeatSeconds),
         ]
-        var binds = ["\(storage)/workspace:/workspace", "\(storage)/cache:/cache", "\(runDirectory(personaId)):/run/persona"]
+        var binds = ["\(storage)/workspace:/workspace", "\(storage)/cache:/cache", "\(runDirectory(personaId)):/run/persona",
+                     "\(customToolsDirectory):\(Self.customToolsMountPoint):ro"]
         var exposed: [String] = []
         var ports: [String: [Docker.PortBinding]]?
         switch settings.controlChannel {
@@ -73,6 +74,15 @@ extension ContainerManager {
 
     package static let vncPort = 5900
 
+    /// Uploaded tool packages (`STORAGE_PATH/tools/<name>/<version>/`), mounted read-only into
+    /// every persona container at ``customToolsMountPoint``: a package stored there is in every
+    /// running container at once (its supervisor reloads its tools when told).
+    package var customToolsDirectory: String {
+        URL(fileURLWithPath: storagePath).standardizedFileURL.path + "/tools"
+    }
+
+    package static let customToolsMountPoint = "/opt/persona/custom-tools"
+
     /// The configured tag of the runtime's image.
     package func image(for runtime: PersonaRuntime) -> String {
         runtime.image == .desktop ? settings.desktopImage : settings.personaImage
@@ -90,6 +100,9 @@ extension ContainerManager {
         do {
             try fm.createDirectory(atPath: storage + "/workspace", withIntermediateDirectories: true)
             try fm.createDirectory(atPath: storage + "/cache", withIntermediateDirectories: true)
+            // Created once and never replaced: a bind mount follows the directory it was made from.
+            try fm.createDirectory(atPath: customToolsDirectory, withIntermediateDirectories: true)
+            chmod(customToolsDirectory, 0o755)
             chown(storage + "/workspace", 1000, 1000)
             chmod(storage + "/workspace", 0o755)
             // Traversable, not listable: the tool user reaches its browser profile there, the

@@ -98,6 +98,15 @@ package struct SupervisorClient: Sendable {
         return buffer
     }
 
+    /// Has the supervisor read its tool directories again (custom tools came or went) and
+    /// returns the manifests it offers now.
+    package func reloadTools(trace: TraceContext) async throws -> [ToolManifest] {
+        struct Answer: Decodable { var tools: [ToolManifest] }
+        let (status, buffer) = try await send(.POST, "/v1/tools/reload", trace: trace, timeout: .seconds(10))
+        guard status == 200 else { throw Self.error(status: status, buffer: buffer) }
+        return try SupervisorJSON.decoder.decode(Answer.self, from: Data(buffer: buffer)).tools
+    }
+
     package func info(trace: TraceContext) async throws -> SupervisorInfo {
         let (status, buffer) = try await send(.GET, "/v1/info", trace: trace, timeout: .seconds(5))
         guard status == 200 else { throw Self.error(status: status, buffer: buffer) }

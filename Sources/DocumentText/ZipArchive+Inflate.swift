@@ -10,6 +10,11 @@ extension ZipArchive {
     ///   an unknown method, bad deflate data, a size or CRC-32 mismatch.
     mutating func read(_ path: String) throws -> [UInt8] {
         guard let member = member(path) else { throw corrupt("\(path) is missing") }
+        return try read(member)
+    }
+
+    /// The uncompressed bytes of `member`, with the checks of ``read(_:)``.
+    mutating func read(_ member: Member) throws -> [UInt8] {
         if member.flags & 1 != 0 { throw corrupt("\(member.path) is encrypted") }
         try checkDeclaredSize(of: member)
         let range = try dataRange(of: member)

@@ -13,6 +13,10 @@ struct ZipArchive {
         var compressedSize: UInt64
         var uncompressedSize: UInt64
         var localHeaderOffset: UInt64
+        /// The high byte of "version made by" (3: Unix, so ``externalAttributes`` >> 16 is
+        /// `st_mode`).
+        var madeBy: UInt8 = 0
+        var externalAttributes: UInt32 = 0
     }
 
     let bytes: [UInt8]
@@ -121,7 +125,9 @@ struct ZipArchive {
             crc32: readUInt32(at: start + 16),
             compressedSize: UInt64(readUInt32(at: start + 20)),
             uncompressedSize: UInt64(readUInt32(at: start + 24)),
-            localHeaderOffset: UInt64(readUInt32(at: start + 42))
+            localHeaderOffset: UInt64(readUInt32(at: start + 42)),
+            madeBy: UInt8(readUInt16(at: start + 4) >> 8),
+            externalAttributes: readUInt32(at: start + 38)
         )
         applyZip64Extra(to: &member, extra: (start + 46 + nameLength)..<(start + 46 + nameLength + extraLength))
         position = recordEnd

@@ -57,7 +57,12 @@ public final class Supervisor: Sendable {
         let reporter = ControlPlaneReporter(endpoint: configuration.controlPlane, token: token, outbox: outbox, logger: logger)
         let secrets = SecretStore()
         let sidecars = try makeSidecars(secrets: secrets)
-        let catalog = ToolCatalog.load(from: configuration.toolsDirectory, available: sidecars.available, logger: logger)
+        let available = sidecars.available
+        let loadCatalog: @Sendable () -> ToolCatalog = { [configuration, logger] in
+            ToolCatalog.load(from: configuration.toolsDirectory, customDirectory: configuration.customToolsDirectory,
+                             available: available, logger: logger)
+        }
+        let catalog = loadCatalog()
         let memory = memoryCache.map {
             MemoryService(cache: $0, channel: ControlPlaneChannel(endpoint: configuration.controlPlane, token: token), logger: logger,
                           searchSyncTimeout: configuration.memorySearchTimeout, searchEmbedTimeout: configuration.memorySearchTimeout)
@@ -67,7 +72,8 @@ public final class Supervisor: Sendable {
                                   processes: ProcessRunner(reaper: reaper), toolUser: configuration.toolUser, secrets: secrets,
                                   memory: memory, sidecars: sidecars.manager,
                                   browserSocket: configuration.browserSocket, display: configuration.display)
-        let runner = ToolRunner(catalog: catalog, journal: journal, context: context, logger: logger) { reporter.record($0) }
+        let runner = ToolRunner(catalog: catalog, journal: journal, context: context, logger: logger,
+                                loadCatalog: loadCatalog) { reporter.record($0) }
 
         reaper.start { [self] signal in
             logger.info("signal received", metadata: ["signal": "\(signal)"])
@@ -87,7 +93,7 @@ public final class Supervisor: Sendable {
             SupervisorInfo(
                 version: SupervisorVersion.current, personaId: configuration.personaId, bootId: bootId,
                 uptimeSeconds: Int((monotonicNanos() - startedMonotonic) / 1_000_000_000), rssBytes: currentRSSBytes(),
-                toolCount: catalog.entries.count, runningInvocations: await runner.runningCount,
+                toolCount: await runner.catalog.entries.count, runningInvocations: await runner.runningCount,
                 outboxDepth: (try? outbox.depth()) ?? -1, registered: reporter.isRegistered,
                 recentInvocations: (try? journal.recent(limit: 10)) ?? [])
         }

@@ -45,6 +45,9 @@ public struct SupervisorConfiguration: Sendable {
     public var cacheDirectory: String
     /// `PERSONA_TOOLS_DIR` (default `/opt/persona/tools`).
     public var toolsDirectory: String
+    /// `PERSONA_CUSTOM_TOOLS_DIR` (default `/opt/persona/custom-tools`, the read-only mount of
+    /// the control plane's uploaded tool packages).
+    public var customToolsDirectory = "/opt/persona/custom-tools"
     /// `PERSONA_SUPERVISOR_TCP=1` listens on `PERSONA_SUPERVISOR_TCP_HOST:PORT` (`0.0.0.0:7070`)
     /// as well as on the socket.
     public var tcpListener: (host: String, port: Int)?
@@ -138,6 +141,7 @@ public struct SupervisorConfiguration: Sendable {
         config.workspace = value("PERSONA_WORKSPACE") ?? config.workspace
         config.cacheDirectory = value("PERSONA_CACHE_DIR") ?? config.cacheDirectory
         config.toolsDirectory = value("PERSONA_TOOLS_DIR") ?? config.toolsDirectory
+        config.customToolsDirectory = value("PERSONA_CUSTOM_TOOLS_DIR") ?? config.customToolsDirectory
         if let tcp = value("PERSONA_SUPERVISOR_TCP"), ["1", "true", "yes"].contains(tcp.lowercased()) {
             config.tcpListener = (value("PERSONA_SUPERVISOR_TCP_HOST") ?? "0.0.0.0", try integer("PERSONA_SUPERVISOR_TCP_PORT", 7070))
         }

@@ -29,7 +29,7 @@ public struct APIClient: Sendable {
     static let validator = JSONSchemaValidator(root: controlPlaneOpenAPIDocument)
 
     public func request(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: JSONValue? = nil,
-                        rawBody: String? = nil, headers: HTTPFields = [:],
+                        rawBody: String? = nil, rawBytes: [UInt8]? = nil, headers: HTTPFields = [:],
                         sourceLocation: SourceLocation = #_sourceLocation) async throws -> APIResponse {
         var fields = headers
         if let token { fields[.authorization] = "Bearer \(token)" }
@@ -40,6 +40,8 @@ public struct APIClient: Sendable {
         } else if let rawBody {
             body = ByteBuffer(string: rawBody)
             if fields[.contentType] == nil { fields[.contentType] = "application/json" }
+        } else if let rawBytes {
+            body = ByteBuffer(bytes: rawBytes)
         }
         let response = try await client.execute(uri: path, method: method, headers: fields, body: body)
         let text = String(buffer: response.body)

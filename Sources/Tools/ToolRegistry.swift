@@ -51,7 +51,9 @@ package struct ToolRegistry: Sendable {
     /// become the persona's tools.
     package func syncPersona(personaId: String, manifests: [ToolManifest], now: Date, on db: any SQLDatabase) async throws {
         let registration = try await registerResolvable(manifests, source: nil, on: db)
-        try await personaTools.syncCatalog(personaId: personaId, toolIds: registration.ids, now: now, on: db)
+        let custom = try await catalog.customIds(among: Array(registration.ids.values), on: db)
+        try await personaTools.syncCatalog(personaId: personaId, toolIds: registration.ids,
+                                           offByDefault: Set(registration.ids.filter { custom.contains($0.value) }.keys), now: now, on: db)
     }
 
     private func register(_ manifests: [ToolManifest], source: ToolSource?, strict: Bool,

@@ -221,7 +221,7 @@ struct SidecarToolTests {
         """
         let (runner, _, _, cleanup) = try Fixtures.makeToolRunner(extraTools: ["needs_desktop": (extra, "#!/bin/sh\necho '{}'\n")])
         defer { cleanup() }
-        let catalogHasIt = runner.catalog["needs_desktop"] != nil
+        let catalogHasIt = await runner.catalog["needs_desktop"] != nil
         if catalogHasIt {
             let result = try await runner.invoke(tool: "needs_desktop", request: InvocationRequest(arguments: [:]), trace: TraceContext.newRoot())
             #expect(result.status == .failed && result.errorCode == "sidecar_unavailable")

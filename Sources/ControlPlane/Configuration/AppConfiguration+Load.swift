@@ -73,6 +73,7 @@ extension AppConfiguration {
         c.tools.imageCatalogInterval = imageSeconds == 0 ? nil : .seconds(imageSeconds)
         let indexSeconds = try env.int("TOOL_SEARCH_INDEX_SECONDS", default: 5, range: 0...86_400)
         c.tools.searchIndexInterval = indexSeconds == 0 ? nil : .seconds(indexSeconds)
+        c.tools.maxPackageBytes = try env.int("TOOL_PACKAGE_MAX_BYTES", default: c.tools.maxPackageBytes, range: 1024...(1 << 30))
         switch env["PERSONA_CONTROL_CHANNEL"]?.lowercased() ?? "unix" {
         case "unix": c.containers.controlChannel = .unixSocket
         case "tcp":

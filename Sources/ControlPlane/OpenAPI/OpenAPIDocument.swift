@@ -88,6 +88,14 @@ enum OpenAPIDocument {
                   tag: "tools", body: "ToolPatchRequest", responses: [200: "PersonaTool", 400: "Error", 403: "Error", 404: "Error", 409: "Error"]),
         Operation(method: "get", path: "/api/tools", summary: "The installation's tool catalog, one entry per tool (its newest version), by name",
                   tag: "tools", responses: [200: "[CatalogTool]", 400: "Error"], query: paged + ["category", "q", "source"]),
+        Operation(method: "post", path: "/api/tools",
+                  summary: "Upload a custom tool package (admin): a .tar.gz or .zip with tool.json, its executable and files, as multipart/form-data field \"package\" or as the body itself (application/gzip, application/zip); running containers pick it up at once",
+                  tag: "tools", body: "@package",
+                  responses: [201: "ToolUpload", 400: "Error", 403: "Error", 409: "Error", 413: "Error", 415: "Error", 422: "Error",
+                              500: "Error"]),
+        Operation(method: "delete", path: "/api/tools/{idOrName}/versions/{version}",
+                  summary: "Delete a custom tool version (admin; {idOrName} is the tool's name) that no call is using and no other tool depends on",
+                  tag: "tools", responses: [200: "ToolDeleted", 403: "Error", 404: "Error", 409: "Error", 500: "Error"]),
         Operation(method: "get", path: "/api/tools/search",
                   summary: "Tools ranked for a request (hybrid: embeddings and keywords; a tool named in the query comes first), each with its dependency chain; personaId keeps that persona's enabled tools",
                   tag: "tools", responses: [200: "ToolSearchResult[]", 400: "Error", 404: "Error"], query: ["q", "limit", "personaId"]),
@@ -210,6 +218,12 @@ enum OpenAPIDocument {
             if op.body == "@multipart" {
                 operation["requestBody"] = ["required": true, "content": ["multipart/form-data": ["schema": OpenAPISchemas.object(
                     ["file": ["type": "string", "format": "binary"], "name": ["type": "string", "maxLength": 255]], required: ["file"])]]]
+            } else if op.body == "@package" {
+                let archive: JSONValue = ["type": "string", "format": "binary"]
+                operation["requestBody"] = ["required": true, "content": [
+                    "multipart/form-data": ["schema": OpenAPISchemas.object(["package": archive], required: ["package"])],
+                    "application/gzip": ["schema": archive], "application/zip": ["schema": archive],
+                ]]
             } else if let body = op.body {
                 operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": OpenAPISchemas.ref(body)]]]
             }

@@ -153,6 +153,14 @@ enum OpenAPISchemas {
             "updatedAt": time,
         ], required: ["id", "name", "version", "description", "category", "source", "builtin", "requiresApproval", "timeoutMs", "needs",
                       "secrets", "dependsOn", "dependencyChain", "inputSchema", "versions", "personas", "updatedAt"]),
+        "ToolUpload": object([
+            "tool": ref("ToolDetail"),
+            "package": object(["format": ["type": "string", "enum": ["tar.gz", "tar", "zip"]], "files": ["type": "integer"],
+                               "bytes": ["type": "integer"]]),
+            "delivery": ref("ToolDelivery"),
+        ]),
+        "ToolDeleted": object(["id": id, "name": ["type": "string"], "version": ["type": "string"], "delivery": ref("ToolDelivery")]),
+        "ToolDelivery": object(["reloaded": ["type": "integer", "minimum": 0], "unreachable": ["type": "integer", "minimum": 0]]),
         "Runtime": object([
             "image": ["type": "string", "enum": ["standard", "desktop"]], "imageTag": ["type": "string"],
             "eagerSidecars": ["type": "array", "items": ["type": "string", "enum": ["browser", "desktop"]]],

@@ -69,6 +69,34 @@ package struct ToolCatalogRepository: Sendable {
         return id
     }
 
+    /// Deletes a version; its persona switches, embeddings and edges go with it (cascades).
+    package func delete(id: String, on db: any SQLDatabase) async throws {
+        try await db.delete(from: "tools").where("id", .equal, id).run()
+    }
+
+    /// What uses a version right now, described (empty: nothing): calls of it still running,
+    /// and runs waiting for a person to approve a call of a tool of that name.
+    package func activeUse(toolId: String, name: String, on db: any SQLDatabase) async throws -> String {
+        let row = try await db.raw("""
+            SELECT (SELECT COUNT(*) FROM tool_runs WHERE tool_id = \(bind: toolId) AND status = 'running') AS calls,
+                   (SELECT COUNT(*) FROM run_approvals a JOIN runs r ON r.id = a.run_id
+                    WHERE a.tool = \(bind: name) AND a.status = 'pending' AND r.status = 'awaiting_approval') AS approvals
+            """).first()
+        let calls = try row?.decode(column: "calls", as: Int.self) ?? 0
+        let approvals = try row?.decode(column: "approvals", as: Int.self) ?? 0
+        var parts: [String] = []
+        if calls > 0 { parts.append("\(calls) call\(calls == 1 ? "" : "s") running") }
+        if approvals > 0 { parts.append("\(approvals) run\(approvals == 1 ? "" : "s") waiting to approve a call") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Which of `ids` are uploaded (custom) versions.
+    package func customIds(among ids: [String], on db: any SQLDatabase) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try await db.select().column("id").from("tools").where("id", .in, ids).where("source", .equal, ToolSource.custom.rawValue)
+            .all().map { try $0.decode(column: "id", as: String.self) })
+    }
+
     /// Every stored dependency edge: tool id -> the ids it depends on.
     package func edges(on db: any SQLDatabase) async throws -> [String: Set<String>] {
         var out: [String: Set<String>] = [:]

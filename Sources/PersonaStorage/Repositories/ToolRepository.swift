@@ -6,8 +6,10 @@ import SQLKit
 package struct ToolRepository: Sendable {
     /// Makes the persona's tools exactly `toolIds` (name -> the catalog version its supervisor
     /// reported), carrying each tool's switch and approval override over by name (new tools
-    /// start enabled).
-    package func syncCatalog(personaId: String, toolIds: [String: String], now: Date, on db: any SQLDatabase) async throws {
+    /// start enabled, but those named in `offByDefault`: uploaded tools are switched on per
+    /// persona).
+    package func syncCatalog(personaId: String, toolIds: [String: String], offByDefault: Set<String> = [], now: Date,
+                             on db: any SQLDatabase) async throws {
         var enabledByName: [String: Bool] = [:]
         var approvalByName: [String: Bool] = [:]
         for row in try await db.raw("""
@@ -22,7 +24,7 @@ package struct ToolRepository: Sendable {
         for (name, id) in toolIds.sorted(by: { $0.key < $1.key }) {
             try await db.insert(into: "persona_tools")
                 .columns("persona_id", "tool_id", "enabled", "requires_approval", "created_at", "updated_at")
-                .values(SQLBind(personaId), SQLBind(id), SQLBind(enabledByName[name] ?? true),
+                .values(SQLBind(personaId), SQLBind(id), SQLBind(enabledByName[name] ?? !offByDefault.contains(name)),
                         SQLBind(approvalByName[name] ?? nil), SQLBind(now), SQLBind(now))
                 .run()
         }

@@ -79,7 +79,10 @@ public struct SupervisorAPI: Sendable {
             return try json(await info())
         }
         if method == .GET && parts == ["v1", "tools"] {
-            return try json(["tools": runner.catalog.manifests])
+            return try json(["tools": await runner.catalog.manifests])
+        }
+        if method == .POST && parts == ["v1", "tools", "reload"] {
+            return try json(["tools": await runner.reloadCatalog().manifests])
         }
         if method == .POST && parts.count == 4 && parts[0] == "v1" && parts[1] == "tools" && parts[3] == "invocations" {
             let body: InvocationRequest
@@ -141,7 +144,7 @@ public struct SupervisorAPI: Sendable {
             let entries = try workspace.list(path, recursive: request.query["recursive"] == "true")
             return try json(["entries": entries])
         }
-        var known = [["health"], ["v1", "info"], ["v1", "tools"], ["v1", "files"], ["v1", "files", "list"]]
+        var known = [["health"], ["v1", "info"], ["v1", "tools"], ["v1", "tools", "reload"], ["v1", "files"], ["v1", "files", "list"]]
         if memory != nil { known += [["v1", "memory"], ["v1", "memory", "sync"]] }
         if known.contains(parts) || (parts.count == 4 && parts[0] == "v1" && ["tools", "invocations"].contains(parts[1])) {
             throw SupervisorError("method_not_allowed", "\(method.rawValue) \(request.path) is not supported", status: 405)

@@ -17,7 +17,11 @@ public actor ToolRunner {
         var digest: String
     }
 
-    public nonisolated let catalog: ToolCatalog
+    /// The tools offered now (``reloadCatalog()`` reads them again).
+    public private(set) var catalog: ToolCatalog
+    /// Reads the tool directories (`nil`: the catalog is fixed).
+    let loadCatalog: (@Sendable () -> ToolCatalog)?
+    private var lastReload: ContinuousClock.Instant?
     let journal: InvocationJournal
     let context: ToolContext
     let emit: @Sendable (InvocationEvent) -> Void
@@ -32,9 +36,12 @@ public actor ToolRunner {
 
     /// - Parameters:
     ///   - emit: receives every invocation event (the supervisor queues them in the outbox).
+    ///   - loadCatalog: reads the tool directories again (uploaded tools come and go while the
+    ///     container runs); `nil` keeps `catalog` for good.
     public init(catalog: ToolCatalog, journal: InvocationJournal, context: ToolContext, logger: Logger,
-                emit: @escaping @Sendable (InvocationEvent) -> Void) {
+                loadCatalog: (@Sendable () -> ToolCatalog)? = nil, emit: @escaping @Sendable (InvocationEvent) -> Void) {
         self.catalog = catalog
+        self.loadCatalog = loadCatalog
         self.journal = journal
         self.context = context
         self.logger = logger
@@ -44,12 +51,34 @@ public actor ToolRunner {
     /// Invocations running now.
     public var runningCount: Int { running.count }
 
+    /// Reads the tool directories again; running invocations keep the entry they started with.
+    @discardableResult
+    public func reloadCatalog() -> ToolCatalog {
+        guard let loadCatalog else { return catalog }
+        let before = Set(catalog.manifests.map { "\($0.name)@\($0.version)" })
+        catalog = loadCatalog()
+        lastReload = .now
+        let after = Set(catalog.manifests.map { "\($0.name)@\($0.version)" })
+        if before != after {
+            logger.info("tools reloaded", metadata: [
+                "added": "\(after.subtracting(before).sorted().joined(separator: ","))",
+                "removed": "\(before.subtracting(after).sorted().joined(separator: ","))",
+            ])
+        }
+        return catalog
+    }
+
     /// Runs `tool` with `request` under `trace` and returns its result.
     /// - Throws: ``SupervisorError``: `unknown_tool` (404), `validation_failed` (400),
     ///   `idempotency_conflict` (409, the key was used with another tool or other arguments),
     ///   `shutting_down` (503), `storage_error`.
     public func invoke(tool name: String, request: InvocationRequest, trace: TraceContext) async throws(SupervisorError) -> InvocationResult {
         guard !shuttingDown else { throw SupervisorError("shutting_down", "the supervisor is shutting down", status: 503) }
+        // A tool uploaded a moment ago may not have been announced yet: read the directories
+        // again (at most once a second, so unknown names cannot make it scan in a loop).
+        if catalog[name] == nil, loadCatalog != nil, lastReload.map({ ContinuousClock.now - $0 > .seconds(1) }) ?? true {
+            reloadCatalog()
+        }
         guard let entry = catalog[name] else { throw SupervisorError.notFound("no tool named \(name)", code: "unknown_tool") }
         let violations = JSONSchemaValidator(root: entry.manifest.inputSchema)
             .validate(request.arguments, against: entry.manifest.inputSchema)
