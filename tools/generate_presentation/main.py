@@ -76,8 +76,8 @@ def build(arguments):
     rgb = {key: RGBColor.from_string(value) for key, value in colours.items()}
 
     prs = Presentation()
-    prs.slide_width = Inches(13.333)
-    prs.slide_height = Inches(7.5)
+    prs.slide_width = Emu(12_192_000)  # 13.333 x 7.5 inches: PowerPoint's 16:9
+    prs.slide_height = Emu(6_858_000)
     width, height = prs.slide_width, prs.slide_height
     margin = Inches(0.6)
     images = persona_office.Images()
