@@ -145,7 +145,8 @@ public struct PackageArchive: Sendable {
                 break
             }
             var path = cString(header, 0, 100)
-            if Array(header[(header.startIndex + 257)..<(header.startIndex + 262)]) == Array("ustar".utf8) {
+            // POSIX ustar ("ustar\0") keeps a path prefix at 345; GNU's "ustar  " keeps times there.
+            if Array(header[(header.startIndex + 257)..<(header.startIndex + 263)]) == Array("ustar\0".utf8) {
                 let prefix = cString(header, 345, 155)
                 if !prefix.isEmpty { path = prefix + "/" + path }
             }

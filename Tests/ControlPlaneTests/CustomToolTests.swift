@@ -78,6 +78,11 @@ struct CustomToolTests {
             #expect(FileManager.default.isExecutableFile(atPath: stored))
             #expect(try await api.get("/api/tools?source=custom", token: admin).data?.arrayValue?.map { $0["name"] } == ["echo_tool"])
 
+            // Search finds it once embedded (the indexer's work, done here at once).
+            #expect(try await services.toolSearch.embedMissing() >= 1)
+            let found = try await api.get("/api/tools/search?q=echo%20my%20input%20back%20with%20the%20version&limit=3", token: admin)
+            #expect(found.data?.arrayValue?.first?["tool"]?["name"] == "echo_tool", "\(found.body)")
+
             // The persona has it, switched off until someone turns it on.
             let listed = try await api.get("/api/personas/\(id)/tools", token: admin)
             let entry = listed.data?.arrayValue?.first { $0["name"] == "echo_tool" }
@@ -137,7 +142,7 @@ struct CustomToolTests {
         }
     }
 
-    @Test("broken tools fail with a clear code, never a 500; a version in use cannot be deleted; a restarted container loads uploaded tools; only admins upload")
+    @Test("broken tools fail with a clear code, never a 500; a version in use cannot be deleted; a container started after the upload loads the tools; only admins upload")
     func brokenAndBusy() async throws {
         try await ContainerTests.engine().shutdown()
         try await TestApp.run(.sqlite) { api, services in

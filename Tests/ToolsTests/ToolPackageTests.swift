@@ -78,6 +78,24 @@ struct ToolPackageTests {
         #expect((try? String(contentsOfFile: root + "/helper.py", encoding: .utf8)) == "X = 1\n")
         #expect(throws: (any Error).self) { try package.install(into: root) }  // never over an existing directory
 
+        // GNU tar as people run it, with a name longer than a tar header holds.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gnu-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let long = String(repeating: "d", count: 120)
+        try FileManager.default.createDirectory(atPath: "\(folder)/word_count/\(long)", withIntermediateDirectories: true)
+        try Self.manifest.write(toFile: "\(folder)/word_count/tool.json", atomically: true, encoding: .utf8)
+        try "#!/bin/sh\n".write(toFile: "\(folder)/word_count/run", atomically: true, encoding: .utf8)
+        chmod("\(folder)/word_count/run", 0o755)
+        try "x".write(toFile: "\(folder)/word_count/\(long)/data.txt", atomically: true, encoding: .utf8)
+        let packer = Process()
+        packer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        packer.arguments = ["tar", "czf", "\(folder)/p.tgz", "-C", folder, "word_count"]
+        try packer.run()
+        packer.waitUntilExit()
+        let gnu = try ToolPackage.read(Array(try Data(contentsOf: URL(fileURLWithPath: "\(folder)/p.tgz"))))
+        #expect(Set(gnu.files.map(\.path)) == ["tool.json", "run", long, "\(long)/data.txt"])
+        #expect(gnu.files.first { $0.path == "run" }?.executable == true)
+
         let zip = try Self.archive("""
             with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:
                 z.writestr("tool.json", MANIFEST)
