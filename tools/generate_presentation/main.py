@@ -43,8 +43,10 @@ def text_of(value, what):
         return ""
     if isinstance(value, bool):
         text = "true" if value else "false"
-    elif isinstance(value, (int, float)):
-        text = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")
+    elif isinstance(value, int):
+        text = str(value)  # no separators: 2024 may be a year
+    elif isinstance(value, float):
+        text = f"{value:.12g}"  # 15.5, 0.001, 0.3 (not 0.30000000000000004)
     else:
         text = str(value)
     if len(text) > MAX_TEXT:
@@ -312,7 +314,7 @@ def build(arguments):
 
 def run(arguments):
     path = arguments.get("path")
-    persona_office.resolve_output(path, ".pptx")  # path problems before any work
+    persona_office.resolve_output(path, ".pptx", create=False)  # path problems before any work
     prs, counts = build(arguments)
     relative, size, artifact = persona_office.save(path, ".pptx", prs.save)
     return {"path": relative, "bytes": size, "artifact": artifact, "slides": len(prs.slides), **counts}

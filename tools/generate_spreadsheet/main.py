@@ -276,7 +276,7 @@ def build(arguments):
 
 def run(arguments):
     path = arguments.get("path")
-    persona_office.resolve_output(path, ".xlsx")
+    persona_office.resolve_output(path, ".xlsx", create=False)  # path problems before any work
     workbook, counts = build(arguments)
     relative, size, artifact = persona_office.save(path, ".xlsx", workbook.save)
     return {"path": relative, "bytes": size, "artifact": artifact, "sheets": len(workbook.sheetnames),

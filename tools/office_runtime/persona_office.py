@@ -61,9 +61,10 @@ def _check_relative(path, what):
     return parts
 
 
-def resolve_output(path, extension):
+def resolve_output(path, extension, create=True):
     """The absolute path to write `path` (relative to the workspace, ending in `extension`),
-    its parent directories created. Refuses escapes, a wrong extension and a target that is
+    its parent directories created (with `create`; without, only checked, so a request that
+    fails later leaves nothing behind). Refuses escapes, a wrong extension and a target that is
     a directory or a symlink."""
     parts = _check_relative(path, "path")
     if not parts[-1].lower().endswith(extension) or len(parts[-1]) <= len(extension):
@@ -77,6 +78,15 @@ def resolve_output(path, extension):
         existing = os.path.dirname(existing)
     if not _inside(root, os.path.realpath(existing)):
         fail("path_outside_workspace", f"path leads outside the workspace through a symbolic link: {path}")
+    if existing != parent and not os.path.isdir(existing):
+        fail("invalid_path", f"a parent of {path} is a file, not a directory")
+    if not create:
+        target = os.path.join(os.path.realpath(parent), parts[-1]) if existing == parent else None
+        if target and os.path.islink(target) and not _inside(root, os.path.realpath(target)):
+            fail("path_outside_workspace", f"path is a symbolic link that leads outside the workspace: {path}")
+        if target and os.path.isdir(target):
+            fail("invalid_path", f"path is a directory: {path}")
+        return target
     try:
         os.makedirs(parent, exist_ok=True)
     except FileExistsError:
