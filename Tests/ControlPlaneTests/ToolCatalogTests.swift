@@ -151,7 +151,7 @@ struct ToolCatalogTests {
             let id = try #require(try await api.post("/api/personas", token: admin, json: ["name": "Switches"]).data?["id"]?.stringValue)
             let manifests = [Self.manifest("zz_leaf"), Self.manifest("zz_branch", dependsOn: ["zz_leaf"]),
                              Self.manifest("zz_root", dependsOn: ["zz_branch@^1.0.0"]), Self.manifest("zz_alone")]
-            try await Self.register(services, manifests)
+            try await Self.register(services, manifests, source: .image)  // an image's tools start switched on
             // What its supervisor would report when it registers.
             try await services.database.transaction {
                 try await services.tools.syncPersona(personaId: id, manifests: manifests, now: Date(), on: $0)
@@ -181,7 +181,8 @@ struct ToolCatalogTests {
             #expect(try await enabled()["zz_leaf"] == true)
 
             // A dependency the persona's container does not have cannot be switched on with it.
-            try await Self.register(services, [Self.manifest("zz_elsewhere"), Self.manifest("zz_needs_elsewhere", dependsOn: ["zz_elsewhere"])])
+            try await Self.register(services, [Self.manifest("zz_elsewhere"), Self.manifest("zz_needs_elsewhere", dependsOn: ["zz_elsewhere"])],
+                                   source: .image)
             try await services.database.transaction {
                 try await services.tools.syncPersona(personaId: id, manifests: manifests + [Self.manifest("zz_needs_elsewhere", dependsOn: ["zz_elsewhere"])],
                                                      now: Date(), on: $0)

@@ -33,7 +33,8 @@ extension ToolSearchTests {
                 let manifests = Self.catalog + Self.crowd
                 #expect(manifests.count == 108)
                 try await services.database.transaction { tx in
-                    try await services.tools.register(manifests, source: .custom, on: tx)
+                    // Image tools: they start switched on (uploaded ones start off).
+                    try await services.tools.register(manifests, source: .image, on: tx)
                     try await services.tools.syncPersona(personaId: persona, manifests: manifests, now: Date(), on: tx)
                 }
                 // Embedded up front: a debug build embeds 108 texts slowly, and a run step would

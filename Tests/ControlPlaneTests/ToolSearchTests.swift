@@ -81,7 +81,8 @@ struct ToolSearchTests {
             let other = try await api.makeUser("search-other@example.com", adminToken: admin)
             let id = try #require(try await api.post("/api/personas", token: admin, json: ["name": "Searcher"]).data?["id"]?.stringValue)
             try await services.database.transaction { tx in
-                try await services.tools.register(Self.catalog, source: .custom, on: tx)
+                // Image tools: they start switched on (uploaded ones start off).
+                try await services.tools.register(Self.catalog, source: .image, on: tx)
                 try await services.tools.syncPersona(personaId: id, manifests: Array(Self.catalog.prefix(3)), now: Date(), on: tx)
             }
             try await services.toolSearch.embedMissing()

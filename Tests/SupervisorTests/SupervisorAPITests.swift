@@ -93,17 +93,19 @@ struct SupervisorAPITests {
         #expect(health.status == 200)
         #expect(try JSONDecoder().decode(SupervisorHealth.self, from: Data(health.body)).status == "ok")
         #expect(info.personaId == "persona-1")
-        #expect(info.toolCount == 6)
+        #expect(info.toolCount == 10)
         #expect(info.rssBytes > 0)
         let names = try JSONDecoder().decode([String: [ToolManifest]].self, from: Data(tools.body))["tools"]?.map(\.name)
-        #expect(names == ["http_fetch", "list_files", "memory_search", "read_file", "shell", "write_file"])
+        // tools/ without the browser and desktop tools (no sidecars here).
+        #expect(names == ["generate_document", "generate_presentation", "generate_spreadsheet", "http_fetch", "list_files", "memory_search",
+                          "office_runtime", "read_file", "shell", "write_file"])
         #expect(registered)
         #expect(heartbeat)
         #expect(requests.contains { $0.path == SupervisorRoutes.secrets && $0.method == "GET" })
         let register = try #require(requests.first { $0.path == SupervisorRoutes.register })
         let body = try SupervisorJSON.decoder.decode(RegisterRequest.self, from: Data(register.body))
         #expect(body.personaId == "persona-1")
-        #expect(body.tools.count == 6)
+        #expect(body.tools.count == 10)
         #expect(register.authorization == "Bearer \(sv.token)")
     }
 
