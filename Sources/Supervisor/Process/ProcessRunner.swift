@@ -22,26 +22,32 @@ public struct ProcessRunner: Sendable {
         let started = monotonicNanos()
         let deadline = started + spec.timeout.nanoseconds
         let pipes = try Pipes.make()
-        // The fork and the wait for the child's exec block in the kernel (for milliseconds in a
-        // large parent): off the cooperative pool, like the pipe pump below.
-        let spawned = await runBlocking { [self] in
-            spawn(executable: spec.executable, arguments: spec.arguments, environment: spec.environment,
-                  workingDirectory: spec.workingDirectory, user: spec.user, limits: spec.limits,
-                  stdin: pipes.stdin.read, stdout: pipes.stdout.write, stderr: pipes.stderr.write)
+        // The fork, the wait for the child's exec and the pipe pump block in the kernel (for
+        // milliseconds in a large parent): one thread of their own does all three, off the
+        // cooperative pool.
+        let spawned = await runBlocking { [self] () -> Result<(pid_t, ExitWaiter, PipePump.Result), Errno> in
+            let spawned = spawn(executable: spec.executable, arguments: spec.arguments, environment: spec.environment,
+                                workingDirectory: spec.workingDirectory, user: spec.user, limits: spec.limits,
+                                stdin: pipes.stdin.read, stdout: pipes.stdout.write, stderr: pipes.stderr.write)
+            pipes.closeChildEnds()
+            switch spawned {
+            case .success(let (pid, waiter)):
+                if handle.attach(pid) { kill(-pid, SIGKILL) }
+                let io = PipePump(pipes: pipes, spec: spec, pgid: pid, deadline: deadline, waiter: waiter, handle: handle).run()
+                return .success((pid, waiter, io))
+            case .failure(let error):
+                pipes.closeParentEnds()
+                return .failure(error)
+            }
         }
-        pipes.closeChildEnds()
         let pid: pid_t
         let waiter: ExitWaiter
+        let io: PipePump.Result
         switch spawned {
         case .success(let value):
-            (pid, waiter) = value
+            (pid, waiter, io) = value
         case .failure(let error):
-            pipes.closeParentEnds()
             throw SupervisorError("spawn_failed", "could not start \(spec.executable)", status: 500, underlying: error)
-        }
-        if handle.attach(pid) { kill(-pid, SIGKILL) }
-        let io = await runBlocking {
-            PipePump(pipes: pipes, spec: spec, pgid: pid, deadline: deadline, waiter: waiter, handle: handle).run()
         }
         let status = await waiter.wait()
         // Stragglers left in the group (background jobs) go with the leader.
@@ -259,11 +265,14 @@ struct PipePump {
         // Pipes are closed; the leader may still run (it closed its output). Keep the
         // deadline and the cancel in force until it exits.
         while waiter.status == nil {
-            if monotonicNanos() >= deadline && !result.timedOut {
+            let now = monotonicNanos()
+            if now >= deadline && !result.timedOut {
                 result.timedOut = true
                 kill(-pgid, SIGKILL)
             }
-            usleep(1000)
+            // Woken the moment the reaper delivers the exit (a cancel kills the group, so it
+            // ends here too); the bound keeps the deadline checked.
+            waiter.waitBlocking(nanoseconds: result.timedOut ? 20_000_000 : min(50_000_000, max(1_000_000, deadline &- now)))
         }
         return result
     }

@@ -37,6 +37,9 @@ public final class ControlPlaneReporter: Sendable {
     /// Whether this boot's registration was acknowledged.
     public var isRegistered: Bool { state.withLock { $0.registered } }
 
+    /// How long a first event waits for the ones that follow it before it is sent.
+    static let eventCoalescing: Duration = .milliseconds(20)
+
     /// Queues a report; the delivery loop sends it in order.
     public func enqueue<Body: Encodable>(_ path: String, _ body: Body) {
         do {
@@ -62,6 +65,12 @@ public final class ControlPlaneReporter: Sendable {
             case .idle:
                 backoff = .milliseconds(250)
                 await wakeup.wait(upTo: .seconds(5))
+                // A tool call's `started` and `finished` (and a burst of calls) travel in one
+                // request instead of one each: the control plane is not handed work while it
+                // answers the very call the events describe. Registration is never held back.
+                if (try? outbox.peek(limit: 1).first?.path) == SupervisorRoutes.events {
+                    try? await Task.sleep(for: Self.eventCoalescing)
+                }
             case .delivered:
                 backoff = .milliseconds(250)
             case .failed:
