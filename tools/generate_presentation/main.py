@@ -39,19 +39,7 @@ BODY_FONT = "Inter"
 
 
 def text_of(value, what):
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, int):
-        text = str(value)  # no separators: 2024 may be a year
-    elif isinstance(value, float):
-        text = f"{value:.12g}"  # 15.5, 0.001, 0.3 (not 0.30000000000000004)
-    else:
-        text = str(value)
-    if len(text) > MAX_TEXT:
-        fail("text_too_long", f"{what} has {len(text)} characters; the limit is {MAX_TEXT}")
-    return text
+    return persona_office.text_of(value, what, MAX_TEXT)
 
 
 def build(arguments):

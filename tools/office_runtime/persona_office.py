@@ -192,6 +192,25 @@ def save(path, extension, write):
     return relative, len(data), artifact
 
 
+def text_of(value, what, limit):
+    """A cell, bullet or paragraph value as text: integers without separators (2024 may be a
+    year), floats to 12 significant digits (0.3, not 0.30000000000000004), booleans as
+    true/false; longer than `limit` characters fails with text_too_long."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        text = f"{value:.12g}"
+    else:
+        text = str(value)
+    if len(text) > limit:
+        fail("text_too_long", f"{what} has {len(text)} characters; the limit is {limit}")
+    return text
+
+
 def hex_colour(value, what):
     text = value[1:] if isinstance(value, str) and value.startswith("#") else value
     if not isinstance(text, str) or len(text) != 6 or any(c not in "0123456789abcdefABCDEF" for c in text):
