@@ -36,19 +36,22 @@ struct AdminBootstrap: Sendable {
         }
         let user = User(id: Identifier.make(), email: email, name: "Administrator",
                         passwordHash: try await passwords.hash(password!), role: .admin, isActive: true, now: Date())
+        // Start-up work has no request: it gets a trace of its own, in the log and the audit row.
+        let trace = TraceContext.newRoot()
         try await database.transaction { tx in
             try await users.insert(user, on: tx)
-            try await audit.insert(AuditEvent(userId: nil, traceId: nil, eventType: "user.bootstrap_admin",
+            try await audit.insert(AuditEvent(userId: nil, traceId: trace.traceId, eventType: "user.bootstrap_admin",
                                                        eventCategory: "user", description: "First administrator created",
                                                        metadata: ["targetUserId": .string(user.id), "email": .string(email)]), on: tx)
         }
         if generated {
             // Printed once, on the first start only; it is never stored in clear.
-            logger.notice("created the first administrator with a generated password (printed on the console)", metadata: ["email": "\(email)"])
+            logger.notice("created the first administrator with a generated password (printed on the console)",
+                          metadata: ["email": "\(email)", "trace_id": "\(trace.traceId)"])
             let notice = "\nFirst administrator created:\n  email:    \(email)\n  password: \(password!)\n(shown once; change it with PATCH /api/users/me)\n\n"
             FileHandle.standardOutput.write(Data(notice.utf8))
         } else {
-            logger.notice("created the first administrator", metadata: ["email": "\(email)"])
+            logger.notice("created the first administrator", metadata: ["email": "\(email)", "trace_id": "\(trace.traceId)"])
         }
     }
 }

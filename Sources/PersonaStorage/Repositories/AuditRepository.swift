@@ -23,12 +23,14 @@ package struct AuditFilter: Sendable {
 
 /// `audit_events` access: append and query.
 package struct AuditRepository: Sendable {
+    /// Appends `event`; one without a trace id (work outside a request) gets a new root trace's,
+    /// so every row can be found by trace.
     package func insert(_ event: AuditEvent, on db: any SQLDatabase) async throws {
         try await db.insert(into: "audit_events")
             .columns("id", "user_id", "persona_id", "run_id", "trace_id", "event_type", "event_category",
                      "description", "metadata", "client_address", "created_at")
             .values(SQLBind(event.id), SQLBind(event.userId), SQLBind(event.personaId), SQLBind(event.runId),
-                    SQLBind(event.traceId), SQLBind(event.eventType), SQLBind(event.eventCategory),
+                    SQLBind(event.traceId ?? TraceContext.newRoot().traceId), SQLBind(event.eventType), SQLBind(event.eventCategory),
                     SQLBind(event.description), SQLBind(try JSONCoding.encodeString(event.metadata)),
                     SQLBind(event.clientAddress), SQLBind(event.createdAt))
             .run()
