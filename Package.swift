@@ -297,6 +297,7 @@ let package = Package(
             name: "persona-control-plane",
             dependencies: [
                 "ControlPlane",
+                "Memory",
                 "PersonaCore",
                 "PersonaStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

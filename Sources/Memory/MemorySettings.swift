@@ -1,3 +1,5 @@
+import Foundation
+
 /// Document memory: the embedder, chunking, search and the curator.
 public struct MemorySettings: Sendable {
     public enum Provider: String, Sendable {
@@ -43,4 +45,41 @@ public struct MemorySettings: Sendable {
     public var curatorModel = "gpt-4o-mini"
 
     public init() {}
+
+    /// The local model's folder name under ``modelsDirectory``.
+    public static let localModelName = "all-MiniLM-L6-v2"
+
+    /// Whether the local model's weights are under ``modelsDirectory`` (always `true` for the
+    /// `openai` provider, whose vectors come from the gateway).
+    public var embedderAvailable: Bool {
+        provider == .openai
+            || FileManager.default.fileExists(atPath: "\(modelsDirectory)/\(Self.localModelName)/model.safetensors")
+    }
+
+    /// Where the model is when `PERSONA_MODELS_DIR` is not set, so a control plane started from
+    /// any directory finds it: the first of `STORAGE_PATH/models`, a `models` folder beside the
+    /// executable or up to four folders above it (a build under `.build/<triple>/release` of the
+    /// repository finds the repository's), and `./models` that holds the weights.
+    /// - Returns: the folder and whether it holds the model (`./models`, absolute, when none does).
+    public static func locateModelsDirectory(storagePath: String, executablePath: String?,
+                                             workingDirectory: String = FileManager.default.currentDirectoryPath)
+        -> (path: String, found: Bool) {
+        func absolute(_ path: String) -> String {
+            URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: workingDirectory, isDirectory: true)).standardizedFileURL.path
+        }
+        var candidates = [absolute(storagePath) + "/models"]
+        if let executablePath {
+            var folder = URL(fileURLWithPath: absolute(executablePath)).deletingLastPathComponent()
+            for _ in 0..<5 {
+                candidates.append(folder.appendingPathComponent("models").path)
+                folder = folder.deletingLastPathComponent()
+            }
+        }
+        candidates.append(absolute("models"))
+        for candidate in candidates
+        where FileManager.default.fileExists(atPath: "\(candidate)/\(localModelName)/model.safetensors") {
+            return (candidate, true)
+        }
+        return (absolute("models"), false)
+    }
 }

@@ -3,6 +3,7 @@ import ControlPlane
 import Foundation
 import Hummingbird
 import Logging
+import Memory
 import PersonaCore
 import PersonaStorage
 
@@ -44,6 +45,12 @@ struct Serve: AsyncParsableCommand {
             "database": "\(configuration.databaseURL == nil ? "sqlite:\(configuration.sqlitePath)" : "postgres")",
             "mode": "\(configuration.mode.rawValue)",
         ])
+        if !configuration.memory.embedderAvailable {
+            logger.warning("memory has no embedder: uploads will fail to ingest and memory search falls back to keywords", metadata: [
+                "modelsDirectory": "\(configuration.memory.modelsDirectory)",
+                "fix": "run scripts/fetch-models, or set PERSONA_MODELS_DIR to the folder holding \(MemorySettings.localModelName)",
+            ])
+        }
         try await app.runService()
     }
 }

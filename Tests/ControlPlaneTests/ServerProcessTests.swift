@@ -39,6 +39,9 @@ struct ServerProcessTests {
             process.executableURL = URL(fileURLWithPath: ServerProcessTests.binary)
             process.arguments = ["serve", "--env-file", "/nonexistent/.env"]
             process.environment = environment
+            // Not the repository: nothing may depend on the working directory (the embedding
+            // model is found above the executable).
+            process.currentDirectoryURL = FileManager.default.temporaryDirectory
             process.standardOutput = output
             process.standardError = output
             try process.run()
@@ -148,6 +151,10 @@ struct ServerProcessTests {
             #expect(meStatus == 200)
             #expect(meHeaders.first(name: "X-Trace-Id") == traceId)
             #expect(FileManager.default.fileExists(atPath: storage + "/persona.db"))
+            // Started outside the repository without PERSONA_MODELS_DIR, it still has its embedder.
+            let (readyStatus, _, ready) = try await send(client, .GET, "http://127.0.0.1:\(port)/readyz")
+            #expect(readyStatus == 200)
+            #expect(try JSONDecoder().decode(JSONValue.self, from: Data(ready.utf8))["embedder"] == "all-MiniLM-L6-v2", "\(ready)")
 
             server.process.terminate()
             server.process.waitUntilExit()

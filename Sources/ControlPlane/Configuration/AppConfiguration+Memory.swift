@@ -13,7 +13,12 @@ extension AppConfiguration {
             }
             m.provider = parsed
         }
-        m.modelsDirectory = env["PERSONA_MODELS_DIR"] ?? m.modelsDirectory
+        if let directory = env["PERSONA_MODELS_DIR"] {
+            m.modelsDirectory = directory
+        } else {
+            let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            m.modelsDirectory = MemorySettings.locateModelsDirectory(storagePath: storagePath, executablePath: executable).path
+        }
         m.remoteModel = env["EMBEDDING_MODEL"] ?? m.remoteModel
         m.remoteDimensions = try env.int("EMBEDDING_DIMENSIONS", default: m.remoteDimensions, range: 8...16_000)
         m.localThreads = try env["EMBEDDING_THREADS"].map { _ in try env.int("EMBEDDING_THREADS", default: 1, range: 1...256) }

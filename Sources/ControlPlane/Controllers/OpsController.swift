@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Memory
 import NIOCore
 import PersonaKit
 import Prometheus
@@ -23,7 +24,12 @@ struct OpsController: Sendable {
                 context.logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
                 throw APIError.unavailable("Database is not reachable")
             }
-            return try JSONResponse.raw(["status": "ready", "database": .string(database.kind.rawValue)] as JSONValue)
+            // Ready without an embedder (the API works), but it says so.
+            let memory = configuration.memory
+            let embedder: JSONValue = memory.embedderAvailable
+                ? .string(memory.provider == .openai ? "gateway" : MemorySettings.localModelName)
+                : .string("missing: no \(MemorySettings.localModelName) under \(memory.modelsDirectory) (run scripts/fetch-models or set PERSONA_MODELS_DIR)")
+            return try JSONResponse.raw(["status": "ready", "database": .string(database.kind.rawValue), "embedder": embedder] as JSONValue)
         }
         router.get("metrics") { _, _ in
             var buffer: [UInt8] = []
