@@ -34,13 +34,38 @@ extension ContainerManager {
             }
         }
         var resources: ContainerStatusDTO.Resources?
-        if withResources, let inspect, inspect.state.running, let stats = try? await client.stats(inspect.id, oneShot: true) {
-            resources = .init(cpuPercent: stats.cpuPercent.map { ($0 * 100).rounded() / 100 },
-                              memoryBytes: stats.memoryStats?.workingSet.map(Int.init),
-                              memoryLimitBytes: stats.memoryStats?.limit.map(Int.init),
-                              pids: stats.pidsStats?.current.map(Int.init))
+        if withResources, let inspect, inspect.state.running {
+            // The health monitor's latest sample of this container when it is fresh (one
+            // indexed row); the engine only when sampling is off or behind.
+            if let sample = try await latestSample(personaId, containerId: inspect.id) {
+                var memory: Int?
+                var limit: Int?
+                if let megabytes = sample.memoryMb {
+                    let bytes = megabytes * 1_048_576
+                    memory = Int(bytes)
+                    if let percent = sample.memoryPercent, percent > 0 { limit = Int((bytes * 100 / percent).rounded()) }
+                }
+                let cpu: Double? = sample.cpuPercent.map { ($0 * 100).rounded() / 100 }
+                resources = .init(cpuPercent: cpu, memoryBytes: memory, memoryLimitBytes: limit, pids: sample.pids,
+                                  sampledAt: sample.sampledAt)
+            } else if let stats = try? await client.stats(inspect.id, oneShot: true) {
+                resources = .init(cpuPercent: stats.cpuPercent.map { ($0 * 100).rounded() / 100 },
+                                  memoryBytes: stats.memoryStats?.workingSet.map(Int.init),
+                                  memoryLimitBytes: stats.memoryStats?.limit.map(Int.init),
+                                  pids: stats.pidsStats?.current.map(Int.init), sampledAt: Date())
+            }
         }
         return Self.describe(record, inspect: inspect, resources: resources, now: Date())
+    }
+
+    /// The health monitor's newest sample of `containerId`, if it is at most two and a half
+    /// intervals old (`nil` when sampling is off).
+    func latestSample(_ personaId: String, containerId: String) async throws -> HealthSample? {
+        guard settings.healthIntervalSeconds > 0 else { return nil }
+        let sample = try await database.withConnection { try await HealthRepository(kind: self.database.kind).latest(personaId: personaId, on: $0) }
+        guard let sample, sample.containerId == containerId,
+              Date().timeIntervalSince(sample.sampledAt) <= settings.healthIntervalSeconds * 2.5 else { return nil }
+        return sample
     }
 
     package static func state(of record: PersonaContainerRecord, inspect: Docker.ContainerInspect?, now: Date) -> ContainerState {

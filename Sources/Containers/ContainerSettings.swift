@@ -24,6 +24,9 @@ public struct ContainerSettings: Sendable {
     public var supervisorHeartbeatSeconds = 10
     /// Seconds between reconciler sweeps (`PERSONA_RECONCILE_SECONDS`).
     public var reconcileIntervalSeconds: Double = 30
+    /// Seconds between health samples of the running persona containers
+    /// (`HEALTH_INTERVAL_SECONDS`, 30; 0 samples nothing and `GET .../container` asks the engine).
+    public var healthIntervalSeconds: Double = 30
     /// Seconds `docker stop` waits before it kills a persona container.
     public var containerStopTimeoutSeconds = 10
     /// Extra labels on every persona container (tests mark theirs for clean-up checks).

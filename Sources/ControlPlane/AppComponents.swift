@@ -29,7 +29,9 @@ public struct AppComponents: Sendable {
     /// Wakes the run worker when a run is queued in this process.
     public let runWakeUp = Wakeup()
     /// Opened after migrations and the admin bootstrap; background services wait on it.
-    public let startup = Gate()
+    public let startup: Gate
+    /// Samples the running persona containers (`HEALTH_INTERVAL_SECONDS`).
+    package let health: HealthMonitor
     let tokens: TokenService
     let passwords: PasswordHasher
     let secretBox: SecretBox
@@ -48,6 +50,9 @@ public struct AppComponents: Sendable {
         self.secretBox = SecretBox(key: configuration.encryptionKey)
         self.containers = ContainerManager(settings: configuration.containers, storagePath: configuration.storagePath,
                                            database: database, secretBox: secretBox, http: http, logger: logger)
+        let startup = Gate()
+        self.startup = startup
+        self.health = HealthMonitor(manager: containers, startup: startup, logger: logger)
         self.memory = MemoryService(configuration: configuration, database: database,
                                     embedder: MemoryEmbedder(configuration: configuration, http: http))
         self.tools = ToolRegistry(database: database, logger: logger)

@@ -53,6 +53,9 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
                    MemoryIngestionWorker(database: database, memory: components.memory, startup: startup, logger: logger),
                    MemoryCurator(database: database, memory: components.memory, startup: startup, llm: llm, logger: logger)],
         logger: logger)
+    if components.health.interval != nil {
+        app.addServices(components.health)
+    }
     if let interval = configuration.tools.imageCatalogInterval {
         app.addServices(ImageToolCatalog(registry: components.tools, containers: components.containers, startup: startup,
                                          interval: interval, logger: logger))

@@ -41,6 +41,8 @@ public struct TestApp: Sendable {
         c.containers.extraContainerLabels = ["io.persona.test": "1"]
         c.containers.supervisorHeartbeatSeconds = 1
         c.containers.reconcileIntervalSeconds = 2
+        // Tests take health samples themselves (HealthMonitor.sample), when they want them.
+        c.containers.healthIntervalSeconds = 0
         c.memory.modelsDirectory = ProcessInfo.processInfo.environment["PERSONA_MODELS_DIR"] ?? "./models"
         c.memory.curatorIntervalSeconds = 0  // tests call curateOnce()
         // No background catalog work in test apps (each would read the images and embed the

@@ -13,18 +13,24 @@ struct SchemaTests {
     func foreignKeysAndTraces(backend: TestBackend) async throws {
         try await TestApp.run(backend) { api, services in
             _ = try await api.login()
-            let unindexed: [String] = try await services.database.withConnection { db in
+            let (foreignKeys, unindexed): (Int, [String]) = try await services.database.withConnection { db in
                 switch services.database.kind {
                 case .postgres:
-                    return try await db.raw("""
+                    let count = try await db.raw("""
+                        SELECT COUNT(*) AS n FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+                        WHERE c.contype = 'f' AND n.nspname = current_schema()
+                        """).first()?.decode(column: "n", as: Int.self) ?? 0
+                    return (count, try await db.raw("""
                         SELECT c.conrelid::regclass::text || '.' || a.attname AS fk
                         FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-                        WHERE c.contype = 'f' AND NOT EXISTS (
+                        JOIN pg_namespace n ON n.oid = c.connamespace
+                        WHERE c.contype = 'f' AND n.nspname = current_schema() AND NOT EXISTS (
                           SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])
                         ORDER BY 1
-                        """).all().map { try $0.decode(column: "fk", as: String.self) }
+                        """).all().map { try $0.decode(column: "fk", as: String.self) })
                 case .sqlite:
                     var missing: [String] = []
+                    var count = 0
                     let tables = try await db.raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
                         .all().map { try $0.decode(column: "name", as: String.self) }
                     for table in tables {
@@ -42,13 +48,15 @@ struct SchemaTests {
                             }
                         }
                         for key in try await db.raw(SQLQueryString("PRAGMA foreign_key_list(\(unsafeRaw: table))")).all() {
+                            count += 1
                             let column = try key.decode(column: "from", as: String.self)
                             if !leading.contains(column) { missing.append("\(table).\(column)") }
                         }
                     }
-                    return missing.sorted()
+                    return (count, missing.sorted())
                 }
             }
+            #expect(foreignKeys >= 20, "the check saw \(foreignKeys) foreign keys")
             #expect(unindexed == [], "foreign keys without an index: \(unindexed)")
 
             let audit = try await services.database.withConnection { db in

@@ -69,6 +69,7 @@ extension AppConfiguration {
         c.containers.desktopImage = env["PERSONA_DESKTOP_IMAGE"] ?? c.containers.desktopImage
         c.containers.supervisorHeartbeatSeconds = try env.int("PERSONA_HEARTBEAT_SECONDS", default: c.containers.supervisorHeartbeatSeconds, range: 1...3600)
         c.containers.reconcileIntervalSeconds = Double(try env.int("PERSONA_RECONCILE_SECONDS", default: Int(c.containers.reconcileIntervalSeconds), range: 1...86_400))
+        c.containers.healthIntervalSeconds = Double(try env.int("HEALTH_INTERVAL_SECONDS", default: Int(c.containers.healthIntervalSeconds), range: 0...86_400))
         let imageSeconds = try env.int("TOOL_IMAGE_CATALOG_SECONDS", default: 60, range: 0...86_400)
         c.tools.imageCatalogInterval = imageSeconds == 0 ? nil : .seconds(imageSeconds)
         let indexSeconds = try env.int("TOOL_SEARCH_INDEX_SECONDS", default: 5, range: 0...86_400)

@@ -36,6 +36,10 @@ struct ContainersController: Sendable {
             let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
             return try JSONResponse.data(try await manager.status(persona.id, trace: context.trace, resources: true))
         }
+        group.get("{id}/health") { request, context in
+            let (persona, _) = try await personas.requireVisible(context, minimum: .viewer, in: database)
+            return try JSONResponse.data(try await health(persona.id, request: request))
+        }
         group.post("{id}/container/start") { request, context in
             let (persona, _) = try await personas.requireVisible(context, minimum: .editor, in: database)
             let wait = try Self.waitSeconds(request)
@@ -111,6 +115,51 @@ struct ContainersController: Sendable {
                   run.personaId == persona.id else { throw APIError.notFound("Tool run") }
             return try JSONResponse.data(run)
         }
+    }
+
+    /// `GET /api/personas/{id}/health`: the health monitor's rows.
+    struct HealthSeries: Codable, Sendable {
+        var personaId: String
+        var since: Date
+        var until: Date
+        /// Seconds each point covers when the rows were merged into buckets (`step`), else nil.
+        var step: Int?
+        var points: [HealthSample]
+    }
+
+    static let maxHealthRows = 20_000
+
+    /// The rows from `since` (default: an hour before `until`) to `until` (default: now), at
+    /// most 90 days; with `step` (seconds, 30 to 86,400), merged into buckets of that size.
+    private func health(_ personaId: String, request: Request) async throws -> HealthSeries {
+        let query = request.uri.queryParameters
+        func time(_ name: String) throws -> Date? {
+            guard let text = query.get(name) else { return nil }
+            guard let date = JSONCoding.parseTimestamp(text) else {
+                throw APIError.validation("\(name) must be an ISO 8601 time such as 2026-01-31T12:00:00Z")
+            }
+            return date
+        }
+        let until = try time("until") ?? Date()
+        let since = try time("since") ?? until.addingTimeInterval(-3600)
+        guard since < until else { throw APIError.validation("since must be before until") }
+        guard until.timeIntervalSince(since) <= 90 * 86_400 else { throw APIError.validation("since and until may be at most 90 days apart") }
+        var step: Int?
+        if let text = query.get("step") {
+            guard let value = Int(text), (30...86_400).contains(value) else {
+                throw APIError.validation("step must be a whole number of seconds from 30 to 86400")
+            }
+            step = value
+        }
+        let rows = try await database.withConnection {
+            try await HealthRepository(kind: database.kind).range(personaId: personaId, since: since, until: until,
+                                                                 limit: Self.maxHealthRows, on: $0)
+        }
+        guard let step else { return HealthSeries(personaId: personaId, since: since, until: until, step: nil, points: rows) }
+        let size = Double(step)
+        let buckets = Dictionary(grouping: rows) { ($0.sampledAt.timeIntervalSince1970 / size).rounded(.down) * size }
+        let points = buckets.sorted { $0.key < $1.key }.map { HealthSample.merge($0.value, at: Date(timeIntervalSince1970: $0.key), resolutionSeconds: step) }
+        return HealthSeries(personaId: personaId, since: since, until: until, step: step, points: points)
     }
 
     private func audit(_ context: AppRequestContext, persona: Persona, type: String, description: String) async throws {

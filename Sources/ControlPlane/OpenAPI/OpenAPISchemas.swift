@@ -99,6 +99,7 @@ enum OpenAPISchemas {
             "personaRestartMaxAttempts": ["type": "integer", "minimum": 0, "maximum": 100],
             "auditRetentionDays": ["type": "integer", "minimum": 1, "maximum": 36_500],
             "runHistoryRetentionDays": ["type": "integer", "minimum": 1, "maximum": 36_500],
+            "healthRetentionDays": ["type": "integer", "minimum": 1, "maximum": 3_650],
         ]),
         "ContainerStatus": object([
             "personaId": id,
@@ -118,6 +119,7 @@ enum OpenAPISchemas {
             "resources": ["anyOf": [["type": "null"], object([
                 "cpuPercent": ["type": ["number", "null"]], "memoryBytes": ["type": ["integer", "null"]],
                 "memoryLimitBytes": ["type": ["integer", "null"]], "pids": ["type": ["integer", "null"]],
+                "sampledAt": ["type": ["string", "null"], "format": "date-time"],
             ], required: [])]],
         ], required: ["personaId", "state", "desiredState", "restartCount", "hostPorts"]),
         "PersonaTool": object([
@@ -153,6 +155,18 @@ enum OpenAPISchemas {
             "updatedAt": time,
         ], required: ["id", "name", "version", "description", "category", "source", "builtin", "requiresApproval", "timeoutMs", "needs",
                       "secrets", "dependsOn", "dependencyChain", "inputSchema", "versions", "personas", "updatedAt"]),
+        "HealthSeries": object([
+            "personaId": id, "since": time, "until": time, "step": ["type": ["integer", "null"]],
+            "points": ["type": "array", "items": object([
+                "personaId": id, "sampledAt": time, "resolutionSeconds": ["type": "integer"], "containerId": ["type": ["string", "null"]],
+                "cpuPercent": ["type": ["number", "null"]], "memoryMb": ["type": ["number", "null"]],
+                "memoryPercent": ["type": ["number", "null"]], "pids": ["type": ["integer", "null"]],
+                "netRxBytes": ["type": ["integer", "null"]], "netTxBytes": ["type": ["integer", "null"]],
+                "blockReadBytes": ["type": ["integer", "null"]], "blockWriteBytes": ["type": ["integer", "null"]],
+                "workspaceBytes": ["type": ["integer", "null"]], "llmCalls": ["type": "integer"], "llmTokens": ["type": "integer"],
+                "activeRuns": ["type": "integer"], "openToolRuns": ["type": "integer"],
+            ], required: ["personaId", "sampledAt", "resolutionSeconds", "llmCalls", "llmTokens", "activeRuns", "openToolRuns"])],
+        ], required: ["personaId", "since", "until", "points"]),
         "ToolUpload": object([
             "tool": ref("ToolDetail"),
             "package": object(["format": ["type": "string", "enum": ["tar.gz", "tar", "zip"]], "files": ["type": "integer"],
@@ -257,6 +271,7 @@ enum OpenAPISchemas {
             "defaultPersonaCpuShares": ["type": "integer"], "auditRetentionDays": ["type": "integer"],
             "defaultPersonaCpuMillis": ["type": "integer"], "defaultPersonaPidsLimit": ["type": "integer"],
             "personaRestartMaxAttempts": ["type": "integer"], "runHistoryRetentionDays": ["type": "integer"],
+            "healthRetentionDays": ["type": "integer"],
         ], required: []),
     ]
 }

@@ -11,10 +11,37 @@ extension Docker {
         public var cpuStats: CPUStats?
         public var precpuStats: CPUStats?
         public var networks: [String: NetworkStats]?
+        public var blkioStats: BlkioStats?
 
         enum CodingKeys: String, CodingKey {
             case read, preread, networks
             case pidsStats = "pids_stats", memoryStats = "memory_stats", cpuStats = "cpu_stats", precpuStats = "precpu_stats"
+            case blkioStats = "blkio_stats"
+        }
+
+        /// Block I/O counters (`io_service_bytes_recursive`: one entry per device and operation;
+        /// cgroup v2 engines report `read`/`write`, v1 `Read`/`Write`/`Total`...).
+        public struct BlkioStats: Codable, Sendable, Hashable {
+            public struct Entry: Codable, Sendable, Hashable {
+                public var op: String?
+                public var value: UInt64?
+            }
+            public var ioServiceBytesRecursive: [Entry]?
+
+            enum CodingKeys: String, CodingKey { case ioServiceBytesRecursive = "io_service_bytes_recursive" }
+
+            /// Bytes read and written, all devices together.
+            public var bytes: (read: UInt64, write: UInt64) {
+                var read: UInt64 = 0, write: UInt64 = 0
+                for entry in ioServiceBytesRecursive ?? [] {
+                    switch entry.op?.lowercased() {
+                    case "read": read &+= entry.value ?? 0
+                    case "write": write &+= entry.value ?? 0
+                    default: break
+                    }
+                }
+                return (read, write)
+            }
         }
 
         public struct PidsStats: Codable, Sendable, Hashable {

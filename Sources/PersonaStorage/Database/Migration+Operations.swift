@@ -14,3 +14,29 @@ extension Database {
         ]
     }
 }
+
+extension Database {
+    /// Migration 11: the health monitor's samples, one row per running persona container and
+    /// interval (`resolution_seconds` 30 by default; rows older than a day are merged into
+    /// 5-minute rows). The primary key serves a persona's time range; `sampled_at` alone serves
+    /// the downsampling and retention sweeps. Two indexes keep the monitor's per-interval
+    /// queries bounded: open tool runs (a partial index) and LLM steps by time.
+    package static let healthMetricsSchema = Migration(version: 11, name: "health_metrics") { t in
+        [
+            """
+            CREATE TABLE persona_health_metrics (
+              persona_id TEXT NOT NULL REFERENCES personas(id) ON DELETE CASCADE,
+              sampled_at \(t.time) NOT NULL, resolution_seconds INTEGER NOT NULL, container_id TEXT,
+              cpu_percent \(t.real), memory_mb \(t.real), memory_percent \(t.real), pids INTEGER,
+              net_rx_bytes \(t.bigint), net_tx_bytes \(t.bigint), block_read_bytes \(t.bigint), block_write_bytes \(t.bigint),
+              workspace_bytes \(t.bigint),
+              llm_calls INTEGER NOT NULL, llm_tokens \(t.bigint) NOT NULL, active_runs INTEGER NOT NULL,
+              open_tool_runs INTEGER NOT NULL,
+              PRIMARY KEY (persona_id, sampled_at))
+            """,
+            "CREATE INDEX persona_health_metrics_time_idx ON persona_health_metrics (sampled_at)",
+            "CREATE INDEX tool_runs_open_idx ON tool_runs (persona_id) WHERE status = 'running'",
+            "CREATE INDEX run_checkpoints_created_idx ON run_checkpoints (created_at)",
+        ]
+    }
+}

@@ -86,12 +86,17 @@ package struct ContainerStatusDTO: Codable, Sendable {
         package var memoryBytes: Int?
         package var memoryLimitBytes: Int?
         package var pids: Int?
+        /// When the figures were taken: the health monitor's latest sample, or now when the
+        /// engine was asked.
+        package var sampledAt: Date?
 
-        package init(cpuPercent: Double? = nil, memoryBytes: Int? = nil, memoryLimitBytes: Int? = nil, pids: Int? = nil) {
+        package init(cpuPercent: Double? = nil, memoryBytes: Int? = nil, memoryLimitBytes: Int? = nil, pids: Int? = nil,
+                     sampledAt: Date? = nil) {
             self.cpuPercent = cpuPercent
             self.memoryBytes = memoryBytes
             self.memoryLimitBytes = memoryLimitBytes
             self.pids = pids
+            self.sampledAt = sampledAt
         }
     }
 

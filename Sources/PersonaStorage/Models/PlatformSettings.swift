@@ -24,6 +24,8 @@ package struct PlatformSettings: Codable, Sendable, Equatable {
     /// How long finished runs keep their state deltas and live-event log (the step timeline
     /// stays).
     package var runHistoryRetentionDays = 30
+    /// How long health samples are kept (after a day they are 5-minute rows).
+    package var healthRetentionDays = 30
 
     package static let bounds: [String: ClosedRange<Int>] = [
         "maxPersonasPerUser": 0...100_000,
@@ -34,6 +36,7 @@ package struct PlatformSettings: Codable, Sendable, Equatable {
         "personaRestartMaxAttempts": 0...100,
         "auditRetentionDays": 1...36_500,
         "runHistoryRetentionDays": 1...36_500,
+        "healthRetentionDays": 1...3_650,
     ]
     package static let booleans: Set<String> = ["allowUserPersonaCreation"]
     package static var keys: Set<String> { booleans.union(bounds.keys) }
@@ -49,6 +52,7 @@ package struct PlatformSettings: Codable, Sendable, Equatable {
         if let v = stored["personaRestartMaxAttempts"]?.intValue { personaRestartMaxAttempts = v }
         if let v = stored["auditRetentionDays"]?.intValue { auditRetentionDays = v }
         if let v = stored["runHistoryRetentionDays"]?.intValue { runHistoryRetentionDays = v }
+        if let v = stored["healthRetentionDays"]?.intValue { healthRetentionDays = v }
     }
 
     /// Checks a partial update: known keys, right types, within bounds.

@@ -1,0 +1,191 @@
+import DockerEngine
+import Foundation
+import Logging
+import NIOPosix
+import PersonaCore
+import PersonaStorage
+import ServiceLifecycle
+import Synchronization
+
+/// Samples every running persona container each `HEALTH_INTERVAL_SECONDS` into
+/// `persona_health_metrics`: CPU, memory, pids, network and block I/O since the last sample,
+/// workspace disk use, and what the persona did (LLM steps and tokens, active runs, open tool
+/// calls). Stats come from the engine as one-shot samples (`one-shot=1`, no 1-s wait), a few
+/// containers at a time, so an interval costs one request per container; CPU % and the I/O
+/// deltas are computed against the container's previous sample, kept here. Once an hour it
+/// merges rows older than a day into 5-minute rows and drops rows past `healthRetentionDays`.
+package final class HealthMonitor: Service, Sendable {
+    package let manager: ContainerManager
+    package let startup: Gate
+    package let logger: Logger
+    let repository: HealthRepository
+    let settings = SettingsRepository()
+
+    /// The previous sample's counters of each container, by container id.
+    struct Counters: Sendable {
+        var cpuTotal: UInt64
+        var systemCPU: UInt64?
+        var rx: UInt64, tx: UInt64, read: UInt64, write: UInt64
+        var at: Date
+    }
+
+    private let previous = Mutex<[String: Counters]>([:])
+    private let lastSample = Mutex<Date?>(nil)
+
+    package init(manager: ContainerManager, startup: Gate, logger: Logger) {
+        self.manager = manager
+        self.startup = startup
+        self.logger = logger
+        self.repository = HealthRepository(kind: manager.database.kind)
+    }
+
+    package var interval: Duration? {
+        manager.settings.healthIntervalSeconds > 0 ? .milliseconds(Int64(manager.settings.healthIntervalSeconds * 1000)) : nil
+    }
+
+    /// Samples until shutdown; with sampling off it only waits for shutdown (a service that
+    /// returns would end the whole group).
+    package func run() async throws {
+        guard let interval else {
+            try? await gracefulShutdown()
+            return
+        }
+        await startup.wait()
+        var lastMaintenance: Date?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let started = ContinuousClock.now
+            do {
+                let rows = try await sample()
+                logger.debug("health sampled", metadata: ["containers": "\(rows.count)", "ms": "\((ContinuousClock.now - started).milliseconds)"])
+                if lastMaintenance.map({ Date().timeIntervalSince($0) > 3600 }) ?? true {
+                    try await maintain(now: Date())
+                    lastMaintenance = Date()
+                }
+            } catch {
+                logger.warning("health sampling failed", metadata: ["error": "\(error)"])
+            }
+            let next = started + interval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(until: next) }
+        }
+    }
+
+    /// Takes one sample of every running persona container and stores it; returns the rows.
+    @discardableResult
+    package func sample(now: Date = Date()) async throws -> [HealthSample] {
+        let database = manager.database
+        let records = try await database.withConnection { try await self.manager.repository.all(on: $0) }
+            .filter { $0.desiredState == .running && $0.containerId != nil && $0.state != .failed && $0.state != .stopped }
+        let since = lastSample.withLock { $0 } ?? now.addingTimeInterval(-(manager.settings.healthIntervalSeconds > 0
+            ? manager.settings.healthIntervalSeconds : 30))
+        let activity = try await database.withConnection { try await self.repository.activity(since: since, until: now, on: $0) }
+        let client = try await manager.docker.get()
+        let rows = await withTaskGroup(of: HealthSample?.self) { group -> [HealthSample] in
+            var rows: [HealthSample] = []
+            var pending = records[...]
+            func next() {
+                guard let record = pending.popFirst(), let id = record.containerId else { return }
+                group.addTask { await self.measure(record.personaId, containerId: id, client: client, now: now, activity: activity[record.personaId]) }
+            }
+            for _ in 0..<min(8, records.count) { next() }
+            for await row in group {
+                if let row { rows.append(row) }
+                next()
+            }
+            return rows
+        }
+        // Counters of containers that are gone are forgotten.
+        let live = Set(records.compactMap(\.containerId))
+        previous.withLock { $0 = $0.filter { live.contains($0.key) } }
+        try await database.transaction { try await self.repository.insert(rows, on: $0) }
+        lastSample.withLock { $0 = now }
+        return rows
+    }
+
+    private func measure(_ personaId: String, containerId: String, client: Docker.Client, now: Date,
+                         activity: HealthRepository.Activity?) async -> HealthSample? {
+        let stats: Docker.ContainerStats
+        do {
+            stats = try await client.stats(containerId, oneShot: true)
+        } catch {
+            logger.debug("no stats for a container", metadata: ["persona_id": "\(personaId)", "error": "\(error)"])
+            return nil
+        }
+        let cpu = stats.cpuStats?.cpuUsage?.totalUsage
+        let rx = stats.networks?.values.reduce(UInt64(0)) { $0 &+ ($1.rxBytes ?? 0) } ?? 0
+        let tx = stats.networks?.values.reduce(UInt64(0)) { $0 &+ ($1.txBytes ?? 0) } ?? 0
+        let io: (read: UInt64, write: UInt64) = stats.blkioStats?.bytes ?? (0, 0)
+        let current = Counters(cpuTotal: cpu ?? 0, systemCPU: stats.cpuStats?.systemCPUUsage, rx: rx, tx: tx, read: io.read, write: io.write, at: now)
+        let before = previous.withLock { state -> Counters? in
+            defer { state[containerId] = current }
+            return state[containerId]
+        }
+        var sample = HealthSample(personaId: personaId, sampledAt: now,
+                                  resolutionSeconds: Int(max(1, manager.settings.healthIntervalSeconds > 0 ? manager.settings.healthIntervalSeconds : 30)),
+                                  containerId: containerId)
+        if let before, cpu != nil, current.cpuTotal >= before.cpuTotal {
+            // Host CPU time when the engine reports it (as `docker stats`), else wall time.
+            if let system = current.systemCPU, let was = before.systemCPU, system > was {
+                sample.cpuPercent = Double(current.cpuTotal - before.cpuTotal) / Double(system - was) * Double(stats.cpuStats?.onlineCPUs ?? 1) * 100
+            } else if now > before.at {
+                sample.cpuPercent = Double(current.cpuTotal - before.cpuTotal) / (now.timeIntervalSince(before.at) * 1e9) * 100
+            }
+            func delta(_ a: UInt64, _ b: UInt64) -> Int64 { a >= b ? Int64(a - b) : 0 }
+            sample.netRxBytes = delta(rx, before.rx)
+            sample.netTxBytes = delta(tx, before.tx)
+            sample.blockReadBytes = delta(io.read, before.read)
+            sample.blockWriteBytes = delta(io.write, before.write)
+        }
+        if let working = stats.memoryStats?.workingSet {
+            sample.memoryMb = Double(working) / 1_048_576
+            if let limit = stats.memoryStats?.limit, limit > 0 { sample.memoryPercent = Double(working) / Double(limit) * 100 }
+        }
+        sample.pids = stats.pidsStats?.current.map(Int.init)
+        let workspace = manager.personaStorage(personaId) + "/workspace"
+        sample.workspaceBytes = try? await NIOThreadPool.singleton.runIfActive { Self.diskUse(workspace) }
+        if let activity {
+            sample.llmCalls = activity.llmCalls
+            sample.llmTokens = activity.llmTokens
+            sample.activeRuns = activity.activeRuns
+            sample.openToolRuns = activity.openToolRuns
+        }
+        return sample
+    }
+
+    /// Merges day-old rows into 5-minute rows and drops rows past the retention setting.
+    package func maintain(now: Date) async throws {
+        let retention = try await settings.load(in: manager.database).healthRetentionDays
+        try await manager.database.transaction { tx in
+            let merged = try await self.repository.downsample(before: now.addingTimeInterval(-86_400), on: tx)
+            let dropped = try await self.repository.delete(olderThan: now.addingTimeInterval(-Double(retention) * 86_400), on: tx)
+            if merged + dropped > 0 {
+                self.logger.info("health rows compacted", metadata: ["merged": "\(merged)", "dropped": "\(dropped)"])
+            }
+        }
+    }
+
+    /// Disk use (allocated blocks) under `path`, not following links, at most 200,000 entries.
+    static func diskUse(_ path: String) -> Int64 {
+        var total: Int64 = 0
+        var budget = 200_000
+        var stack = [path]
+        while let directory = stack.popLast(), budget > 0 {
+            guard let dir = opendir(directory) else { continue }
+            defer { closedir(dir) }
+            while let entry = readdir(dir), budget > 0 {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name == "." || name == ".." { continue }
+                budget -= 1
+                let child = directory + "/" + name
+                var info = stat()
+                guard lstat(child, &info) == 0 else { continue }
+                total += Int64(info.st_blocks) * 512
+                if info.st_mode & S_IFMT == S_IFDIR { stack.append(child) }
+            }
+        }
+        return total
+    }
+}
+
+private extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
