@@ -38,6 +38,11 @@ package final class HealthMonitor: Service, Sendable {
     static let concurrency = 64
 
     private let previous = Mutex<[String: Counters]>([:])
+    /// Each persona's recent CPU figures (newest last) and restart count, for the alerts.
+    private let recentCPU = Mutex<[String: [Double?]]>([:])
+    private let restarts = Mutex<[String: Int]>([:])
+    let alerts = AlertRepository()
+    let audit = AuditRepository()
     private let lastSample = Mutex<Date?>(nil)
 
     package init(manager: ContainerManager, startup: Gate, logger: Logger) {
@@ -106,7 +111,71 @@ package final class HealthMonitor: Service, Sendable {
         previous.withLock { $0 = $0.filter { live.contains($0.key) } }
         try await database.transaction { try await self.repository.insert(rows, on: $0) }
         lastSample.withLock { $0 = now }
+        try await evaluateAlerts(rows, records: records, now: now)
         return rows
+    }
+
+    /// Opens and resolves alerts from this pass: `cpu_high` (above `alertCpuPercent` in the last
+    /// `alertCpuSamples` samples), `memory_high` (above `alertMemoryPercent` of the limit),
+    /// `heartbeat_missed` (a registered supervisor silent past its deadline), `restarted` (the
+    /// reconciler restarted the container since the last pass). One open alert per persona and
+    /// kind; each change is audited (`alert.opened`, `alert.resolved`).
+    func evaluateAlerts(_ rows: [HealthSample], records: [PersonaContainerRecord], now: Date) async throws {
+        let settings = try await settings.load(in: manager.database)
+        var changes: [(personaId: String, kind: PersonaAlert.Kind, open: Bool, message: String, value: Double?, threshold: Double?)] = []
+        for row in rows {
+            let window = recentCPU.withLock { state -> [Double?] in
+                state[row.personaId, default: []].append(row.cpuPercent)
+                state[row.personaId] = Array(state[row.personaId]!.suffix(100))
+                return Array(state[row.personaId]!.suffix(settings.alertCpuSamples))
+            }
+            let cpuLimit = Double(settings.alertCpuPercent)
+            if window.count == settings.alertCpuSamples, window.allSatisfy({ ($0 ?? 0) > cpuLimit }) {
+                changes.append((row.personaId, .cpuHigh, true, "CPU above \(settings.alertCpuPercent) % in the last \(settings.alertCpuSamples) samples",
+                                row.cpuPercent, cpuLimit))
+            } else if let cpu = row.cpuPercent, cpu <= cpuLimit {
+                changes.append((row.personaId, .cpuHigh, false, "", cpu, cpuLimit))
+            }
+            if let memory = row.memoryPercent {
+                let limit = Double(settings.alertMemoryPercent)
+                changes.append((row.personaId, .memoryHigh, memory > limit, "Memory at \(Int(memory)) % of the container's limit", memory, limit))
+            }
+        }
+        for record in records {
+            if record.registeredAt != nil, let beat = record.lastHeartbeatAt {
+                let silent = now.timeIntervalSince(beat)
+                changes.append((record.personaId, .heartbeatMissed, silent > record.heartbeatDeadline,
+                                "No supervisor heartbeat for \(Int(silent)) s", silent, record.heartbeatDeadline))
+            }
+            let before = restarts.withLock { state -> Int? in
+                defer { state[record.personaId] = record.restartCount }
+                return state[record.personaId]
+            }
+            if let before {
+                let restarted = record.restartCount > before
+                changes.append((record.personaId, .restarted, restarted, "The container was restarted (\(record.restartCount) restarts in all)",
+                                Double(record.restartCount), nil))
+            }
+        }
+        guard !changes.isEmpty else { return }
+        let decided = changes
+        try await manager.database.transaction { tx in
+            for change in decided {
+                if change.open {
+                    guard let id = try await self.alerts.open(personaId: change.personaId, kind: change.kind, message: change.message,
+                                                              value: change.value, threshold: change.threshold, now: now, on: tx) else { continue }
+                    try await self.audit.insert(AuditEvent(userId: nil, personaId: change.personaId, traceId: nil, eventType: "alert.opened",
+                                                           eventCategory: "alert", description: change.message,
+                                                           metadata: ["alertId": .string(id), "kind": .string(change.kind.rawValue)]), on: tx)
+                    self.logger.warning("alert opened", metadata: ["persona_id": "\(change.personaId)", "kind": "\(change.kind.rawValue)",
+                                                                   "message": "\(change.message)"])
+                } else if let id = try await self.alerts.resolve(personaId: change.personaId, kind: change.kind, now: now, on: tx) {
+                    try await self.audit.insert(AuditEvent(userId: nil, personaId: change.personaId, traceId: nil, eventType: "alert.resolved",
+                                                           eventCategory: "alert", description: "Alert resolved",
+                                                           metadata: ["alertId": .string(id), "kind": .string(change.kind.rawValue)]), on: tx)
+                }
+            }
+        }
     }
 
     private func measure(_ personaId: String, containerId: String, client: Docker.Client, now: Date,

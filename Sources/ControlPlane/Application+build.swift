@@ -123,6 +123,7 @@ public func buildRouter(_ components: AppComponents) -> Router<AppRequestContext
     ToolsController(database: database, tools: c.tools, search: c.toolSearch, containers: c.containers, settings: configuration.tools)
         .addRoutes(to: authenticated.group("tools"))
     DesktopController(database: database, containers: c.containers).addRoutes(to: personas)
+    HealthController(database: database).addRoutes(personas: personas, admin: authenticated.group("admin"))
     MemoryController(database: database, memory: c.memory).addRoutes(to: personas)
     RunsController(configuration: configuration, database: database, runWakeUp: c.runWakeUp)
         .addRoutes(to: authenticated.group("runs"))

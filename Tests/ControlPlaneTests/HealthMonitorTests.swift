@@ -14,6 +14,8 @@ struct HealthMonitorTests {
         try await ContainerTests.engine().shutdown()
         try await TestApp.run(backend, configure: { $0.containers.healthIntervalSeconds = 3600 }) { api, services in
             let admin = try await api.login().access
+            // Low enough for a spinning core on a loaded machine; two samples in a row.
+            #expect(try await api.put("/api/admin/settings", token: admin, json: ["alertCpuPercent": 10, "alertCpuSamples": 2]).status == .ok)
             let id = try await ContainerTests.persona(api, admin)
             _ = try await ContainerTests.start(api, admin, id)
             let quiet = try await services.health.sample()
@@ -32,8 +34,10 @@ struct HealthMonitorTests {
             #expect(try await ContainerTests.eventually(10) {
                 try await api.get("/api/personas/\(id)/tool-runs", token: admin).data?.arrayValue?.contains { $0["status"] == "running" } == true
             })
+            try await Task.sleep(for: .seconds(1))
             _ = try await services.health.sample()
-            try await Task.sleep(for: .seconds(3))
+            #expect(try await api.get("/api/personas/\(id)/alerts?status=open", token: admin).data == [], "one busy sample is not enough")
+            try await Task.sleep(for: .seconds(2))
             let busy = try #require(try await services.health.sample().first { $0.personaId == id })
             // One core spun (100 % alone; the other tests of a full run share the two cores), where
             // an idle supervisor uses under 2 %.
@@ -44,6 +48,13 @@ struct HealthMonitorTests {
             #expect(busy.activeRuns == 0)
             #expect((busy.workspaceBytes ?? -1) >= 0)
             #expect(busy.netRxBytes != nil && busy.blockReadBytes != nil)
+            // Two samples above the threshold: one cpu_high alert, shown to the admin too.
+            let opened = try await api.get("/api/personas/\(id)/alerts?status=open", token: admin)
+            #expect(opened.data?.arrayValue?.map { $0["kind"] } == ["cpu_high"], "\(opened.body)")
+            let overview = try await api.get("/api/admin/health", token: admin)
+            let entry = overview.data?["personas"]?.arrayValue?.first { $0["personaId"]?.stringValue == id }
+            #expect(entry?["openAlerts"]?.arrayValue?.count == 1, "\(overview.body.prefix(400))")
+            #expect(entry?["latest"]?["cpuPercent"] != nil)
             let finished = try await hog.value
             #expect(finished.data?["status"] == "succeeded", "\(finished.body)")
 
@@ -70,6 +81,59 @@ struct HealthMonitorTests {
             #expect(try await api.get("/api/personas/\(id)/health?since=yesterday", token: admin).status == .badRequest)
             let stranger = try await api.makeUser("stranger-health@example.com", adminToken: admin)
             #expect(try await api.get("/api/personas/\(id)/health", token: stranger.token).status == .notFound)
+            #expect(try await api.get("/api/personas/\(id)/alerts", token: stranger.token).status == .notFound)
+            #expect(try await api.get("/api/admin/health", token: stranger.token).status == .forbidden)
+
+            // Quiet again: the alert resolves, once; nothing new opens.
+            try await Task.sleep(for: .seconds(1))
+            _ = try await services.health.sample()
+            _ = try await services.health.sample()
+            let all = try await api.get("/api/personas/\(id)/alerts", token: admin).data?.arrayValue ?? []
+            #expect(all.count == 1)
+            #expect(all.first?["status"] == "resolved", "\(all)")
+            #expect(all.first?["resolvedAt"]?.stringValue != nil)
+            #expect(try await api.get("/api/audit?type=alert.opened", token: admin).data?.arrayValue?.count == 1)
+            #expect(try await api.get("/api/audit?type=alert.resolved", token: admin).data?.arrayValue?.count == 1)
+        }
+    }
+
+    @Test("a crashed and restarted container opens a restarted alert, a paused one (silent supervisor) a heartbeat_missed alert; both resolve")
+    func restartAndSilenceAlerts() async throws {
+        let docker = try await ContainerTests.engine()
+        defer { Task { try? await docker.shutdown() } }
+        try await TestApp.run(.sqlite, configure: { $0.containers.healthIntervalSeconds = 3600 }) { api, services in
+            let admin = try await api.login().access
+            let id = try await ContainerTests.persona(api, admin)
+            let first = try await ContainerTests.start(api, admin, id)
+            let containerId = try #require(first["containerId"]?.stringValue)
+            _ = try await services.health.sample()
+            func open() async throws -> [String] {
+                try await api.get("/api/personas/\(id)/alerts?status=open", token: admin).data?.arrayValue?.compactMap { $0["kind"]?.stringValue } ?? []
+            }
+
+            // SIGKILL: the reconciler restarts it (restartCount 1); the next pass sees that.
+            try await docker.killContainer(containerId)
+            #expect(try await ContainerTests.eventually(30) {
+                let status = try await api.get("/api/personas/\(id)/container", token: admin).data
+                return status?["state"] == "ready" && status?["restartCount"] == 1
+            })
+            _ = try await services.health.sample()
+            #expect(try await open() == ["restarted"])
+            _ = try await services.health.sample()
+            #expect(try await open() == [], "no new restart: resolved")
+
+            // Paused: the supervisor cannot beat (1-s heartbeats, 8-s deadline in tests).
+            try await docker.pauseContainer(containerId)
+            try await Task.sleep(for: .seconds(10))
+            _ = try await services.health.sample()
+            #expect(try await open() == ["heartbeat_missed"])
+            try await docker.unpauseContainer(containerId)
+            #expect(try await ContainerTests.eventually(15) {
+                _ = try await services.health.sample()
+                return try await open().isEmpty
+            })
+            let kinds = try await api.get("/api/personas/\(id)/alerts", token: admin).data?.arrayValue?.compactMap { $0["kind"]?.stringValue }
+            #expect(Set(kinds ?? []) == ["restarted", "heartbeat_missed"])
         }
     }
 

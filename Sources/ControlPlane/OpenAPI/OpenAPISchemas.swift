@@ -100,6 +100,9 @@ enum OpenAPISchemas {
             "auditRetentionDays": ["type": "integer", "minimum": 1, "maximum": 36_500],
             "runHistoryRetentionDays": ["type": "integer", "minimum": 1, "maximum": 36_500],
             "healthRetentionDays": ["type": "integer", "minimum": 1, "maximum": 3_650],
+            "alertCpuPercent": ["type": "integer", "minimum": 1, "maximum": 25_600],
+            "alertCpuSamples": ["type": "integer", "minimum": 1, "maximum": 100],
+            "alertMemoryPercent": ["type": "integer", "minimum": 1, "maximum": 100],
         ]),
         "ContainerStatus": object([
             "personaId": id,
@@ -155,6 +158,18 @@ enum OpenAPISchemas {
             "updatedAt": time,
         ], required: ["id", "name", "version", "description", "category", "source", "builtin", "requiresApproval", "timeoutMs", "needs",
                       "secrets", "dependsOn", "dependencyChain", "inputSchema", "versions", "personas", "updatedAt"]),
+        "Alert": object([
+            "id": id, "personaId": id, "kind": ["type": "string", "enum": ["cpu_high", "memory_high", "heartbeat_missed", "restarted"]],
+            "status": ["type": "string", "enum": ["open", "resolved"]], "message": ["type": "string"],
+            "value": ["type": ["number", "null"]], "threshold": ["type": ["number", "null"]],
+            "openedAt": time, "resolvedAt": ["type": ["string", "null"], "format": "date-time"],
+        ], required: ["id", "personaId", "kind", "status", "message", "openedAt"]),
+        "AdminHealth": object([
+            "personas": ["type": "array", "items": object([
+                "personaId": id, "personaName": ["type": "string"], "latest": ["type": ["object", "null"]],
+                "openAlerts": ["type": "array", "items": ref("Alert")],
+            ], required: ["personaId", "personaName", "openAlerts"])],
+        ]),
         "HealthSeries": object([
             "personaId": id, "since": time, "until": time, "step": ["type": ["integer", "null"]],
             "points": ["type": "array", "items": object([
@@ -271,7 +286,8 @@ enum OpenAPISchemas {
             "defaultPersonaCpuShares": ["type": "integer"], "auditRetentionDays": ["type": "integer"],
             "defaultPersonaCpuMillis": ["type": "integer"], "defaultPersonaPidsLimit": ["type": "integer"],
             "personaRestartMaxAttempts": ["type": "integer"], "runHistoryRetentionDays": ["type": "integer"],
-            "healthRetentionDays": ["type": "integer"],
+            "healthRetentionDays": ["type": "integer"], "alertCpuPercent": ["type": "integer"],
+            "alertCpuSamples": ["type": "integer"], "alertMemoryPercent": ["type": "integer"],
         ], required: []),
     ]
 }

@@ -40,3 +40,21 @@ extension Database {
         ]
     }
 }
+
+extension Database {
+    /// Migration 12: alerts raised from the health samples and the containers' state. At most
+    /// one open alert per persona and kind (a partial unique index: a condition that persists
+    /// does not open a second one).
+    package static let alertsSchema = Migration(version: 12, name: "persona_alerts") { t in
+        [
+            """
+            CREATE TABLE persona_alerts (
+              id TEXT PRIMARY KEY, persona_id TEXT NOT NULL REFERENCES personas(id) ON DELETE CASCADE,
+              kind TEXT NOT NULL, status TEXT NOT NULL, message TEXT NOT NULL, value \(t.real), threshold \(t.real),
+              opened_at \(t.time) NOT NULL, resolved_at \(t.time))
+            """,
+            "CREATE UNIQUE INDEX persona_alerts_open_idx ON persona_alerts (persona_id, kind) WHERE status = 'open'",
+            "CREATE INDEX persona_alerts_persona_idx ON persona_alerts (persona_id, opened_at)",
+        ]
+    }
+}

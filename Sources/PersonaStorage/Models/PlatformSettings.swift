@@ -26,6 +26,12 @@ package struct PlatformSettings: Codable, Sendable, Equatable {
     package var runHistoryRetentionDays = 30
     /// How long health samples are kept (after a day they are 5-minute rows).
     package var healthRetentionDays = 30
+    /// A persona's CPU above this percent (of one CPU) in `alertCpuSamples` health samples in
+    /// a row opens a `cpu_high` alert.
+    package var alertCpuPercent = 80
+    package var alertCpuSamples = 2
+    /// Memory above this percent of the container's limit opens a `memory_high` alert.
+    package var alertMemoryPercent = 90
 
     package static let bounds: [String: ClosedRange<Int>] = [
         "maxPersonasPerUser": 0...100_000,
@@ -37,6 +43,9 @@ package struct PlatformSettings: Codable, Sendable, Equatable {
         "auditRetentionDays": 1...36_500,
         "runHistoryRetentionDays": 1...36_500,
         "healthRetentionDays": 1...3_650,
+        "alertCpuPercent": 1...25_600,
+        "alertCpuSamples": 1...100,
+        "alertMemoryPercent": 1...100,
     ]
     package static let booleans: Set<String> = ["allowUserPersonaCreation"]
     package static var keys: Set<String> { booleans.union(bounds.keys) }
@@ -53,6 +62,9 @@ package struct PlatformSettings: Codable, Sendable, Equatable {
         if let v = stored["auditRetentionDays"]?.intValue { auditRetentionDays = v }
         if let v = stored["runHistoryRetentionDays"]?.intValue { runHistoryRetentionDays = v }
         if let v = stored["healthRetentionDays"]?.intValue { healthRetentionDays = v }
+        if let v = stored["alertCpuPercent"]?.intValue { alertCpuPercent = v }
+        if let v = stored["alertCpuSamples"]?.intValue { alertCpuSamples = v }
+        if let v = stored["alertMemoryPercent"]?.intValue { alertMemoryPercent = v }
     }
 
     /// Checks a partial update: known keys, right types, within bounds.
