@@ -157,8 +157,14 @@ package final class HealthMonitor: Service, Sendable {
                                 Double(record.restartCount), nil))
             }
         }
-        guard !changes.isEmpty else { return }
-        let decided = changes
+        // Only real changes are written: an open alert stays as it is, a quiet persona with
+        // nothing open costs nothing.
+        let open = try await manager.database.withConnection { try await self.alerts.open(on: $0) }
+            .mapValues { Set($0.map(\.kind)) }
+        let decided = changes.filter { change in
+            (open[change.personaId]?.contains(change.kind) ?? false) != change.open
+        }
+        guard !decided.isEmpty else { return }
         try await manager.database.transaction { tx in
             for change in decided {
                 if change.open {
