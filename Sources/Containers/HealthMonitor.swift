@@ -52,6 +52,12 @@ package final class HealthMonitor: Service, Sendable {
         self.repository = HealthRepository(kind: manager.database.kind)
     }
 
+    /// The interval a sample stands for: the configured one, or the default 30 s when the
+    /// service is off and a test or tool samples by hand.
+    var nominalInterval: Double {
+        manager.settings.healthIntervalSeconds > 0 ? manager.settings.healthIntervalSeconds : 30
+    }
+
     package var interval: Duration? {
         manager.settings.healthIntervalSeconds > 0 ? .milliseconds(Int64(manager.settings.healthIntervalSeconds * 1000)) : nil
     }
@@ -88,28 +94,18 @@ package final class HealthMonitor: Service, Sendable {
         let database = manager.database
         let records = try await database.withConnection { try await self.manager.repository.all(on: $0) }
             .filter { $0.desiredState == .running && $0.containerId != nil && $0.state != .failed && $0.state != .stopped }
-        let since = lastSample.withLock { $0 } ?? now.addingTimeInterval(-(manager.settings.healthIntervalSeconds > 0
-            ? manager.settings.healthIntervalSeconds : 30))
+        let since = lastSample.withLock { $0 } ?? now.addingTimeInterval(-nominalInterval)
         let activity = try await database.withConnection { try await self.repository.activity(since: since, until: now, on: $0) }
         let client = try await manager.docker.get()
-        let rows = await withTaskGroup(of: HealthSample?.self) { group -> [HealthSample] in
-            var rows: [HealthSample] = []
-            var pending = records[...]
-            func next() {
-                guard let record = pending.popFirst(), let id = record.containerId else { return }
-                group.addTask { await self.measure(record.personaId, containerId: id, client: client, now: now, activity: activity[record.personaId]) }
-            }
-            for _ in 0..<min(Self.concurrency, records.count) { next() }
-            for await row in group {
-                if let row { rows.append(row) }
-                next()
-            }
-            return rows
+        let rows = await boundedConcurrentMap(records, limit: Self.concurrency) { record -> HealthSample? in
+            guard let id = record.containerId else { return nil }
+            return await self.measure(record.personaId, containerId: id, client: client, now: now, activity: activity[record.personaId])
         }
         // Counters of containers that are gone are forgotten.
         let live = Set(records.compactMap(\.containerId))
         previous.withLock { $0 = $0.filter { live.contains($0.key) } }
-        try await database.transaction { try await self.repository.insert(rows, on: $0) }
+        // No write transaction when there is nothing to write (an idle installation, start-up).
+        if !rows.isEmpty { try await database.transaction { try await self.repository.insert(rows, on: $0) } }
         lastSample.withLock { $0 = now }
         try await evaluateAlerts(rows, records: records, now: now)
         return rows
@@ -203,7 +199,7 @@ package final class HealthMonitor: Service, Sendable {
             return state[containerId]
         }
         var sample = HealthSample(personaId: personaId, sampledAt: now,
-                                  resolutionSeconds: Int(max(1, manager.settings.healthIntervalSeconds > 0 ? manager.settings.healthIntervalSeconds : 30)),
+                                  resolutionSeconds: Int(max(1, nominalInterval)),
                                   containerId: containerId)
         if let before, cpu != nil, current.cpuTotal >= before.cpuTotal {
             // Host CPU time when the engine reports it (as `docker stats`), else wall time.
@@ -237,6 +233,8 @@ package final class HealthMonitor: Service, Sendable {
     /// Merges day-old rows into 5-minute rows and drops rows past the retention setting.
     package func maintain(now: Date) async throws {
         let retention = try await settings.load(in: manager.database).healthRetentionDays
+        let oldest = try await manager.database.withConnection { try await self.repository.oldest(on: $0) }
+        guard let oldest, oldest < now.addingTimeInterval(-86_400) else { return }  // nothing to merge or drop
         try await manager.database.transaction { tx in
             let merged = try await self.repository.downsample(before: now.addingTimeInterval(-86_400), on: tx)
             let dropped = try await self.repository.delete(olderThan: now.addingTimeInterval(-Double(retention) * 86_400), on: tx)

@@ -172,20 +172,8 @@ package struct CustomToolDelivery: Sendable {
             logger.error("could not list containers to reload tools", metadata: ["error": "\(error)"])
             return Outcome(reloaded: 0, unreachable: 0)
         }
-        var outcome = Outcome(reloaded: 0, unreachable: 0)
-        await withTaskGroup(of: Bool.self) { group in
-            var pending = records[...]
-            func next() {
-                guard let record = pending.popFirst() else { return }
-                group.addTask { await reload(record, trace: trace) }
-            }
-            for _ in 0..<min(8, records.count) { next() }
-            for await ok in group {
-                if ok { outcome.reloaded += 1 } else { outcome.unreachable += 1 }
-                next()
-            }
-        }
-        return outcome
+        let reached = await boundedConcurrentMap(records, limit: 8) { await reload($0, trace: trace) }
+        return Outcome(reloaded: reached.filter { $0 }.count, unreachable: reached.filter { !$0 }.count)
     }
 
     private func reload(_ record: PersonaContainerRecord, trace: TraceContext) async -> Bool {

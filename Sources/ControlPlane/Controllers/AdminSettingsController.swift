@@ -45,18 +45,11 @@ struct AdminSettingsController: Sendable {
 
     static func filter(_ request: Request) throws -> AuditFilter {
         let query = request.uri.queryParameters
-        func time(_ name: String) throws -> Date? {
-            guard let text = query.get(name) else { return nil }
-            guard let date = JSONCoding.parseTimestamp(text) else {
-                throw APIError.validation("\(name) must be an ISO 8601 time such as 2026-01-31T12:00:00Z")
-            }
-            return date
-        }
         if let trace = query.get("traceId"), trace.count != 32 || !trace.allSatisfy(\.isHexDigit) {
             throw APIError.validation("traceId must be 32 hex characters")
         }
         return AuditFilter(userId: query.get("userId"), personaId: query.get("personaId"),
                            eventType: query.get("type") ?? query.get("eventType"),
-                           traceId: query.get("traceId")?.lowercased(), from: try time("from"), to: try time("to"))
+                           traceId: query.get("traceId")?.lowercased(), from: try request.queryTime("from"), to: try request.queryTime("to"))
     }
 }

@@ -133,15 +133,8 @@ struct ContainersController: Sendable {
     /// most 90 days; with `step` (seconds, 30 to 86,400), merged into buckets of that size.
     private func health(_ personaId: String, request: Request) async throws -> HealthSeries {
         let query = request.uri.queryParameters
-        func time(_ name: String) throws -> Date? {
-            guard let text = query.get(name) else { return nil }
-            guard let date = JSONCoding.parseTimestamp(text) else {
-                throw APIError.validation("\(name) must be an ISO 8601 time such as 2026-01-31T12:00:00Z")
-            }
-            return date
-        }
-        let until = try time("until") ?? Date()
-        let since = try time("since") ?? until.addingTimeInterval(-3600)
+        let until = try request.queryTime("until") ?? Date()
+        let since = try request.queryTime("since") ?? until.addingTimeInterval(-3600)
         guard since < until else { throw APIError.validation("since must be before until") }
         guard until.timeIntervalSince(since) <= 90 * 86_400 else { throw APIError.validation("since and until may be at most 90 days apart") }
         var step: Int?

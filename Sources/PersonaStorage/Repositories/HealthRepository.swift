@@ -104,6 +104,12 @@ package struct HealthRepository: Sendable {
         return merged
     }
 
+    /// The oldest row's time (one index lookup), `nil` when there are none.
+    package func oldest(on db: any SQLDatabase) async throws -> Date? {
+        try await db.select().column("sampled_at").from("persona_health_metrics").orderBy("sampled_at").limit(1).first()?
+            .decode(column: "sampled_at", as: Date.self)
+    }
+
     /// Deletes rows older than `before`; returns how many.
     @discardableResult
     package func delete(olderThan before: Date, on db: any SQLDatabase) async throws -> Int {
