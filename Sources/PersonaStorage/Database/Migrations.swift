@@ -62,5 +62,6 @@ extension Database {
     }
 
     package static let migrations: [Migration] = [coreSchema, runsSchema, containersSchema, approvalsSchema, stepRecordSchema, memorySchema,
-                                          runtimeSchema, toolRegistrySchema, toolSearchSchema, operationsIndexesSchema, healthMetricsSchema, alertsSchema]
+                                          runtimeSchema, toolRegistrySchema, toolSearchSchema, operationsIndexesSchema, healthMetricsSchema, alertsSchema,
+                                          eventsSchema]
 }
