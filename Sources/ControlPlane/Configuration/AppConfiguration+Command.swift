@@ -19,10 +19,11 @@ extension AppConfiguration {
 
 extension Database {
     /// Opens the configured database and runs `body` while its service runs (commands that
-    /// work on the database without serving: migrate, the benchmarks).
-    public static func with<T: Sendable>(configuration: AppConfiguration, logger: Logger,
+    /// work on the database without serving: migrate, backup, restore, the benchmarks).
+    /// - Parameter searchPath: a PostgreSQL schema to use before `public` (tests).
+    public static func with<T: Sendable>(configuration: AppConfiguration, searchPath: String? = nil, logger: Logger,
                                          _ body: (Database) async throws -> T) async throws -> T {
-        let database = try Database.open(configuration: configuration, logger: logger)
+        let database = try Database.open(configuration: configuration, searchPath: searchPath, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             let service = database.service
             group.addTask { try await service.run() }
