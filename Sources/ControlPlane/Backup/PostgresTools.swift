@@ -62,7 +62,7 @@ public struct PostgresTools: Sendable {
     static func requireAtLeast(_ tool: (text: String, major: Int), _ name: String, at path: String, major: Int,
                                of what: String, variable: String) throws {
         guard tool.major >= major else {
-            throw BackupError(.toolTooOld, "\(name) at \(path) is version \(tool.text), older than the \(what) (\(major)): install the PostgreSQL \(major) client (or newer) and set \(variable) to its \(name)")
+            throw BackupError(.toolTooOld, "\(name) at \(path) is version \(tool.text), older than the \(what): install the PostgreSQL \(major) client (or newer) and set \(variable) to its \(name)")
         }
     }
 }
