@@ -124,6 +124,7 @@ public func buildRouter(_ components: AppComponents) -> Router<AppRequestContext
         .addRoutes(to: authenticated.group("tools"))
     DesktopController(database: database, containers: c.containers).addRoutes(to: personas)
     HealthController(database: database).addRoutes(personas: personas, admin: authenticated.group("admin"))
+    DashboardController(database: database).addRoutes(to: authenticated.group("dashboard"))
     MemoryController(database: database, memory: c.memory).addRoutes(to: personas)
     RunsController(configuration: configuration, database: database, runWakeUp: c.runWakeUp)
         .addRoutes(to: authenticated.group("runs"))

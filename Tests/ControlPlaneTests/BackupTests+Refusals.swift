@@ -127,7 +127,7 @@ extension BackupTests {
         }
     }
 
-    @Test("a backup refuses a destination that is a file or a directory with something in it")
+    @Test("a backup refuses a destination that is a file, a directory with something in it, or inside STORAGE_PATH")
     func usedDestination() async throws {
         let directory = Self.temporary("used")
         defer { FileIO.removeTree(directory) }
@@ -140,6 +140,15 @@ extension BackupTests {
             let file = await #expect(throws: BackupError.self) { try await service.run(to: directory + "/keep.txt") }
             #expect(file?.code == .destinationNotEmpty)
             #expect(try FileIO.children(directory) == ["keep.txt"])
+            // Inside STORAGE_PATH (the next backup would copy it), through a link too.
+            let storage = services.configuration.storagePath
+            let inside = await #expect(throws: BackupError.self) { try await service.run(to: storage + "/backups/first") }
+            #expect(inside?.code == .destinationInsideStorage)
+            try FileManager.default.createSymbolicLink(atPath: directory + "/storage-link", withDestinationPath: storage)
+            let linked = await #expect(throws: BackupError.self) { try await service.run(to: directory + "/storage-link/backups/first") }
+            #expect(linked?.code == .destinationInsideStorage)
+            #expect(FileIO.metadata(storage + "/backups") == nil)
+            FileIO.removeTree(directory + "/storage-link")
             // An existing empty directory is used as it is, the manifest written last.
             try FileManager.default.createDirectory(atPath: directory + "/empty", withIntermediateDirectories: false)
             let summary = try await service.run(to: directory + "/empty")

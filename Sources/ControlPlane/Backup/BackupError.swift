@@ -10,6 +10,8 @@ public struct BackupError: Error, Sendable, CustomStringConvertible {
 
         /// The backup directory exists and holds something.
         public static let destinationNotEmpty: Code = "destination_not_empty"
+        /// The backup directory would be inside `STORAGE_PATH`.
+        public static let destinationInsideStorage: Code = "destination_inside_storage"
         /// The directory holds no manifest, or one this version cannot read.
         public static let invalidManifest: Code = "invalid_manifest"
         /// A file named in the manifest is missing from the backup directory.

@@ -52,6 +52,9 @@ public struct BackupService: Sendable {
         let destination = URL(fileURLWithPath: directory).standardizedFileURL.path
         let parent = (destination as NSString).deletingLastPathComponent
         let exists = try Self.checkDestination(destination)
+        guard !Self.isInside(destination, configuration.storagePath) else {
+            throw BackupError(.destinationInsideStorage, "\(destination) is inside STORAGE_PATH (\(configuration.storagePath)): back up to a directory outside it (the next backup would copy this one, and a restore would replace it)")
+        }
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         // Beside DIR, so the final rename stays on one file system.
         let work = exists ? destination : parent + "/." + (destination as NSString).lastPathComponent + ".partial-" + Identifier.make()
@@ -61,7 +64,7 @@ public struct BackupService: Sendable {
             try FileIO.makeDirectory(work + "/database")
             try FileIO.makeDirectory(work + "/storage")
             var (manifest, documents) = try await copyDatabase(into: work)
-            let tree = StorageTree(root: configuration.storagePath, excluded: [destination, work])
+            let tree = StorageTree(root: configuration.storagePath)
             let (entries, warnings) = try await NIOThreadPool.singleton.runIfActive { [logger] in
                 try tree.copy(into: work + "/storage", logger: logger)
             }
@@ -94,6 +97,22 @@ public struct BackupService: Sendable {
             "bytes": "\(manifest.totalBytes)", "warnings": "\(manifest.warnings.count)", "duration": "\(summary.duration)",
         ])
         return summary
+    }
+
+    /// Whether `path` is `root` or under it, links in their existing parts resolved.
+    static func isInside(_ path: String, _ root: String) -> Bool {
+        func resolved(_ path: String) -> String {
+            var existing = URL(fileURLWithPath: path).standardizedFileURL.path
+            var rest: [String] = []
+            while FileIO.metadata(existing) == nil && existing != "/" {
+                rest.insert((existing as NSString).lastPathComponent, at: 0)
+                existing = (existing as NSString).deletingLastPathComponent
+            }
+            let real = URL(fileURLWithPath: existing).resolvingSymlinksInPath().path
+            return ([real] + rest).joined(separator: "/").replacingOccurrences(of: "//", with: "/")
+        }
+        let path = resolved(path), root = resolved(root)
+        return path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
     }
 
     /// Refuses a destination that is a file or a directory with something in it.

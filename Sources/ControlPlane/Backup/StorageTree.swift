@@ -15,8 +15,6 @@ import PersonaCore
 struct StorageTree {
     /// `STORAGE_PATH`, absolute.
     let root: String
-    /// Absolute paths never entered (the backup being written, when it lies inside).
-    var excluded: Set<String> = []
 
     static let skippedTopLevel: Set<String> = ["persona.db", "persona.db-wal", "persona.db-shm", "persona.db-journal", "models"]
     /// Top-level names that do not make a restore's target count as used: the embedding model,
@@ -24,9 +22,8 @@ struct StorageTree {
     /// (the backup's copy replaces them).
     static let ignoredWhenChecking: Set<String> = ["models", "dev-secrets.env"]
 
-    init(root: String, excluded: Set<String> = []) {
+    init(root: String) {
         self.root = URL(fileURLWithPath: root).standardizedFileURL.path
-        self.excluded = excluded
     }
 
     /// Whether the entry `relative` (`name` in the directory `parent`) is left out.
@@ -62,7 +59,7 @@ struct StorageTree {
         for name in try FileIO.children(directory) {
             let child = relative.isEmpty ? name : relative + "/" + name
             let source = directory + "/" + name
-            guard !excluded.contains(source), !Self.isSkipped(child, name: name, parent: directory),
+            guard !Self.isSkipped(child, name: name, parent: directory),
                   let metadata = FileIO.metadata(source) else { continue }
             guard let kind = metadata.kind else {
                 warnings.append("storage/\(child) was skipped: not a file, directory or link")

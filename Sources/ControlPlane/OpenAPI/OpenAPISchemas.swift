@@ -164,6 +164,7 @@ enum OpenAPISchemas {
             "value": ["type": ["number", "null"]], "threshold": ["type": ["number", "null"]],
             "openedAt": time, "resolvedAt": ["type": ["string", "null"], "format": "date-time"],
         ], required: ["id", "personaId", "kind", "status", "message", "openedAt"]),
+        "Dashboard": dashboard,
         "AdminHealth": object([
             "personas": ["type": "array", "items": object([
                 "personaId": id, "personaName": ["type": "string"], "latest": ["type": ["object", "null"]],
