@@ -74,7 +74,9 @@ public actor ScriptedLLM {
     }
 
     /// Runs `body` with the base URL of a server answering from this script.
-    public func serve<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
+    /// - Parameter host: the address it listens on (another than loopback for a client in a
+    ///   container, e.g. the Docker bridge's gateway).
+    public func serve<T: Sendable>(host: String = "127.0.0.1", _ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router()
         router.post("v1/chat/completions") { request, _ -> Response in
             let bytes = try await request.body.collect(upTo: 8 << 20)
@@ -106,7 +108,7 @@ public actor ScriptedLLM {
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "scripted-llm")
         logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: 0)),
                               onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
                               logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -115,7 +117,7 @@ public actor ScriptedLLM {
             var ports = portStream.makeAsyncIterator()
             guard let port = await ports.next() else { throw TestSetupError("scripted LLM server did not start") }
             do {
-                let value = try await body("http://127.0.0.1:\(port)")
+                let value = try await body("http://\(host):\(port)")
                 await serviceGroup.triggerGracefulShutdown()
                 return value
             } catch {

@@ -3,9 +3,10 @@ import PersonaKit
 import Testing
 import TestTraits
 
-/// `compose/`: cannot be started here (no registry), so it is validated the way DESIGN.md
-/// says: `docker-compose config` resolves it, and LiteLLM's config is checked as YAML.
-@Suite("Compose deployment files", .blocking)
+/// `compose/`: `docker-compose config` resolves the files and LiteLLM's config is checked as
+/// YAML; ComposeTests+Stack brings the stack up for real from the images scripts/build-images
+/// builds (LiteLLM's upstream image cannot be pulled here: the scripted LLM stands in for it).
+@Suite("Compose deployment", .blocking)
 struct ComposeTests {
     static let compose = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("compose").path
@@ -29,24 +30,65 @@ struct ComposeTests {
                            "JWT_REFRESH_SECRET": String(repeating: "r", count: 40), "ENCRYPTION_KEY": String(repeating: "ab", count: 32),
                            "PERSONA_ADMIN_PASSWORD": "a long admin password"]
 
-    @Test("docker-compose config resolves the stack: PostgreSQL with pgvector, the LiteLLM proxy, the control plane on loopback")
-    func composeConfig() throws {
-        var env = Self.required
+    /// `docker-compose config` of `files` under `environment` (plus PATH), as JSON.
+    func config(_ environment: [String: String], files: [String] = ["docker-compose.yml"]) throws -> JSONValue {
+        var env = environment
         env["PATH"] = "/usr/bin:/bin"
-        let (status, output) = try run("/usr/bin/docker-compose", ["-f", "docker-compose.yml", "config"], environment: env)
+        let (status, output) = try run("/usr/bin/docker-compose", files.flatMap { ["-f", $0] } + ["config"], environment: env)
         try #require(status == 0, "\(output)")
-        let json = try JSONDecoder().decode(JSONValue.self, from: Data(try convertYAML(output).utf8))
+        return try JSONDecoder().decode(JSONValue.self, from: Data(try convertYAML(output).utf8))
+    }
+
+    @Test("docker-compose config resolves the stack: the local PostgreSQL with pgvector and control-plane images, the LiteLLM proxy, the control plane on loopback")
+    func composeConfig() throws {
+        let json = try config(Self.required)
         let services = try #require(json["services"]?.objectValue)
         #expect(Set(services.keys) == ["postgres", "litellm", "control-plane"])
-        #expect(json["services"]?["postgres"]?["image"]?.stringValue?.contains("pgvector") == true)
+        #expect(json["services"]?["postgres"]?["image"] == "persona-platform/postgres-pgvector:16")
         let litellm = try #require(json["services"]?["litellm"])
+        #expect(litellm["image"]?.stringValue?.hasPrefix("ghcr.io/berriai/litellm:") == true)
         #expect(litellm["command"]?.arrayValue?.contains("/app/config.yaml") == true)
         let cp = try #require(json["services"]?["control-plane"])
+        #expect(cp["image"] == "persona-platform/control-plane:latest")
         #expect(cp["environment"]?["LITELLM_PROXY_URL"] == "http://litellm:4000")
         #expect(cp["environment"]?["DATABASE_URL"]?.stringValue?.contains("pg-secret@postgres:5432") == true)
+        #expect(cp["depends_on"]?["postgres"]?["condition"] == "service_healthy")
         let ports = cp["ports"]?.arrayValue ?? []
         #expect(!ports.isEmpty)
         #expect(ports.allSatisfy { $0["host_ip"] == "127.0.0.1" || $0.stringValue?.hasPrefix("127.0.0.1:") == true }, "\(ports)")
+        // The engine mounts persona directories by host path: each is the same path inside.
+        let volumes = Set((cp["volumes"]?.arrayValue ?? []).compactMap { $0.stringValue })
+        for path in ["/var/lib/persona", "/run/persona", "/run/persona-cp"] {
+            #expect(volumes.contains("\(path):\(path):rw"), "\(volumes)")
+        }
+        #expect(cp["environment"]?["STORAGE_PATH"] == "/var/lib/persona")
+    }
+
+    @Test("the host paths move together with STORAGE_PATH, PERSONA_RUN_DIR and PERSONA_CONTROL_SOCKET_DIR; the host-LLM override points LITELLM_PROXY_URL at the Docker host")
+    func hostPathsAndHostLLM() throws {
+        var env = Self.required
+        env["STORAGE_PATH"] = "/tmp/pc-x/s"
+        env["PERSONA_RUN_DIR"] = "/tmp/pc-x/r"
+        env["PERSONA_CONTROL_SOCKET_DIR"] = "/tmp/pc-x/c"
+        env["PERSONA_HTTP_PORT"] = "23999"
+        env["HOST_LLM_URL"] = "http://host.docker.internal:4100"
+        let json = try config(env, files: ["docker-compose.yml", "docker-compose.host-llm.yml"])
+        let cp = try #require(json["services"]?["control-plane"])
+        let volumes = Set((cp["volumes"]?.arrayValue ?? []).compactMap { $0.stringValue })
+        for (name, path) in [("STORAGE_PATH", "/tmp/pc-x/s"), ("PERSONA_RUN_DIR", "/tmp/pc-x/r"), ("PERSONA_CONTROL_SOCKET_DIR", "/tmp/pc-x/c")] {
+            #expect(volumes.contains("\(path):\(path):rw"), "\(volumes)")
+            #expect(cp["environment"]?[name]?.stringValue == path)
+        }
+        #expect(cp["ports"]?.arrayValue?.first?.stringValue?.hasPrefix("127.0.0.1:23999:3000") == true, "\(cp["ports"] ?? .null)")
+        #expect(cp["environment"]?["LITELLM_PROXY_URL"] == "http://host.docker.internal:4100")
+        #expect(cp["extra_hosts"]?["host.docker.internal"] == "host-gateway", "\(cp["extra_hosts"] ?? .null)")
+
+        env["HOST_LLM_URL"] = nil
+        env["PATH"] = "/usr/bin:/bin"
+        let (status, output) = try run("/usr/bin/docker-compose", ["-f", "docker-compose.yml", "-f", "docker-compose.host-llm.yml", "config"],
+                                       environment: env)
+        #expect(status != 0)
+        #expect(output.contains("HOST_LLM_URL"))
     }
 
     @Test("a missing required secret is refused by name")

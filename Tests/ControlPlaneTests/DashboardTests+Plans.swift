@@ -14,7 +14,8 @@ extension DashboardTests {
     /// The plan of each dashboard statement, as the engine prints it: SQLite's `EXPLAIN QUERY
     /// PLAN` details, or PostgreSQL's `EXPLAIN` lines with sequential scans priced out
     /// (`enable_seqscan = off`: a plan that still scans a table has no index to use).
-    static func plans(_ database: Database, user: AuthenticatedUser, window: DashboardWindow) async throws -> [DashboardRepository.Query: [String]] {
+    static func plans(_ database: Database, user: AuthenticatedUser,
+                      window: DashboardWindow) async throws -> [DashboardRepository.Query: [String]] {
         let repository = DashboardRepository(kind: database.kind)
         var out: [DashboardRepository.Query: [String]] = [:]
         for query in DashboardRepository.Query.allCases {
@@ -62,7 +63,8 @@ extension DashboardTests {
             let (_, alice, _, _) = try await Self.seed(api, services, admin: admin)
             let adminId = try #require(try await api.get("/api/users/me", token: admin).data?["id"]?.stringValue)
             let window = DashboardWindow(now: Date(), timeZone: try #require(TimeZone(identifier: "Europe/Paris")))
-            for user in [AuthenticatedUser(id: adminId, role: .admin, sessionId: "-"), AuthenticatedUser(id: alice.id, role: .user, sessionId: "-")] {
+            let users = [AuthenticatedUser(id: adminId, role: .admin, sessionId: "-"), AuthenticatedUser(id: alice.id, role: .user, sessionId: "-")]
+            for user in users {
                 let plans = try await Self.plans(services.database, user: user, window: window)
                 #expect(plans.count == DashboardRepository.Query.allCases.count)
                 for (query, lines) in plans {
@@ -70,13 +72,17 @@ extension DashboardTests {
                     switch backend {
                     case .sqlite:
                         // Only the statement's own derived tables (t, s, w and SQLite's subqueries) are scanned.
-                        let scans = lines.filter { $0.hasPrefix("SCAN ") && !$0.hasPrefix("SCAN (subquery-") && !["SCAN t", "SCAN s", "SCAN w"].contains($0) }
+                        let scans = lines.filter {
+                            $0.hasPrefix("SCAN ") && !$0.hasPrefix("SCAN (subquery-") && !["SCAN t", "SCAN s", "SCAN w"].contains($0)
+                        }
                         #expect(scans.isEmpty, "\(user.role) \(query): \(plan)")
                         if let access = Self.expectedAccess[query] {
                             #expect(plan.contains("INDEX \(access.index) \(access.sqlite)"), "\(user.role) \(query): \(plan)")
                         }
                     case .postgres:
-                        let scans = lines.filter { line in Self.bigTables.contains { line.contains("Seq Scan on \($0) ") || line.hasSuffix("Seq Scan on \($0)") } }
+                        let scans = lines.filter { line in
+                            Self.bigTables.contains { line.contains("Seq Scan on \($0) ") || line.hasSuffix("Seq Scan on \($0)") }
+                        }
                         #expect(scans.isEmpty, "\(user.role) \(query): \(plan)")
                         if let access = Self.expectedAccess[query] {
                             #expect(plan.contains(" \(access.index) "), "\(user.role) \(query): \(plan)")

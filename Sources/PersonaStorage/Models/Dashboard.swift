@@ -60,7 +60,9 @@ package struct Dashboard: Codable, Sendable, Equatable {
         package var failedDaily: [Int]
         package var hourly: [Int]
 
-        package init(today: Int, last7Days: Int, byStatus7Days: [String: Int], successRate7Days: Double?, medianDurationMsToday: Int?, medianDurationMs7Days: Int?, daily: [Int], completedDaily: [Int], failedDaily: [Int], hourly: [Int]) {
+        package init(today: Int, last7Days: Int, byStatus7Days: [String: Int], successRate7Days: Double?,
+                     medianDurationMsToday: Int?, medianDurationMs7Days: Int?, daily: [Int], completedDaily: [Int],
+                     failedDaily: [Int], hourly: [Int]) {
             self.today = today
             self.last7Days = last7Days
             self.byStatus7Days = byStatus7Days
@@ -99,7 +101,8 @@ package struct Dashboard: Codable, Sendable, Equatable {
         package var failedDaily: [Int]
         package var hourly: [Int]
 
-        package init(today: Int, last7Days: Int, failed7Days: Int, topTools: [ToolCount], daily: [Int], failedDaily: [Int], hourly: [Int]) {
+        package init(today: Int, last7Days: Int, failed7Days: Int, topTools: [ToolCount], daily: [Int], failedDaily: [Int],
+                     hourly: [Int]) {
             self.today = today
             self.last7Days = last7Days
             self.failed7Days = failed7Days
@@ -138,7 +141,8 @@ package struct Dashboard: Codable, Sendable, Equatable {
         package var documentsDaily: [Int]
         package var chunksDaily: [Int]
 
-        package init(documents: Int, documentsByStatus: [String: Int], chunks: Int, curatedChunks: Int, documentsDaily: [Int], chunksDaily: [Int]) {
+        package init(documents: Int, documentsByStatus: [String: Int], chunks: Int, curatedChunks: Int, documentsDaily: [Int],
+                     chunksDaily: [Int]) {
             self.documents = documents
             self.documentsByStatus = documentsByStatus
             self.chunks = chunks
@@ -177,7 +181,8 @@ package struct Dashboard: Codable, Sendable, Equatable {
         package var callsHourly: [Int]
         package var tokensHourly: [Int]
 
-        package init(callsToday: Int, calls7Days: Int, tokensToday: Int, tokens7Days: Int, byModel7Days: [ModelUsage], callsDaily: [Int], tokensDaily: [Int], callsHourly: [Int], tokensHourly: [Int]) {
+        package init(callsToday: Int, calls7Days: Int, tokensToday: Int, tokens7Days: Int, byModel7Days: [ModelUsage],
+                     callsDaily: [Int], tokensDaily: [Int], callsHourly: [Int], tokensHourly: [Int]) {
             self.callsToday = callsToday
             self.calls7Days = calls7Days
             self.tokensToday = tokensToday
@@ -213,7 +218,8 @@ package struct Dashboard: Codable, Sendable, Equatable {
     package var llm: LLM
     package var alerts: Alerts
 
-    package init(window: Window, personas: Personas, runs: Runs, toolCalls: ToolCalls, approvals: Approvals, memory: Memory, llm: LLM, alerts: Alerts) {
+    package init(window: Window, personas: Personas, runs: Runs, toolCalls: ToolCalls, approvals: Approvals, memory: Memory,
+                 llm: LLM, alerts: Alerts) {
         self.window = window
         self.personas = personas
         self.runs = runs

@@ -61,7 +61,8 @@ extension DashboardRepository {
                 """
         case .toolCallsDaily:
             return """
-                SELECT day, tool_name, COUNT(*) AS n, SUM(CASE WHEN status IN ('failed', 'timed_out', 'interrupted') THEN 1 ELSE 0 END) AS failed
+                SELECT day, tool_name, COUNT(*) AS n,
+                       SUM(CASE WHEN status IN ('failed', 'timed_out', 'interrupted') THEN 1 ELSE 0 END) AS failed
                 FROM (SELECT \(bucket("created_at", days, end: window.end)) AS day, tool_name, status FROM tool_runs
                       WHERE \(visible("persona_id", user)) AND \(range("created_at", first, window.end))) t
                 GROUP BY day, tool_name
@@ -144,7 +145,10 @@ extension DashboardRepository {
     private func visible(_ column: String, _ user: AuthenticatedUser) -> SQLQueryString {
         let ids: SQLQueryString = user.role == .admin
             ? "SELECT id FROM personas"
-            : "SELECT id FROM personas WHERE owner_id = \(bind: user.id) UNION SELECT persona_id FROM persona_members WHERE user_id = \(bind: user.id)"
+            : """
+              SELECT id FROM personas WHERE owner_id = \(bind: user.id)
+              UNION SELECT persona_id FROM persona_members WHERE user_id = \(bind: user.id)
+              """
         return kind == .postgres ? "\(unsafeRaw: column) = ANY(ARRAY(\(ids)))" : "\(unsafeRaw: column) IN (\(ids))"
     }
 

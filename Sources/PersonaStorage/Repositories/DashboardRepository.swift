@@ -34,7 +34,9 @@ package struct DashboardRepository: Sendable {
             completed[day] = try row.decode(column: "s_completed", as: Int.self)
             failed[day] = try row.decode(column: "s_failed", as: Int.self)
             if day >= week {
-                for status in RunStatus.allCases { byStatus[status.rawValue, default: 0] += try row.decode(column: "s_\(status.rawValue)", as: Int.self) }
+                for status in RunStatus.allCases {
+                    byStatus[status.rawValue, default: 0] += try row.decode(column: "s_\(status.rawValue)", as: Int.self)
+                }
             }
         }
         try runs.readHourly(try await rows(.runsHourly), column: "hour")
@@ -63,7 +65,8 @@ package struct DashboardRepository: Sendable {
             requested.daily[day] = try row.decode(column: "n", as: Int.self)
         }
 
-        var documentsByStatus = Dictionary(uniqueKeysWithValues: [DocumentStatus.pending, .processing, .completed, .failed].map { ($0.rawValue, 0) })
+        let documentStatuses: [DocumentStatus] = [.pending, .processing, .completed, .failed]
+        var documentsByStatus = Dictionary(uniqueKeysWithValues: documentStatuses.map { ($0.rawValue, 0) })
         var documents = Series(days: dayCount, hours: 0), documentChunks = Series(days: dayCount, hours: 0)
         for row in try await rows(.documents) {
             let n = try row.decode(column: "n", as: Int.self)
