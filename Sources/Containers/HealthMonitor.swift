@@ -43,6 +43,7 @@ package final class HealthMonitor: Service, Sendable {
     private let restarts = Mutex<[String: Int]>([:])
     let alerts = AlertRepository()
     let audit = AuditRepository()
+    let events = PersonaEventRepository()
     private let lastSample = Mutex<Date?>(nil)
 
     package init(manager: ContainerManager, startup: Gate, logger: Logger) {
@@ -105,7 +106,14 @@ package final class HealthMonitor: Service, Sendable {
         let live = Set(records.compactMap(\.containerId))
         previous.withLock { $0 = $0.filter { live.contains($0.key) } }
         // No write transaction when there is nothing to write (an idle installation, start-up).
-        if !rows.isEmpty { try await database.transaction { try await self.repository.insert(rows, on: $0) } }
+        // Each row is also a `health` event on the persona's live topic, in the same transaction.
+        if !rows.isEmpty {
+            let events = try rows.map { (personaId: $0.personaId, type: "health", data: try JSONCoding.encodeString($0)) }
+            try await database.transaction { tx in
+                try await self.repository.insert(rows, on: tx)
+                try await self.events.append(events, now: now, on: tx)
+            }
+        }
         lastSample.withLock { $0 = now }
         try await evaluateAlerts(rows, records: records, now: now)
         return rows
@@ -114,7 +122,8 @@ package final class HealthMonitor: Service, Sendable {
     /// Opens and resolves alerts from this pass: `cpu_high` (above `alertCpuPercent` in the last
     /// `alertCpuSamples` samples), `memory_high` (above `alertMemoryPercent` of the limit),
     /// `heartbeat_missed` (a registered supervisor silent past its deadline), `restarted` (the
-    /// reconciler restarted the container since the last pass). One open alert per persona and
+    /// reconciler restarted the container since the last pass), `ingestion_failed` (a document of
+    /// the persona failed to ingest in the last hour). One open alert per persona and
     /// kind; each change is audited (`alert.opened`, `alert.resolved`).
     func evaluateAlerts(_ rows: [HealthSample], records: [PersonaContainerRecord], now: Date) async throws {
         let settings = try await settings.load(in: manager.database)
@@ -157,6 +166,14 @@ package final class HealthMonitor: Service, Sendable {
         // nothing open costs nothing.
         let open = try await manager.database.withConnection { try await self.alerts.open(on: $0) }
             .mapValues { Set($0.map(\.kind)) }
+        // Documents that failed to ingest in the last hour, whether or not the container runs.
+        let failed = try await manager.database.withConnection { try await DocumentRepository().failures(since: now.addingTimeInterval(-3600), on: $0) }
+        for (personaId, count) in failed {
+            changes.append((personaId, .ingestionFailed, true, "\(count) document(s) failed to ingest in the last hour", Double(count), nil))
+        }
+        for (personaId, kinds) in open where kinds.contains(.ingestionFailed) && failed[personaId] == nil {
+            changes.append((personaId, .ingestionFailed, false, "", 0, nil))
+        }
         let decided = changes.filter { change in
             (open[change.personaId]?.contains(change.kind) ?? false) != change.open
         }

@@ -15,6 +15,8 @@ import Containers
 public struct AppComponents: Sendable {
     public let configuration: AppConfiguration
     public let database: Database
+    /// The PostgreSQL schema the application runs in, when not the default (tests).
+    public let searchPath: String?
     public let metrics: PrometheusCollectorRegistry
     /// The shared HTTP client (LLM gateway, supervisors), shut down last.
     public let http: HTTPClient
@@ -32,6 +34,8 @@ public struct AppComponents: Sendable {
     public let startup: Gate
     /// Samples the running persona containers (`HEALTH_INTERVAL_SECONDS`).
     package let health: HealthMonitor
+    /// Follows the event tables for this process's WebSocket streams.
+    package let hub: EventHub
     let tokens: TokenService
     let passwords: PasswordHasher
     let secretBox: SecretBox
@@ -40,9 +44,10 @@ public struct AppComponents: Sendable {
     /// Login, refresh, logout and the per-request session check.
     let auth: AuthService
 
-    init(configuration: AppConfiguration, database: Database, logger: Logger) async {
+    init(configuration: AppConfiguration, database: Database, searchPath: String?, logger: Logger) async {
         self.configuration = configuration
         self.database = database
+        self.searchPath = searchPath
         self.http = HTTPClient(eventLoopGroupProvider: .singleton)
         self.metrics = PrometheusCollectorRegistry()
         self.tokens = await TokenService(configuration: configuration)
@@ -53,6 +58,7 @@ public struct AppComponents: Sendable {
         let startup = Gate()
         self.startup = startup
         self.health = HealthMonitor(manager: containers, startup: startup, logger: logger)
+        self.hub = EventHub(database: database, startup: startup, settings: configuration.events, metrics: metrics, logger: logger)
         self.memory = MemoryService(configuration: configuration, database: database,
                                     embedder: MemoryEmbedder(configuration: configuration, http: http))
         self.tools = ToolRegistry(database: database, logger: logger)

@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdBcrypt
+import HummingbirdCore
+import HummingbirdWebSocket
 import LLM
 import Logging
 import PersonaCore
@@ -29,7 +31,7 @@ public typealias ControlPlaneApplication = Application<RouterResponder<AppReques
 public func buildApplication(configuration: AppConfiguration, searchPath: String? = nil,
                              logger: Logger) async throws -> (ControlPlaneApplication, AppComponents) {
     let database = try Database.open(configuration: configuration, searchPath: searchPath, logger: logger)
-    let components = await AppComponents(configuration: configuration, database: database, logger: logger)
+    let components = await AppComponents(configuration: configuration, database: database, searchPath: searchPath, logger: logger)
     let router = buildRouter(components)
     var llmConfiguration = LLMClient.Configuration(baseURL: configuration.litellmProxyURL, apiKey: configuration.litellmAPIKey)
     llmConfiguration.timeout = .seconds(Int64(configuration.llmTimeoutSeconds))
@@ -42,17 +44,33 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
     let internalAPI = InternalAPIController(configuration: configuration, database: database, containers: components.containers,
                                             memory: components.memory, tools: components.tools, secretBox: components.secretBox,
                                             startup: startup)
+    // `/api/ws` upgrades on the main port (and on WEBSOCKET_PORT when set); every other
+    // request goes to the router.
+    let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+    EventSocketController(database: database, auth: components.auth, hub: components.hub, settings: configuration.events)
+        .addRoutes(to: webSocketRouter)
+    let server = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: webSocketRouter, configuration: .init(
+        ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5))))
     var app = Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                              serverName: "persona-control-plane"),
         services: [database.service, HTTPClientService(client: components.http, containers: components.containers), worker,
+                   components.hub, AlertWebhook(database: database, http: components.http, settings: configuration.webhook,
+                                                startup: startup, logger: logger),
                    InternalAPIServer(controller: internalAPI, logger: logger),
                    Reconciler(database: database, containers: components.containers, startup: startup, logger: logger),
                    RetentionService(database: database, startup: startup, logger: logger),
                    MemoryIngestionWorker(database: database, memory: components.memory, startup: startup, logger: logger),
                    MemoryCurator(database: database, memory: components.memory, startup: startup, llm: llm, logger: logger)],
         logger: logger)
+    if let port = configuration.websocketPort {
+        app.addServices(Application(router: Router(context: BasicWebSocketRequestContext.self), server: server,
+                                    configuration: .init(address: .hostname(configuration.host, port: port),
+                                                         serverName: "persona-control-plane"),
+                                    logger: logger))
+    }
     if components.health.interval != nil {
         app.addServices(components.health)
     }

@@ -28,6 +28,9 @@ public struct APIClient: Sendable {
     let client: any TestClientProtocol
     static let validator = JSONSchemaValidator(root: controlPlaneOpenAPIDocument)
 
+    /// The server's port in live mode (`nil` in router mode).
+    public var port: Int? { client.port }
+
     public func request(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: JSONValue? = nil,
                         rawBody: String? = nil, rawBytes: [UInt8]? = nil, headers: HTTPFields = [:],
                         sourceLocation: SourceLocation = #_sourceLocation) async throws -> APIResponse {

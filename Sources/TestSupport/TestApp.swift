@@ -55,6 +55,7 @@ public struct TestApp: Sendable {
     /// Runs `body` against a fresh application in Hummingbird's router test mode.
     public static func run<T: Sendable>(
         _ backend: TestBackend,
+        setup: TestingSetup = .router,
         configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
         _ body: @Sendable (APIClient, AppComponents) async throws -> T
     ) async throws -> T {
@@ -80,7 +81,7 @@ public struct TestApp: Sendable {
             let (app, services) = try await buildApplication(configuration: configuration, searchPath: schema, logger: logger)
             let value: T
             do {
-                value = try await app.test(.router) { client in
+                value = try await app.test(setup) { client in
                     let value = try await body(APIClient(client: client), services)
                     await services.containers.removeManagedContainers()
                     return value
@@ -97,5 +98,26 @@ public struct TestApp: Sendable {
             await dropSchema()
             throw error
         }
+    }
+
+    /// Runs `body` against a second live control plane on the same database (a replica: the
+    /// same PostgreSQL schema), while the first one from ``run(_:setup:configure:_:)`` runs.
+    public static func replica<T: Sendable>(
+        of primary: AppComponents,
+        _ body: @Sendable (APIClient, AppComponents) async throws -> T
+    ) async throws -> T {
+        var configuration = primary.configuration
+        let short = Identifier.make().replacingOccurrences(of: "-", with: "").suffix(10)
+        configuration.containers.runDirectory = "/tmp/pr-\(short)"
+        configuration.containers.controlSocketDirectory = "/tmp/pc-\(short)"
+        defer {
+            for directory in [configuration.containers.runDirectory, configuration.containers.controlSocketDirectory] {
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+        }
+        var logger = Logger(label: "replica")
+        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        let (app, services) = try await buildApplication(configuration: configuration, searchPath: primary.searchPath, logger: logger)
+        return try await app.test(.live) { client in try await body(APIClient(client: client), services) }
     }
 }

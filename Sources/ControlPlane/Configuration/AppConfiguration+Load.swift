@@ -106,6 +106,7 @@ extension AppConfiguration {
             c.refreshTokenLifetime = seconds
         }
         try c.loadMemory(env)
+        try c.loadEvents(env)
         try c.loadSecrets(env)
         return c
     }

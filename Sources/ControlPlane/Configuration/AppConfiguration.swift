@@ -41,7 +41,12 @@ public struct AppConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     public var logFile: String?
     public var corsOrigin: String?
+    /// `WEBSOCKET_PORT`: a second listener for `/api/ws` (it is always on the main port too).
     public var websocketPort: Int?
+    /// The live event stream (`/api/ws`): poll interval, queue limit, timeouts.
+    public var events = EventSettings()
+    /// Alert delivery to `ALERT_WEBHOOK_URL`.
+    public var webhook = WebhookSettings()
     public var adminEmail: String?
     public var adminPassword: String?
     /// bcrypt cost for new password hashes.

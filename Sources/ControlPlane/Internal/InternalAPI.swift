@@ -24,6 +24,7 @@ struct InternalAPIController: Sendable {
     let startup: Gate
     let secrets = SecretRepository()
     let audit = AuditRepository()
+    let events = PersonaEventRepository()
     var manager: ContainerManager { containers }
 
     /// Largest report accepted (an events batch of 50 finished invocations with outputs).
@@ -62,6 +63,19 @@ struct InternalAPIController: Sendable {
                                                              healthy: body.status == "ok", now: Date(), on: $0)
             }
             guard fresh else { throw APIError(.conflict, code: "stale_boot", "This boot is not the registered one; register first") }
+            // A sidecar that started, stopped or failed since the last heartbeat is an event
+            // on the persona's live topic (most heartbeats change nothing and write nothing).
+            let states = { (beat: Heartbeat?) in Dictionary((beat?.sidecars ?? []).map { ($0.name, $0.state) }, uniquingKeysWith: { a, _ in a }) }
+            if states(record.heartbeat) != states(body) {
+                let sidecars: [JSONValue] = body.sidecars.map {
+                    ["name": .string($0.name), "state": .string($0.state), "detail": $0.detail.map { .string($0) } ?? .null,
+                     "eager": .bool($0.eager), "restarts": .number(Double($0.restarts))]
+                }
+                try await database.withConnection {
+                    try await events.append(personaId: record.personaId, type: "sidecars", data: ["sidecars": .array(sidecars)],
+                                            now: Date(), on: $0)
+                }
+            }
             return Response(status: .noContent)
         }
         router.post(RouterPath(SupervisorRoutes.events)) { request, context in
@@ -74,6 +88,13 @@ struct InternalAPIController: Sendable {
                     if event.kind == .finished, let key = event.idempotencyKey, let result = event.result {
                         try await manager.tools.finishRun(personaId: record.personaId, idempotencyKey: key, result: result, now: Date(), on: tx)
                     }
+                    var data: [String: JSONValue] = ["invocationId": .string(event.invocationId), "tool": .string(event.tool),
+                                           "at": .string(JSONCoding.formatTimestamp(event.at))]
+                    if let result = event.result {
+                        data["status"] = .string(result.status.rawValue)
+                        data["durationMs"] = .number(Double(result.durationMs))
+                    }
+                    try await events.append(personaId: record.personaId, type: "tool.\(event.kind.rawValue)", data: .object(data), now: Date(), on: tx)
                 }
             }
             return Response(status: .noContent)

@@ -79,7 +79,7 @@ enum OpenAPIDocument {
                   summary: "The persona container's health samples (CPU, memory, pids, I/O, workspace, LLM calls and tokens, runs, tool calls) from since to until (default the last hour), merged into buckets of step seconds when asked",
                   tag: "containers", responses: [200: "HealthSeries", 400: "Error", 404: "Error"], query: ["since", "until", "step"]),
         Operation(method: "get", path: "/api/personas/{id}/alerts",
-                  summary: "The persona's alerts (cpu_high, memory_high, heartbeat_missed, restarted), newest first; status=open|resolved filters",
+                  summary: "The persona's alerts (cpu_high, memory_high, heartbeat_missed, restarted, ingestion_failed), newest first; status=open|resolved filters",
                   tag: "containers", responses: [200: "Alert[]", 400: "Error", 404: "Error"], query: ["status"]),
         Operation(method: "get", path: "/api/admin/health", summary: "Every persona's latest health sample and open alerts (admin)",
                   tag: "admin", responses: [200: "AdminHealth", 403: "Error"]),

@@ -159,7 +159,7 @@ enum OpenAPISchemas {
         ], required: ["id", "name", "version", "description", "category", "source", "builtin", "requiresApproval", "timeoutMs", "needs",
                       "secrets", "dependsOn", "dependencyChain", "inputSchema", "versions", "personas", "updatedAt"]),
         "Alert": object([
-            "id": id, "personaId": id, "kind": ["type": "string", "enum": ["cpu_high", "memory_high", "heartbeat_missed", "restarted"]],
+            "id": id, "personaId": id, "kind": ["type": "string", "enum": ["cpu_high", "memory_high", "heartbeat_missed", "restarted", "ingestion_failed"]],
             "status": ["type": "string", "enum": ["open", "resolved"]], "message": ["type": "string"],
             "value": ["type": ["number", "null"]], "threshold": ["type": ["number", "null"]],
             "openedAt": time, "resolvedAt": ["type": ["string", "null"], "format": "date-time"],

@@ -6,6 +6,7 @@ import SQLKit
 package struct PersonaAlert: Codable, Sendable, Equatable {
     package enum Kind: String, Codable, Sendable, CaseIterable {
         case cpuHigh = "cpu_high", memoryHigh = "memory_high", heartbeatMissed = "heartbeat_missed", restarted
+        case ingestionFailed = "ingestion_failed"
     }
 
     package var id: String
@@ -32,8 +33,12 @@ package struct PersonaAlert: Codable, Sendable, Equatable {
     }
 }
 
-/// `persona_alerts` access: open (once per persona and kind), resolve, list.
+/// `persona_alerts` access: open (once per persona and kind), resolve, list. Each change is
+/// also an `alert.opened` / `alert.resolved` row in `persona_events` (the WebSocket's `alerts`
+/// topic and the webhook follow those), written in the same transaction.
 package struct AlertRepository: Sendable {
+    let events = PersonaEventRepository()
+
     package init() {}
 
     /// Opens an alert unless one of that kind is open for the persona.
@@ -49,14 +54,24 @@ package struct AlertRepository: Sendable {
             .values(SQLBind(id), SQLBind(personaId), SQLBind(kind.rawValue), SQLBind("open"), SQLBind(message), SQLBind(value),
                     SQLBind(threshold), SQLBind(now))
             .run()
+        try await events.append(personaId: personaId, type: "alert.opened", data: [
+            "alertId": .string(id), "personaId": .string(personaId), "kind": .string(kind.rawValue), "status": "open",
+            "message": .string(message), "value": value.map { .number($0) } ?? .null, "threshold": threshold.map { .number($0) } ?? .null,
+            "openedAt": .string(JSONCoding.formatTimestamp(now)),
+        ], now: now, on: db)
         return id
     }
 
     /// Resolves the persona's open alert of `kind`; returns its id, or `nil` when none was open.
     package func resolve(personaId: String, kind: PersonaAlert.Kind, now: Date, on db: any SQLDatabase) async throws -> String? {
-        try await db.update("persona_alerts").set("status", to: "resolved").set("resolved_at", to: now)
+        guard let id = try await db.update("persona_alerts").set("status", to: "resolved").set("resolved_at", to: now)
             .where("persona_id", .equal, personaId).where("kind", .equal, kind.rawValue).where("status", .equal, "open")
-            .returning("id").first()?.decode(column: "id", as: String.self)
+            .returning("id").first()?.decode(column: "id", as: String.self) else { return nil }
+        try await events.append(personaId: personaId, type: "alert.resolved", data: [
+            "alertId": .string(id), "personaId": .string(personaId), "kind": .string(kind.rawValue), "status": "resolved",
+            "resolvedAt": .string(JSONCoding.formatTimestamp(now)),
+        ], now: now, on: db)
+        return id
     }
 
     /// The persona's alerts, newest first; `status` `open` or `resolved` filters.

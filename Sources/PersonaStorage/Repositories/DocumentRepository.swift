@@ -77,4 +77,16 @@ package struct DocumentRepository: Sendable {
     package init() {
 
     }
+
+    /// Failed documents updated since `since`, by persona (the `documents_queue_idx` on
+    /// (status, id) bounds it to failed rows).
+    package func failures(since: Date, on db: any SQLDatabase) async throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for row in try await db.select().column("persona_id").column(SQLFunction("count", args: SQLLiteral.all), as: "n")
+            .from("documents").where("status", .equal, "failed").where("updated_at", .greaterThanOrEqual, since)
+            .groupBy("persona_id").all() {
+            out[try row.decode(column: "persona_id", as: String.self)] = try row.decode(column: "n", as: Int.self)
+        }
+        return out
+    }
 }

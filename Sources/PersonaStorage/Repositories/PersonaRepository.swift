@@ -58,6 +58,16 @@ package struct PersonaRepository: Sendable {
         }
     }
 
+    /// The ids of every persona `user` can see (owner or member); `nil` for an admin, who sees all.
+    package func visibleIds(user: AuthenticatedUser, on db: any SQLDatabase) async throws -> Set<String>? {
+        guard user.role != .admin else { return nil }
+        let owned = try await db.select().column("id").from("personas").where("owner_id", .equal, user.id).all()
+            .map { try $0.decode(column: "id", as: String.self) }
+        let member = try await db.select().column("persona_id").from("persona_members").where("user_id", .equal, user.id).all()
+            .map { try $0.decode(column: "persona_id", as: String.self) }
+        return Set(owned).union(member)
+    }
+
     private func selectWithRole(userId: String, on db: any SQLDatabase) -> SQLSelectBuilder {
         db.select()
             .column(SQLColumn(SQLLiteral.all, table: SQLIdentifier("p")))
