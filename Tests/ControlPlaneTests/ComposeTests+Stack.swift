@@ -62,7 +62,7 @@ extension ComposeTests {
         ProcessInfo.processInfo.environment["PERSONA_IMAGE"] ?? "persona-platform/persona:latest",
     ]
 
-    @Test("docker-compose up brings up PostgreSQL and the control plane from the local images; the admin logs in, starts a persona, runs a shell tool and an agent run through the scripted LLM; down -v leaves nothing behind")
+    @Test("docker-compose up brings up PostgreSQL and the control plane from the local images; the admin logs in, starts a persona, runs a shell tool and an agent run through the scripted LLM, backs up with the image's pg_dump; down -v leaves nothing behind")
     func stackUpAndDown() async throws {
         if ProcessInfo.processInfo.environment["PERSONA_SKIP_DEPLOYMENT_IMAGES"] == "1" {
             print("ComposeTests: stack test skipped: PERSONA_SKIP_DEPLOYMENT_IMAGES=1 (scripts/build-images did not build the control-plane and PostgreSQL images)")
@@ -180,6 +180,12 @@ extension ComposeTests {
         let done = try #require(finished, "run \(run) did not end within 60 s")
         #expect(done.data?["status"] == "completed", "\(done.body)")
         #expect(done.data?["output"] == "The file says deployed.")
+
+        // The image's pg_dump is PostgreSQL 16's: a backup from inside the container works
+        // against the 16 server (Debian's pg_dump 15 would refuse).
+        let (backupStatus, backup) = try stack.compose(self, ["exec", "-T", "control-plane", "persona-control-plane", "backup", "--to", "/tmp/backup"])
+        #expect(backupStatus == 0, "\(backup)")
+        #expect(backup.contains("backup /tmp/backup: postgres database"), "\(backup)")
 
         // The image's health check (curl on /readyz) reports the container healthy.
         let container = try stack.compose(self, ["ps", "-q", "control-plane"]).1.trimmingCharacters(in: .whitespacesAndNewlines)
