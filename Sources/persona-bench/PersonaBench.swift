@@ -11,7 +11,7 @@ struct PersonaBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "persona-bench",
         abstract: "Persona Platform benchmarks (scripts/bench-graph, scripts/bench-memory, scripts/bench-tools)",
-        subcommands: [Graph.self, MemorySearch.self, ToolSearchBench.self])
+        subcommands: [Graph.self, MemorySearch.self, ToolSearchBench.self, EventsBench.self])
 }
 
 /// Options shared by the subcommands.

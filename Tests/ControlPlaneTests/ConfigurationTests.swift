@@ -29,6 +29,27 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("ALERT_WEBHOOK_URL needs an http(s) URL and a signing secret of 16+ bytes; the retry settings are read")
+    func alertWebhookSettings() throws {
+        let storage = temporaryStorage()
+        defer { try? FileManager.default.removeItem(atPath: storage) }
+        let base = ["STORAGE_PATH": storage, "ALERT_WEBHOOK_URL": "https://hooks.example.com/persona"]
+        for env in [base, base.merging(["ALERT_WEBHOOK_SECRET": "short"]) { $1 },
+                    base.merging(["ALERT_WEBHOOK_URL": "ftp://x", "ALERT_WEBHOOK_SECRET": Self.strong]) { $1 }] {
+            #expect(throws: ConfigurationError.self, "\(env)") { try AppConfiguration.load(environment: Environment(env)) }
+        }
+        let loaded = try AppConfiguration.load(environment: Environment(base.merging([
+            "ALERT_WEBHOOK_SECRET": Self.strong, "ALERT_WEBHOOK_MAX_ATTEMPTS": "3", "ALERT_WEBHOOK_RETRY_BASE_MS": "250",
+            "WEBSOCKET_QUEUE_LIMIT": "256", "WEBSOCKET_PORT": "3001",
+        ]) { $1 }))
+        #expect(loaded.webhook.url == "https://hooks.example.com/persona")
+        #expect(loaded.webhook.maxAttempts == 3)
+        #expect(loaded.webhook.retryBase == .milliseconds(250))
+        #expect(loaded.events.queueLimit == 256)
+        #expect(loaded.websocketPort == 3001)
+        #expect(try AppConfiguration.load(environment: Environment(["STORAGE_PATH": storage])).webhook.url == nil)
+    }
+
     @Test("ENCRYPTION_KEY accepts 64 hex characters, base64 of 32 bytes, or 32 raw bytes")
     func encryptionKeyForms() {
         let bytes = (0..<32).map { UInt8($0) }

@@ -2,6 +2,7 @@
 import Foundation
 import Logging
 import PersonaKit
+import PersonaStorage
 import SQLKit
 import Testing
 import TestSupport
@@ -36,11 +37,22 @@ struct RetentionTests {
                     try await db.update("runs").set("completed_at", to: old).where("id", .equal, runs[0]).run()
                     try await db.update("audit_events").set("created_at", to: old).where("event_type", .equal, "persona.created").run()
                 }
+                // Persona events: an old one, a two-day-old health event, a two-day-old alert, a fresh health event.
+                let events = PersonaEventRepository()
+                try await services.database.withConnection { db in
+                    try await events.append(personaId: persona, type: "alert.opened", data: ["n": 1], now: old, on: db)
+                    try await events.append(personaId: persona, type: "health", data: ["n": 2], now: Date().addingTimeInterval(-2 * 86_400), on: db)
+                    try await events.append(personaId: persona, type: "alert.resolved", data: ["n": 3], now: Date().addingTimeInterval(-2 * 86_400), on: db)
+                    try await events.append(personaId: persona, type: "health", data: ["n": 4], now: Date(), on: db)
+                }
                 let outcome = try await RetentionService(database: services.database, startup: services.startup, logger: Logger(label: "test")).sweep(now: Date())
+                #expect(outcome.personaEvents == 2)
+                let kept = try await services.database.withConnection { try await events.events(personaId: persona, after: 0, limit: 10, on: $0) }
+                #expect(kept.map(\.type) == ["alert.resolved", "health"])
                 #expect(outcome.auditEvents == 1)
                 #expect(outcome.compactedCheckpoints == 1)
                 #expect(outcome.runEvents >= 2)
-                let (deltas, events, audit) = try await services.database.withConnection { db in
+                let (deltas, runEvents, audit) = try await services.database.withConnection { db in
                     (try await db.select().column("run_id").column("delta").from("run_checkpoints").all()
                         .map { (try $0.decode(column: "run_id", as: String.self), try $0.decode(column: "delta", as: String.self)) },
                      try await db.select().column("run_id").from("run_events").all().map { try $0.decode(column: "run_id", as: String.self) },
@@ -48,8 +60,8 @@ struct RetentionTests {
                 }
                 #expect(deltas.filter { $0.0 == runs[0] }.allSatisfy { $0.1 == "{}" })
                 #expect(deltas.filter { $0.0 == runs[1] }.allSatisfy { $0.1 != "{}" })
-                #expect(!events.contains(runs[0]))
-                #expect(events.contains(runs[1]))
+                #expect(!runEvents.contains(runs[0]))
+                #expect(runEvents.contains(runs[1]))
                 #expect(!audit.contains("persona.created"))
                 #expect(audit.contains("agent.created") || audit.contains("run.created"))
                 // The old run's timeline is still there.

@@ -148,6 +148,25 @@ struct WebSocketTests {
         }
     }
 
+    @Test("WEBSOCKET_PORT adds a second listener serving /api/ws")
+    func secondListener() async throws {
+        let port = Int.random(in: 40_000...44_000)
+        try await TestApp.run(.sqlite, setup: .live, configure: { $0.websocketPort = port }) { api, _ in
+            let admin = try await api.login().access
+            var socket: EventSocketClient?
+            // The listener comes up with the server; give it a moment on a loaded machine.
+            for _ in 0..<50 {
+                let attempt = EventSocketClient(port: port, protocols: ["persona.v1", "bearer.\(admin)"])
+                if await attempt.next(timeout: .seconds(2))?["type"] == "ready" { socket = attempt; break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let connected = try #require(socket, "no WebSocket on port \(port)")
+            connected.send(["type": "ping"])
+            #expect(await connected.next()?["type"] == "pong")
+            connected.finish()
+        }
+    }
+
     @Test("logout closes the socket with 4401")
     func logoutCloses() async throws {
         try await TestApp.run(.sqlite, setup: .live, configure: { $0.events.revalidateInterval = .milliseconds(200) }) { api, _ in

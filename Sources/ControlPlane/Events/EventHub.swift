@@ -97,9 +97,11 @@ package final class EventHub: Service, Sendable {
         cursor.advance(now: .now, gapWait: gapWait)
         guard !fresh.isEmpty else { return false }
         let targets = sinks.withLock { Array($0.values) }
+        guard !targets.isEmpty else { return batch.count == Self.batch }
+        let prepared = fresh.map { EventSink.Prepared($0, table: table) }
         var queued = 0
         for sink in targets {
-            queued += sink.offer(fresh, from: table).queued
+            queued += sink.offer(prepared).queued
         }
         if queued > 0 { delivered.increment(by: Int64(queued)) }
         return batch.count == Self.batch

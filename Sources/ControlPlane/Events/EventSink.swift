@@ -71,7 +71,12 @@ final class EventSink: Sendable {
     let limit: Int
     let stallTimeout: Duration
     private let state = Mutex(State())
-    private let wake = Wakeup()
+    private let waiter = Mutex(Waiter())
+
+    private struct Waiter {
+        var continuation: CheckedContinuation<Void, Never>?
+        var pending = false
+    }
 
     /// - Parameters:
     ///   - limit: frames that may wait while the writer is stuck (see ``isTooSlow``).
@@ -100,7 +105,7 @@ final class EventSink: Sendable {
             }
             return state.dropped
         }
-        if dropped { wake.signal() }
+        if dropped { signal() }
         return dropped
     }
 
@@ -122,7 +127,7 @@ final class EventSink: Sendable {
             if let replayAfter { state.replays.append((topic, replayAfter)) }
             return true
         }
-        if added { wake.signal() }
+        if added { signal() }
         return added
     }
 
@@ -133,17 +138,33 @@ final class EventSink: Sendable {
     /// Queues a frame of the socket's own (replies, errors).
     func send(_ frame: String) {
         state.withLock { $0.queue.append(frame) }
-        wake.signal()
+        signal()
     }
 
-    /// Offers a batch of new events of `table`: frames for the matching subscriptions are
-    /// queued (or held while replaying). `dropped` is true when this batch overflowed the queue.
-    func offer(_ events: [StoredEvent], from table: EventTable) -> (queued: Int, dropped: Bool) {
+    /// A new event with its frame for each topic it belongs to, encoded once for every socket.
+    struct Prepared: Sendable {
+        var event: StoredEvent
+        var frames: [(topic: EventTopic, frame: String)]
+        /// The run's final status event.
+        var endsRun: Bool
+
+        init(_ event: StoredEvent, table: EventTable) {
+            self.event = event
+            frames = EventSink.topics(of: event, table: table, visible: nil).map { ($0, EventSink.frame(event, topic: $0)) }
+            endsRun = EventSink.endsRun(event, table: table)
+        }
+    }
+
+    /// Offers a batch of new events: frames for the matching subscriptions are queued (or held
+    /// while replaying). `dropped` is true when the sink is now too slow.
+    func offer(_ events: [Prepared]) -> (queued: Int, dropped: Bool) {
         let outcome = state.withLock { state -> (Int, Bool) in
             guard !state.dropped, !state.closed, !state.subscriptions.isEmpty else { return (0, false) }
             var queued = 0
-            for event in events {
-                for topic in Self.topics(of: event, table: table, visible: state.visible) {
+            for prepared in events {
+                let event = prepared.event
+                for (topic, frame) in prepared.frames {
+                    if topic == .alerts, let visible = state.visible, !visible.contains(event.owner) { continue }
                     guard var subscription = state.subscriptions[topic] else { continue }
                     if !subscription.replayed.isEmpty {
                         if event.seq > subscription.replayedMax {
@@ -158,10 +179,10 @@ final class EventSink: Sendable {
                         subscription.held!.append(event)
                         state.subscriptions[topic] = subscription
                     } else {
-                        state.queue.append(Self.frame(event, topic: topic))
+                        state.queue.append(frame)
                         queued += 1
                         // A run that ended ends its subscription, as the SSE stream ends.
-                        if Self.endsRun(event, table: table) {
+                        if prepared.endsRun {
                             state.queue.append(Self.endFrame(topic))
                             state.subscriptions[topic] = nil
                         }
@@ -175,7 +196,7 @@ final class EventSink: Sendable {
             }
             return (queued, false)
         }
-        if outcome.0 > 0 || outcome.1 { wake.signal() }
+        if outcome.0 > 0 || outcome.1 { signal() }
         return outcome
     }
 
@@ -196,7 +217,7 @@ final class EventSink: Sendable {
                 }
             }
         }
-        wake.signal()
+        signal()
     }
 
     /// The next work for the writer; waits while there is none.
@@ -216,14 +237,47 @@ final class EventSink: Sendable {
                 return nil
             }
             if let work { return work }
-            await wake.wait(upTo: .seconds(1))
+            await waitForWork()
             if Task.isCancelled { return .closed }
         }
     }
 
+    /// Suspends until ``signal()`` (or cancellation); a signal with nobody waiting is kept for
+    /// the next wait. One continuation, no task or timer per wait: 500 sockets wake at once on
+    /// every event.
+    private func waitForWork() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = waiter.withLock { waiter -> Bool in
+                    if waiter.pending || Task.isCancelled {
+                        waiter.pending = false
+                        return true
+                    }
+                    waiter.continuation = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            signal()
+        }
+    }
+
+    private func signal() {
+        let continuation = waiter.withLock { waiter -> CheckedContinuation<Void, Never>? in
+            guard let continuation = waiter.continuation else {
+                waiter.pending = true
+                return nil
+            }
+            waiter.continuation = nil
+            return continuation
+        }
+        continuation?.resume()
+    }
+
     func close() {
         state.withLock { $0.closed = true }
-        wake.signal()
+        signal()
     }
 
     /// A run's final `status` event (completed, failed, cancelled).

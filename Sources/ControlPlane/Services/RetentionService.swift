@@ -9,7 +9,10 @@ import PersonaCore
 /// - audit events older than `auditRetentionDays` are deleted;
 /// - runs that ended more than `runHistoryRetentionDays` ago lose their state deltas (only a
 ///   run that may resume needs them; each step's timeline entry is kept, so `GET /api/runs/{id}`
-///   still shows what happened) and their live-event log (the SSE replay).
+///   still shows what happened) and their live-event log (the SSE replay);
+/// - persona events (the WebSocket's persona and alert topics) older than
+///   `runHistoryRetentionDays` are deleted, and `health` events after a day (the samples
+///   themselves stay in `persona_health_metrics`).
 struct RetentionService: Service {
     let database: Database
     /// Opened once migrations ran; loops wait on it before their first query.
@@ -22,6 +25,7 @@ struct RetentionService: Service {
         var auditEvents = 0
         var compactedCheckpoints = 0
         var runEvents = 0
+        var personaEvents = 0
     }
 
     func run() async throws {
@@ -32,7 +36,8 @@ struct RetentionService: Service {
                 if outcome != Outcome() {
                     logger.info("retention applied", metadata: ["audit_events": "\(outcome.auditEvents)",
                                                                 "checkpoints_compacted": "\(outcome.compactedCheckpoints)",
-                                                                "run_events": "\(outcome.runEvents)"])
+                                                                "run_events": "\(outcome.runEvents)",
+                                                                "persona_events": "\(outcome.personaEvents)"])
                 }
             } catch {
                 logger.warning("applying retention failed", metadata: ["error": "\(error)"])
@@ -57,6 +62,9 @@ struct RetentionService: Service {
                 UPDATE run_checkpoints SET delta = '{}' WHERE delta <> '{}' AND run_id IN (\(ended)) RETURNING run_id
                 """).all().count
             outcome.runEvents = try await tx.raw("DELETE FROM run_events WHERE run_id IN (\(ended)) RETURNING seq").all().count
+            outcome.personaEvents = try await PersonaEventRepository().delete(olderThan: runCutoff, on: tx)
+                + tx.delete(from: "persona_events").where("created_at", .lessThan, now.addingTimeInterval(-86_400))
+                    .where("type", .equal, "health").returning("seq").all().count
             return outcome
         }
     }
