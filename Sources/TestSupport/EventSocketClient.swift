@@ -77,6 +77,24 @@ public final class EventSocketClient: Sendable {
         outgoing.finish()
     }
 
+    /// The server's close frame once the socket ends; throws when it has not ended within
+    /// `timeout` (a test must not hang on a socket that stays open).
+    public func closeFrame(timeout: Duration = .seconds(15)) async throws -> WebSocketCloseFrame? {
+        let closed = self.closed
+        return try await withThrowingTaskGroup(of: WebSocketCloseFrame??.self) { group in
+            group.addTask { .some(try await closed.value) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return .none
+            }
+            defer { group.cancelAll() }
+            guard case .some(let frame) = try await group.next() ?? nil else {
+                throw TestSetupError("the WebSocket did not close within \(timeout)")
+            }
+            return frame
+        }
+    }
+
     /// Every frame received so far.
     public var received: [JSONValue] { inbox.withLock { $0.frames } }
 

@@ -67,12 +67,12 @@ struct WebSocketTests {
         try await TestApp.run(.sqlite, setup: .live, configure: { $0.events.authTimeout = .milliseconds(500) }) { api, _ in
             let port = try #require(api.port)
             let bad = EventSocketClient(port: port, protocols: ["persona.v1", "bearer.not-a-token"])
-            #expect(try await bad.closed.value?.closeCode == .unknown(4401))
+            #expect(try await bad.closeFrame()?.closeCode == .unknown(4401))
             let silent = EventSocketClient(port: port)
-            #expect(try await silent.closed.value?.closeCode == .unknown(4401))
+            #expect(try await silent.closeFrame()?.closeCode == .unknown(4401))
             let garbage = EventSocketClient(port: port)
             garbage.send(text: "hello")
-            #expect(try await garbage.closed.value?.closeCode == .unknown(4401))
+            #expect(try await garbage.closeFrame()?.closeCode == .unknown(4401))
         }
     }
 
@@ -174,7 +174,7 @@ struct WebSocketTests {
             let socket = try connect(api, token: token)
             #expect(await socket.next()?["type"] == "ready")
             #expect(try await api.post("/api/auth/logout", token: token).status == .noContent)
-            let close = try await socket.closed.value
+            let close = try await socket.closeFrame()
             #expect(close?.closeCode == .unknown(4401))
             #expect(close?.reason == "session ended")
         }
@@ -234,7 +234,7 @@ struct WebSocketTests {
                 let frame = await socket.next(where: isEvent("persona:\(persona)"))
                 #expect(frame?["data"]?["from"] == "primary")
                 #expect(try await api.post("/api/auth/logout", token: admin).status == .noContent)
-                #expect(try await socket.closed.value?.closeCode == .unknown(4401))
+                #expect(try await socket.closeFrame()?.closeCode == .unknown(4401))
             }
         }
     }
