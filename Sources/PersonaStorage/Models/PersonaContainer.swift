@@ -20,6 +20,9 @@ public enum ContainerState: String, Codable, Sendable, CaseIterable {
     case unhealthy
     /// Could not be created or started, or crashed more often than the restart policy allows.
     case failed
+    /// Frozen (`docker pause`, memory kept) after `personaIdleMinutes` without activity; the
+    /// next tool call, run step, desktop request or trigger unpauses it.
+    case paused
 }
 
 /// A row of `persona_containers`: desired state, what was last seen, and the container token
@@ -48,6 +51,14 @@ package struct PersonaContainerRecord: Sendable {
     package var stoppedAt: Date?
     package var createdAt: Date
     package var updatedAt: Date
+    /// The last activity seen: a tool call, a run step, a desktop request or a wake (written at
+    /// most every few seconds per persona).
+    package var lastActiveAt: Date?
+    /// When the idle sweep paused the container (meaningful while `state` is `paused`).
+    package var pausedAt: Date?
+    /// When the idle sweep stopped the container; `desiredState` stays `running`, so the next
+    /// use starts it again. Cleared by the next start.
+    package var idleStoppedAt: Date?
 
     package init(row: any SQLRow) throws {
         personaId = try row.decode(column: "persona_id", as: String.self)
@@ -73,6 +84,18 @@ package struct PersonaContainerRecord: Sendable {
         stoppedAt = try row.decode(column: "stopped_at", as: Date?.self)
         createdAt = try row.decode(column: "created_at", as: Date.self)
         updatedAt = try row.decode(column: "updated_at", as: Date.self)
+        lastActiveAt = try row.decode(column: "last_active_at", as: Date?.self)
+        pausedAt = try row.decode(column: "paused_at", as: Date?.self)
+        idleStoppedAt = try row.decode(column: "idle_stopped_at", as: Date?.self)
+    }
+
+    /// Since when the persona has been idle: its last activity, or its start when it has done
+    /// nothing since.
+    package var idleSince: Date? {
+        switch (lastActiveAt, startedAt) {
+        case let (active?, started?): max(active, started)
+        case let (active, started): active ?? started
+        }
     }
 
     /// Heartbeats older than this mean the supervisor stopped answering.
@@ -125,6 +148,14 @@ package struct ContainerStatusDTO: Codable, Sendable {
     package var lastError: String?
     package var hostPorts: Ports
     package var resources: Resources?
+    /// The last activity (tool call, run step, desktop request, wake) while the persona is
+    /// meant to run: idle since then.
+    package var idleSince: Date?
+    /// When the idle sweep paused the container (state `paused`).
+    package var pausedAt: Date?
+    /// When the idle sweep stopped it (state `stopped`, desired state still `running`: the next
+    /// use starts it again).
+    package var idleStoppedAt: Date?
 
     package struct SupervisorStatus: Codable, Sendable {
         package var version: String?
@@ -150,7 +181,7 @@ package struct ContainerStatusDTO: Codable, Sendable {
         }
     }
 
-    package init(personaId: String, state: ContainerState, desiredState: String, containerId: String? = nil, containerName: String? = nil, image: String? = nil, health: String? = nil, supervisor: SupervisorStatus? = nil, startedAt: Date? = nil, stoppedAt: Date? = nil, exitCode: Int? = nil, restartCount: Int, lastError: String? = nil, hostPorts: Ports, resources: Resources? = nil) {
+    package init(personaId: String, state: ContainerState, desiredState: String, containerId: String? = nil, containerName: String? = nil, image: String? = nil, health: String? = nil, supervisor: SupervisorStatus? = nil, startedAt: Date? = nil, stoppedAt: Date? = nil, exitCode: Int? = nil, restartCount: Int, lastError: String? = nil, hostPorts: Ports, resources: Resources? = nil, idleSince: Date? = nil, pausedAt: Date? = nil, idleStoppedAt: Date? = nil) {
         self.personaId = personaId
         self.state = state
         self.desiredState = desiredState
@@ -166,6 +197,9 @@ package struct ContainerStatusDTO: Codable, Sendable {
         self.lastError = lastError
         self.hostPorts = hostPorts
         self.resources = resources
+        self.idleSince = idleSince
+        self.pausedAt = pausedAt
+        self.idleStoppedAt = idleStoppedAt
     }
 }
 

@@ -32,6 +32,11 @@ package struct PlatformSettings: Codable, Sendable, Equatable {
     package var alertCpuSamples = 2
     /// Memory above this percent of the container's limit opens a `memory_high` alert.
     package var alertMemoryPercent = 90
+    /// A persona without a tool call, run step, desktop request or trigger for this many
+    /// minutes has its container paused (memory kept; the next use unpauses it); 0: never.
+    package var personaIdleMinutes = 15
+    /// ...and stopped after this many idle hours (files kept; the next use starts it); 0: never.
+    package var personaStopAfterIdleHours = 24
 
     package static let bounds: [String: ClosedRange<Int>] = [
         "maxPersonasPerUser": 0...100_000,
@@ -46,6 +51,8 @@ package struct PlatformSettings: Codable, Sendable, Equatable {
         "alertCpuPercent": 1...25_600,
         "alertCpuSamples": 1...100,
         "alertMemoryPercent": 1...100,
+        "personaIdleMinutes": 0...10_080,
+        "personaStopAfterIdleHours": 0...8_760,
     ]
     package static let booleans: Set<String> = ["allowUserPersonaCreation"]
     package static var keys: Set<String> { booleans.union(bounds.keys) }
@@ -65,6 +72,8 @@ package struct PlatformSettings: Codable, Sendable, Equatable {
         if let v = stored["alertCpuPercent"]?.intValue { alertCpuPercent = v }
         if let v = stored["alertCpuSamples"]?.intValue { alertCpuSamples = v }
         if let v = stored["alertMemoryPercent"]?.intValue { alertMemoryPercent = v }
+        if let v = stored["personaIdleMinutes"]?.intValue { personaIdleMinutes = v }
+        if let v = stored["personaStopAfterIdleHours"]?.intValue { personaStopAfterIdleHours = v }
     }
 
     /// Checks a partial update: known keys, right types, within bounds.

@@ -7,7 +7,8 @@ package struct ContainerRepository: Sendable {
     package static let columns = ["persona_id", "desired_state", "state", "container_id", "container_name", "image", "token_hash",
                           "token_sealed", "boot_id", "supervisor_version", "registered_at", "last_heartbeat_at", "heartbeat",
                           "heartbeat_interval_seconds", "event_sequence", "exit_code", "last_error", "restart_count",
-                          "restart_after", "started_at", "stopped_at", "created_at", "updated_at"]
+                          "restart_after", "started_at", "stopped_at", "created_at", "updated_at", "last_active_at",
+                          "paused_at", "idle_stopped_at"]
 
     package func find(personaId: String, on db: any SQLDatabase) async throws -> PersonaContainerRecord? {
         try await db.select().columns(Self.columns.map { SQLColumn($0) }).from("persona_containers")
@@ -37,14 +38,16 @@ package struct ContainerRepository: Sendable {
             .set("heartbeat_interval_seconds", to: heartbeatSeconds)
             .set("exit_code", to: SQLLiteral.null).set("last_error", to: SQLLiteral.null)
             .set("restart_after", to: SQLLiteral.null).set("started_at", to: now).set("updated_at", to: now)
+            .set("last_active_at", to: now).set("paused_at", to: SQLLiteral.null).set("idle_stopped_at", to: SQLLiteral.null)
         if resetRestarts { update = update.set("restart_count", to: 0) }
         if try await update.where("persona_id", .equal, personaId).returning("persona_id").first() != nil { return }
         try await db.insert(into: "persona_containers")
             .columns("persona_id", "desired_state", "state", "container_name", "image", "token_hash", "token_sealed",
-                     "heartbeat_interval_seconds", "event_sequence", "restart_count", "started_at", "created_at", "updated_at")
+                     "heartbeat_interval_seconds", "event_sequence", "restart_count", "started_at", "created_at", "updated_at",
+                     "last_active_at")
             .values(SQLBind(personaId), SQLBind(DesiredState.running.rawValue), SQLBind(ContainerState.starting.rawValue),
                     SQLBind(containerName), SQLBind(image), SQLBind(tokenHash), SQLBind(tokenSealed), SQLBind(heartbeatSeconds),
-                    SQLBind(Int64(0)), SQLBind(0), SQLBind(now), SQLBind(now), SQLBind(now))
+                    SQLBind(Int64(0)), SQLBind(0), SQLBind(now), SQLBind(now), SQLBind(now), SQLBind(now))
             .run()
     }
 
