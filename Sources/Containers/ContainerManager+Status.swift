@@ -34,7 +34,8 @@ extension ContainerManager {
             }
         }
         var resources: ContainerStatusDTO.Resources?
-        if withResources, let inspect, inspect.state.running {
+        // A paused container has no usage to show (its last sample is in the health series).
+        if withResources, let inspect, inspect.state.running, !inspect.state.paused {
             // The health monitor's latest sample of this container when it is fresh (one
             // indexed row); the engine only when sampling is off or behind.
             if let sample = try await latestSample(personaId, containerId: inspect.id) {
@@ -75,11 +76,23 @@ extension ContainerManager {
             if record.desiredState == .running, record.containerId != nil, inspect == nil { return .stopped }
             return record.desiredState == .running && inspect?.state.status == "created" ? .starting : .stopped
         }
+        // Frozen by the idle sweep. Frozen by hand it is a silent supervisor: unhealthy below.
+        if inspect.state.paused, record.state == .paused { return .paused }
         guard record.registeredAt != nil, record.bootId != nil else { return .starting }
-        if inspect.state.health?.status == "unhealthy" { return .unhealthy }
+        if engineHealth(inspect) == "unhealthy" { return .unhealthy }
         if let beat = record.lastHeartbeatAt, now.timeIntervalSince(beat) > record.heartbeatDeadline { return .unhealthy }
         if record.heartbeat?.status == "degraded" { return .unhealthy }
         return .ready
+    }
+
+    /// The engine's health check of a running container (`nil` when paused, or unknown). When
+    /// a pause stops the engine's health monitor it marks the container `unhealthy` without a
+    /// failed probe ("for compatibility", moby), and that stays until the first probe after the
+    /// unpause, up to an interval later: `unhealthy` with no failing probe is no verdict.
+    static func engineHealth(_ inspect: Docker.ContainerInspect) -> String? {
+        guard inspect.state.running, !inspect.state.paused, let health = inspect.state.health else { return nil }
+        if health.status == "unhealthy", health.failingStreak == 0 { return nil }
+        return health.status
     }
 
     package static func describe(_ record: PersonaContainerRecord, inspect: Docker.ContainerInspect?,
@@ -89,7 +102,7 @@ extension ContainerManager {
             personaId: record.personaId, state: state(of: record, inspect: inspect, now: now),
             desiredState: record.desiredState.rawValue,
             containerId: inspect?.id ?? record.containerId, containerName: record.containerName, image: record.image,
-            health: inspect?.state.running == true ? inspect?.state.health?.status : nil,
+            health: inspect.flatMap(engineHealth),
             supervisor: record.bootId == nil ? nil : .init(
                 version: record.supervisorVersion, bootId: record.bootId, registeredAt: record.registeredAt,
                 lastHeartbeatAt: record.lastHeartbeatAt, status: record.heartbeat?.status, rssBytes: record.heartbeat?.rssBytes,
@@ -98,7 +111,10 @@ extension ContainerManager {
             startedAt: record.startedAt, stoppedAt: record.stoppedAt, exitCode: record.exitCode,
             restartCount: record.restartCount, lastError: record.lastError,
             hostPorts: .init(supervisor: supervisorPort.flatMap { port in port.hostPort.map { "\(port.hostIP ?? "127.0.0.1"):\($0)" } }),
-            resources: resources)
+            resources: resources,
+            idleSince: record.desiredState == .running ? record.idleSince : nil,
+            pausedAt: record.state == .paused ? record.pausedAt : nil,
+            idleStoppedAt: record.state == .stopped && record.desiredState == .running ? record.idleStoppedAt : nil)
     }
 
     /// Waits for the current boot's registration.

@@ -27,10 +27,15 @@ extension ContainerManager {
                  "The persona's container is not ready: POST /api/personas/\(personaId)/container/start and try again")
     }
 
-    /// The record of a ready container, starting it on demand (and waiting up to `timeout`).
+    /// The record of a ready container, noting the persona's activity and waking it on demand:
+    /// unpaused when the idle sweep paused it, else started (and waited for up to `timeout`).
     package func ensureReady(_ persona: Persona, timeout: Duration, trace: TraceContext) async throws -> PersonaContainerRecord {
-        if let record = try await find(persona.id), record.desiredState == .running, record.state == .ready, record.containerId != nil {
-            return record
+        // Activity first, state second: an idle sweep's claim either fails on the fresh
+        // activity or has already moved the state this read sees (ContainerRepository+Idle).
+        await noteActivity(persona.id)
+        if var record = try await find(persona.id), record.desiredState == .running, record.containerId != nil {
+            if record.state == .paused, let resumed = try await resume(persona.id) { record = resumed }
+            if record.state == .ready, record.containerId != nil { return record }
         }
         _ = try await start(persona, wait: timeout, trace: trace)
         guard let record = try await find(persona.id), record.state == .ready else {
@@ -73,6 +78,10 @@ extension ContainerManager {
             }
             if existing.status != "running", existing.errorCode != "supervisor_unavailable" { return existing }
         }
+        // In flight: the idle sweep leaves the persona awake until the call is over, which
+        // counts as activity too (idleness starts from the end of the last call).
+        activity.begin(persona.id)
+        defer { activity.end(persona.id) }
         let record = try await ensureReady(persona, timeout: .seconds(60), trace: trace)
         guard let tool = try await database.withConnection({ try await self.tools.toolId(personaId: persona.id, name: invocation.tool, on: $0) }) else {
             throw APIError(.notFound, code: "unknown_tool", "The persona has no tool named '\(invocation.tool)'")
@@ -104,11 +113,13 @@ extension ContainerManager {
                 }
             }
         } catch let error as APIError {
+            await noteActivity(persona.id)
             try? await database.withConnection { db in
                 try await self.tools.failRun(id: run.id, code: error.code, message: error.message, now: Date(), on: db)
             }
             throw error
         }
+        await noteActivity(persona.id)
         return try await database.withConnection { db in
             try await self.tools.finishRun(personaId: persona.id, idempotencyKey: key, result: result, now: Date(), on: db)
             guard let finished = try await self.tools.find(id: run.id, on: db) else { throw APIError.notFound("Tool run") }

@@ -33,6 +33,8 @@ public final class ContainerManager: Sendable {
     package let runtimes = RuntimeRepository()
     package let waiters = ReadinessWaiters()
     package let locks = KeyedLock()
+    /// Activity writes and tool calls in flight, for the idle sweep.
+    package let activity = ActivityTracker()
     private let cachedInstanceId = Mutex<String?>(nil)
 
     /// - Parameters:
@@ -81,8 +83,9 @@ public final class ContainerManager: Sendable {
 
     // MARK: Start, stop, remove
 
-    /// Starts the persona's container (idempotent: a running one is left alone) and, when
-    /// `wait` is given, waits up to that long for its supervisor to register.
+    /// Starts the persona's container (idempotent: a running one is left alone, one the idle
+    /// sweep paused is unpaused) and, when `wait` is given, waits up to that long for its
+    /// supervisor to register.
     package func start(_ persona: Persona, wait: Duration?, trace: TraceContext) async throws -> ContainerStatusDTO {
         do {
             try await locks.withLock(persona.id) {
@@ -90,7 +93,9 @@ public final class ContainerManager: Sendable {
                 let record = try await self.find(persona.id)
                 if let record, record.desiredState == .running, record.state != .failed, let id = record.containerId,
                    let inspect = try? await client.inspectContainer(id), inspect.state.running {
-                    return
+                    guard record.state == .paused else { return }
+                    try await self.resumeLocked(record)
+                    if try await self.find(persona.id)?.state != .stopped { return }
                 }
                 try await self.provision(personaId: persona.id, ownerId: persona.ownerId, client: client, previous: record,
                                          resetRestarts: true)
@@ -168,6 +173,9 @@ public final class ContainerManager: Sendable {
             try await self.update(persona.id, ["desired_state": DesiredState.stopped.rawValue])
             let client = try await self.docker.get()
             if let id = record.containerId {
+                // A frozen supervisor cannot take SIGTERM: thawed first, it shuts down cleanly
+                // instead of being killed after the timeout.
+                if record.state == .paused { try? await client.unpauseContainer(id) }
                 do {
                     _ = try await client.stopContainer(id, timeout: .seconds(self.settings.containerStopTimeoutSeconds))
                 } catch let error as DockerError where error.code == .noSuchContainer {
@@ -181,7 +189,7 @@ public final class ContainerManager: Sendable {
                 throw ContainerErrors.map(error, endpoint: self.settings.dockerEndpoint)
             }
             try await self.update(persona.id, ["state": ContainerState.stopped.rawValue, "container_id": nil,
-                                               "stopped_at": Date(), "restart_after": nil, "boot_id": nil])
+                                               "stopped_at": Date(), "restart_after": nil, "boot_id": nil, "paused_at": nil])
         }
         return try await status(persona.id, trace: trace)
     }

@@ -29,6 +29,15 @@ public struct ContainerSettings: Sendable {
     public var healthIntervalSeconds: Double = 30
     /// Seconds `docker stop` waits before it kills a persona container.
     public var containerStopTimeoutSeconds = 10
+    /// Seconds in one unit of the `personaIdleMinutes` setting (60; tests shorten it).
+    public var idleMinuteSeconds: Double = 60
+    /// Seconds in one unit of the `personaStopAfterIdleHours` setting (3600; tests shorten it).
+    public var idleHourSeconds: Double = 3600
+    /// At most one `last_active_at` write per persona and process in this many seconds (15),
+    /// so a busy persona costs a write now and then, not one per tool call. Must stay below
+    /// the idle period (at least one minute outside tests): a call within it finds the column
+    /// recent enough that no sweep pauses the persona under it.
+    public var activityWriteSeconds: Double = 15
     /// Extra labels on every persona container (tests mark theirs for clean-up checks).
     public var extraContainerLabels: [String: String] = [:]
 

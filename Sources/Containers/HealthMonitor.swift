@@ -7,7 +7,8 @@ import PersonaStorage
 import ServiceLifecycle
 import Synchronization
 
-/// Samples every running persona container each `HEALTH_INTERVAL_SECONDS` into
+/// Samples every running persona container (not one the idle sweep paused: it does nothing,
+/// and its silent supervisor opens no `heartbeat_missed`) each `HEALTH_INTERVAL_SECONDS` into
 /// `persona_health_metrics`: CPU, memory, pids, network and block I/O since the last sample,
 /// workspace disk use, and what the persona did (LLM steps and tokens, active runs, open tool
 /// calls). Stats come from the engine as one-shot samples (`one-shot=1`), up to
@@ -98,7 +99,10 @@ package final class HealthMonitor: Service, Sendable {
         let since = lastSample.withLock { $0 } ?? now.addingTimeInterval(-nominalInterval)
         let activity = try await database.withConnection { try await self.repository.activity(since: since, until: now, on: $0) }
         let client = try await manager.docker.get()
-        let rows = await boundedConcurrentMap(records, limit: Self.concurrency) { record -> HealthSample? in
+        // A container the idle sweep paused does nothing: no sample (its counters are kept, so
+        // the first sample after a wake covers the pause).
+        let awake = records.filter { $0.state != .paused }
+        let rows = await boundedConcurrentMap(awake, limit: Self.concurrency) { record -> HealthSample? in
             guard let id = record.containerId else { return nil }
             return await self.measure(record.personaId, containerId: id, client: client, now: now, activity: activity[record.personaId])
         }
@@ -147,7 +151,10 @@ package final class HealthMonitor: Service, Sendable {
             }
         }
         for record in records {
-            if record.registeredAt != nil, let beat = record.lastHeartbeatAt {
+            if record.state == .paused {
+                // Paused on purpose: a frozen supervisor cannot beat, and that is no alarm.
+                changes.append((record.personaId, .heartbeatMissed, false, "", nil, record.heartbeatDeadline))
+            } else if record.registeredAt != nil, let beat = record.lastHeartbeatAt {
                 let silent = now.timeIntervalSince(beat)
                 changes.append((record.personaId, .heartbeatMissed, silent > record.heartbeatDeadline,
                                 "No supervisor heartbeat for \(Int(silent)) s", silent, record.heartbeatDeadline))

@@ -17,6 +17,8 @@ import Synchronization
 /// - A container removed behind our back is noted; the next start or tool call recreates it.
 /// - A managed container without a persona (or a second one for the same persona) is removed.
 /// - An unreachable engine is logged once per outage and retried with backoff; nothing crashes.
+/// - A paused container is alive, not crashed: it is left alone (the ``IdleSweeper``, run
+///   after each periodic sweep, pauses and stops idle personas; a wake thaws them).
 package struct Reconciler: Service {
     package let database: Database
     package let containers: ContainerManager
@@ -72,9 +74,11 @@ package struct Reconciler: Service {
                             }
                         }
                         group.addTask {
+                            let idle = IdleSweeper(manager: manager)
                             while true {
                                 try await Task.sleep(for: .seconds(manager.settings.reconcileIntervalSeconds))
                                 await sweep()
+                                await idle.sweep()
                             }
                         }
                         try await group.next()
@@ -152,8 +156,10 @@ package struct Reconciler: Service {
                 }
                 return
             }
-            // Adopt the recorded container (or the only one there is); remove any other.
-            let current = containers.first { $0.id == record.containerId } ?? (record.containerId == nil ? containers.first : nil)
+            // Adopt the recorded container (or the only one there is); remove any other. One
+            // stopped for idleness is not adopted: its stop removes it, or this removes what is left.
+            let current = containers.first { $0.id == record.containerId }
+                ?? (record.containerId == nil && record.idleStoppedAt == nil ? containers.first : nil)
             for container in containers where container.id != current?.id {
                 logger.notice("removing a duplicate persona container", metadata: ["persona_id": "\(personaId)",
                                                                                    "container": "\(container.id.prefix(12))"])
@@ -173,6 +179,10 @@ package struct Reconciler: Service {
             if current.id != record.containerId { try await manager.update(personaId, ["container_id": current.id]) }
             let inspect = try await client.inspectContainer(current.id)
             if inspect.state.running {
+                if record.state == .paused, !inspect.state.paused, record.desiredState == .running {
+                    // Thawed outside the control plane (or by another one mid-pause): it runs.
+                    try await database.withConnection { try await manager.repository.endPause(personaId: personaId, now: Date(), on: $0) }
+                }
                 if record.desiredState == .stopped {
                     _ = try? await client.stopContainer(current.id, timeout: .seconds(manager.settings.containerStopTimeoutSeconds))
                     try? await client.removeContainer(current.id, force: true)

@@ -76,6 +76,8 @@ package struct RunExecution: Sendable {
                                                    spanId: meta["spanId"]?.stringValue ?? "", next: step.next, tokens: tokens,
                                                    now: Date(), on: conn, kind: db.kind)
             }
+            // A run step is activity: the idle sweep leaves the persona awake (throttled writes).
+            await containers.noteActivity(run.personaId)
         }
         return finished.state.output ?? ""
     }

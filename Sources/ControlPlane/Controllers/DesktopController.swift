@@ -108,6 +108,8 @@ struct DesktopController: Sendable {
             throw APIError(.conflict, code: "desktop_unavailable",
                            "This persona runs the standard image, which has no desktop: PUT /api/personas/\(persona.id)/runtime {\"image\": \"desktop\"} and restart its container")
         }
+        // A desktop request is activity, and wakes a persona idleness paused or stopped.
+        try await manager.wake(persona.id, trace: context.trace)
         guard let record = try await manager.find(persona.id), record.desiredState == .running, let id = record.containerId,
               record.state == .ready || record.state == .starting
         else { throw ContainerManager.notReady(persona.id) }
@@ -138,6 +140,7 @@ struct DesktopController: Sendable {
               run.personaId == persona.id else { throw APIError.notFound("Tool run") }
         guard index < run.artifacts.count else { throw APIError.notFound("Artifact") }
         let artifact = run.artifacts[index]
+        try await manager.wake(persona.id, trace: context.trace)
         guard let record = try await manager.find(persona.id), record.state == .ready else { throw ContainerManager.notReady(persona.id) }
         let bytes = try await manager.supervisor(for: record).readFile(artifact.path, trace: context.trace)
         var headers = HTTPFields()

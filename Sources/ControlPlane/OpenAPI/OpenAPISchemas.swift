@@ -103,10 +103,12 @@ enum OpenAPISchemas {
             "alertCpuPercent": ["type": "integer", "minimum": 1, "maximum": 25_600],
             "alertCpuSamples": ["type": "integer", "minimum": 1, "maximum": 100],
             "alertMemoryPercent": ["type": "integer", "minimum": 1, "maximum": 100],
+            "personaIdleMinutes": ["type": "integer", "minimum": 0, "maximum": 10_080],
+            "personaStopAfterIdleHours": ["type": "integer", "minimum": 0, "maximum": 8_760],
         ]),
         "ContainerStatus": object([
             "personaId": id,
-            "state": ["type": "string", "enum": ["stopped", "starting", "ready", "unhealthy", "failed"]],
+            "state": ["type": "string", "enum": ["stopped", "starting", "ready", "unhealthy", "failed", "paused"]],
             "desiredState": ["type": "string", "enum": ["running", "stopped"]],
             "containerId": nullableString, "containerName": nullableString, "image": nullableString,
             "health": nullableString,
@@ -124,6 +126,7 @@ enum OpenAPISchemas {
                 "memoryLimitBytes": ["type": ["integer", "null"]], "pids": ["type": ["integer", "null"]],
                 "sampledAt": ["type": ["string", "null"], "format": "date-time"],
             ], required: [])]],
+            "idleSince": nullableTime, "pausedAt": nullableTime, "idleStoppedAt": nullableTime,
         ], required: ["personaId", "state", "desiredState", "restartCount", "hostPorts"]),
         "PersonaTool": object([
             "id": id, "name": ["type": "string"], "version": ["type": "string"], "description": ["type": "string"],
@@ -289,6 +292,7 @@ enum OpenAPISchemas {
             "personaRestartMaxAttempts": ["type": "integer"], "runHistoryRetentionDays": ["type": "integer"],
             "healthRetentionDays": ["type": "integer"], "alertCpuPercent": ["type": "integer"],
             "alertCpuSamples": ["type": "integer"], "alertMemoryPercent": ["type": "integer"],
+            "personaIdleMinutes": ["type": "integer"], "personaStopAfterIdleHours": ["type": "integer"],
         ], required: []),
     ]
 }
