@@ -63,7 +63,7 @@ final class EventSink: Sendable {
         var visible: Set<String>?
         var dropped = false
         var closed = false
-        /// When the writer last took the queue.
+        /// When the writer last made progress: took the queue, or finished writing a frame.
         var drained = ContinuousClock.now
     }
 
@@ -87,12 +87,17 @@ final class EventSink: Sendable {
         self.stallTimeout = stallTimeout
     }
 
-    /// Too slow: more than `limit` frames wait and the writer has not taken any for
+    /// Too slow: more than `limit` frames wait and the writer has not finished a frame for
     /// `stallTimeout` (it is stuck on a full socket), or more than 16 × `limit` wait at all
     /// (a hard cap on memory). A burst bigger than `limit` that the client reads is fine.
     private func isTooSlow(_ state: State, now: ContinuousClock.Instant) -> Bool {
         let backlog = state.queue.count + state.subscriptions.values.reduce(0) { $0 + ($1.held?.count ?? 0) }
         return backlog > limit * 16 || (backlog > limit && now - state.drained > stallTimeout)
+    }
+
+    /// The writer finished writing a frame: the socket is moving, however slowly.
+    func wrote() {
+        state.withLock { $0.drained = .now }
     }
 
     /// Marks the sink dropped when it is too slow; `true` when it is (now or before).

@@ -171,7 +171,10 @@ struct EventSocketController: Sendable {
         while true {
             switch await sink.next() {
             case .frames(let frames):
-                for frame in frames { try await outbound.write(.text(frame)) }
+                for frame in frames {
+                    try await outbound.write(.text(frame))
+                    sink.wrote()
+                }
             case .replay(let topic, let after):
                 try await replay(topic, after: after, sink: sink, outbound: outbound)
             case .closed:
