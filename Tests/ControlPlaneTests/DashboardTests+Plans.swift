@@ -8,7 +8,7 @@ import TestSupport
 
 extension DashboardTests {
     /// The tables that grow with use: none may be read whole.
-    static let bigTables = ["runs", "tool_runs", "run_checkpoints", "run_events", "run_approvals", "chunks", "documents",
+    static let bigTables = ["runs", "tool_runs", "run_checkpoints", "llm_calls", "run_events", "run_approvals", "chunks", "documents",
                             "persona_alerts", "persona_health_metrics", "audit_events"]
 
     /// The plan of each dashboard statement, as the engine prints it: SQLite's `EXPLAIN QUERY
@@ -49,8 +49,8 @@ extension DashboardTests {
         .approvalsDaily: ("run_approvals_created_idx", "(created_at>? AND created_at<?)", "created_at"),
         .documents: ("documents_persona_idx", "(persona_id=?)", nil),
         .chunks: ("chunks_persona_idx", "(persona_id=?)", nil),
-        .llmDaily: ("run_checkpoints_created_idx", "(created_at>? AND created_at<?)", "created_at"),
-        .llmHourly: ("run_checkpoints_created_idx", "(created_at>? AND created_at<?)", "created_at"),
+        .llmDaily: ("llm_calls_persona_created_idx", "(persona_id=? AND created_at>? AND created_at<?)", "created_at"),
+        .llmHourly: ("llm_calls_persona_created_idx", "(persona_id=? AND created_at>? AND created_at<?)", "created_at"),
         .alertsOpen: ("persona_alerts_open_idx", "(persona_id=?)", nil),
         .alertsDaily: ("persona_alerts_persona_idx", "(persona_id=? AND opened_at>? AND opened_at<?)", "opened_at"),
     ]

@@ -14,7 +14,7 @@ struct DashboardTests {
 
     /// Five personas: alice owns two and is a member of one of the admin's; bob owns one; the
     /// admin's other one is nobody else's. Each container in another state (one never started).
-    static func seed(_ api: APIClient, _ services: AppComponents, admin: String) async throws
+    static func seed(_ api: APIClient, _ services: AppComponents, admin: String, now: Date = Date()) async throws
         -> (seed: DashboardSeed, alice: (id: String, token: String), bob: (id: String, token: String), visible: [String: Set<String>]) {
         let alice = try await api.makeUser("alice-dashboard@example.com", adminToken: admin)
         let bob = try await api.makeUser("bob-dashboard@example.com", adminToken: admin)
@@ -24,7 +24,7 @@ struct DashboardTests {
             (ids[0], alice.id, "ready"), (ids[1], alice.id, nil), (ids[2], adminId, "failed"), (ids[3], bob.id, "unhealthy"),
             (ids[4], adminId, "starting"),
         ]
-        let seed = DashboardSeed(personas: personas, now: Date())
+        let seed = DashboardSeed(personas: personas, now: now)
         let repository = PersonaRepository()
         try await services.database.withConnection { db in
             for persona in personas {
@@ -90,8 +90,7 @@ struct DashboardTests {
         let midnight = calendar.startOfDay(for: generatedAt)
         /// 13 for today, 0 for 13 days ago, nil outside.
         func day(_ date: Date) -> Int? {
-            guard date < generatedAt.addingTimeInterval(1),
-                  let ago = calendar.dateComponents([.day], from: calendar.startOfDay(for: date), to: midnight).day, (0..<14).contains(ago)
+            guard let ago = calendar.dateComponents([.day], from: calendar.startOfDay(for: date), to: midnight).day, (0..<14).contains(ago)
             else { return nil }
             return 13 - ago
         }
@@ -119,7 +118,7 @@ struct DashboardTests {
 
         let personas = seed.personas.filter { visible.contains($0.id) }
         let runs = seed.runs.filter { visible.contains($0.persona) }
-        var byState = ["stopped": 0, "starting": 0, "ready": 0, "unhealthy": 0, "failed": 0]
+        var byState = Dictionary(uniqueKeysWithValues: ContainerState.allCases.map { ($0.rawValue, 0) })
         for persona in personas { byState[persona.state ?? "stopped", default: 0] += 1 }
         var active = [Int](repeating: 0, count: 14)
         for (d, rows) in Dictionary(grouping: runs.filter { day($0.created) != nil }, by: { day($0.created) ?? 0 }) {

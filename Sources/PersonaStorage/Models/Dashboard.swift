@@ -167,7 +167,7 @@ package struct Dashboard: Codable, Sendable, Equatable {
         }
     }
 
-    /// LLM steps of runs (one checkpoint each) by the step's time; tokens are prompt +
+    /// LLM steps of runs (`llm_calls`: one per LLM checkpoint) by the step's time; tokens are prompt +
     /// completion as the gateway reported them.
     package struct LLM: Codable, Sendable, Equatable {
         package var callsToday: Int

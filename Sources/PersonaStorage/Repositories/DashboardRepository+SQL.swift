@@ -4,8 +4,9 @@ import SQLKit
 
 extension DashboardRepository {
     /// The dashboard's statements, one per figure group. Each reads its big table through an
-    /// index range: runs and tool runs by (persona, creation time), LLM steps and approvals by
-    /// time, chunks by persona, alerts by (persona, opening time) or the open-alert index.
+    /// index range: runs, tool runs and LLM calls by (persona, time) with the columns read in
+    /// the key (index-only), approvals by time, chunks by persona, alerts by (persona, opening
+    /// time) or the open-alert index.
     /// Days are bucketed in SQL by comparing with the window's midnights (bound like every
     /// other time), so both engines agree on the caller's local days, DST included.
     package enum Query: String, CaseIterable, Sendable {
@@ -75,11 +76,13 @@ extension DashboardRepository {
                 GROUP BY hour
                 """
         case .approvalsWaiting:
-            // From the runs waiting (runs_queue_idx), then their approvals by primary key.
+            // From the runs waiting (runs_queue_idx), then their approvals by primary key. An
+            // admin sees them all: no persona test (PostgreSQL would AND in a persona index).
+            let owner: SQLQueryString = admin ? "" : " AND \(visible("r.persona_id", user))"
             return """
                 SELECT COUNT(*) AS n, COUNT(DISTINCT a.run_id) AS runs, MIN(a.created_at) AS oldest
                 FROM runs r CROSS JOIN run_approvals a
-                WHERE r.status = 'awaiting_approval' AND \(visible("r.persona_id", user)) AND a.run_id = r.id AND a.status = 'pending'
+                WHERE r.status = 'awaiting_approval'\(owner) AND a.run_id = r.id AND a.status = 'pending'
                 """
         case .approvalsDaily:
             // An admin sees every approval: no join. Otherwise each one's run says whose it is
@@ -104,22 +107,12 @@ extension DashboardRepository {
         case .llmDaily, .llmHourly:
             let hourly = query == .llmHourly
             let (starts, since, end) = hourly ? (window.hours, today, hoursEnd) : (days, first, window.end)
-            let (model, prompt, completion): (SQLQueryString, SQLQueryString, SQLQueryString) = kind == .postgres
-                ? ("COALESCE(c.meta::json->>'model', '')", "COALESCE((c.meta::json->>'promptTokens')::bigint, 0)",
-                   "COALESCE((c.meta::json->>'completionTokens')::bigint, 0)")
-                : ("COALESCE(json_extract(c.meta, '$.model'), '')", "COALESCE(json_extract(c.meta, '$.promptTokens'), 0)",
-                   "COALESCE(json_extract(c.meta, '$.completionTokens'), 0)")
-            let join: SQLQueryString = admin ? "" : " CROSS JOIN runs r"
-            let owner: SQLQueryString = admin ? "" : " AND r.id = c.run_id AND \(visible("r.persona_id", user))"
-            let grouping: SQLQueryString = hourly ? "bucket" : "bucket, model"
             return """
-                SELECT bucket, \(unsafeRaw: hourly ? "" : "model, ")COUNT(*) AS n, CAST(SUM(prompt) AS BIGINT) AS prompt,
-                       CAST(SUM(completion) AS BIGINT) AS completion
-                FROM (SELECT \(bucket("c.created_at", starts, end: end)) AS bucket, \(model) AS model, \(prompt) AS prompt,
-                             \(completion) AS completion
-                      FROM run_checkpoints c\(join)
-                      WHERE c.node = 'llm' AND \(range("c.created_at", since, end))\(owner)) t
-                GROUP BY \(grouping)
+                SELECT bucket, \(unsafeRaw: hourly ? "" : "model, ")COUNT(*) AS n, CAST(SUM(prompt_tokens) AS BIGINT) AS prompt,
+                       CAST(SUM(completion_tokens) AS BIGINT) AS completion
+                FROM (SELECT \(bucket("created_at", starts, end: end)) AS bucket, model, prompt_tokens, completion_tokens FROM llm_calls
+                      WHERE \(visible("persona_id", user)) AND \(range("created_at", since, end))) t
+                GROUP BY bucket\(unsafeRaw: hourly ? "" : ", model")
                 """
         case .alertsOpen:
             // SQLite would pick persona_alerts_persona_idx (every alert a persona ever had):
@@ -159,13 +152,14 @@ extension DashboardRepository {
     /// The index of the bucket `column` falls in, given the buckets' starts (ascending) and the
     /// last one's end; with `outside`, -1 for a time before the first or at or after `end`.
     private func bucket(_ column: String, _ starts: [Date], end: Date, outside: Bool = false) -> SQLQueryString {
-        var expression: SQLQueryString = "CASE"
+        var branches: [SQLQueryString] = []
         if outside, let first = starts.first {
-            expression += " WHEN \(unsafeRaw: column) < \(bind: first) OR \(unsafeRaw: column) >= \(bind: end) THEN -1"
+            branches.append(" WHEN \(unsafeRaw: column) < \(bind: first) OR \(unsafeRaw: column) >= \(bind: end) THEN -1")
         }
         for index in stride(from: starts.count - 1, to: 0, by: -1) {
-            expression += " WHEN \(unsafeRaw: column) >= \(bind: starts[index]) THEN \(unsafeRaw: String(index))"
+            branches.append(" WHEN \(unsafeRaw: column) >= \(bind: starts[index]) THEN \(unsafeRaw: String(index))")
         }
-        return expression + " ELSE 0 END"
+        // One bucket (today's first hour) is no CASE at all: `CASE ELSE 0 END` is not SQL.
+        return branches.isEmpty ? "0" : "CASE" + branches.joined() + " ELSE 0 END"
     }
 }
