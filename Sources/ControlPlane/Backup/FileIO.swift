@@ -51,28 +51,17 @@ enum FileIO {
         guard output >= 0 else { throw failure("cannot create", destination) }
         defer { close(output) }
         var hasher = SHA256()
-        var total: Int64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(input, buffer.baseAddress, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure("cannot read", source)
-            }
-            if count == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+        let total = try readChunks(input, path: source) { chunk in
             hasher.update(bufferPointer: chunk)
             var offset = 0
-            while offset < count {
-                let written = write(output, chunk.baseAddress! + offset, count - offset)
+            while offset < chunk.count {
+                let written = write(output, chunk.baseAddress! + offset, chunk.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     throw failure("cannot write", destination)
                 }
                 offset += written
             }
-            total += Int64(count)
         }
         guard fsync(output) == 0 else { throw failure("cannot sync", destination) }
         return (total, hasher.finalize().hexString)
@@ -83,20 +72,25 @@ enum FileIO {
         let input = try openRegular(path)
         defer { close(input) }
         var hasher = SHA256()
+        let total = try readChunks(input, path: path) { hasher.update(bufferPointer: $0) }
+        return (total, hasher.finalize().hexString)
+    }
+
+    /// Reads `descriptor` to its end in 1-MiB chunks, handing each to `body`; returns the bytes read.
+    private static func readChunks(_ descriptor: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
         var total: Int64 = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while true {
-            let count = read(input, buffer.baseAddress, buffer.count)
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw failure("cannot read", path)
             }
-            if count == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            if count == 0 { return total }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             total += Int64(count)
         }
-        return (total, hasher.finalize().hexString)
     }
 
     /// Opens a regular file for reading, refusing links and anything else (checked on the open
