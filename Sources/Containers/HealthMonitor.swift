@@ -117,6 +117,7 @@ package final class HealthMonitor: Service, Sendable {
                 try await self.repository.insert(rows, on: tx)
                 try await self.events.append(events, now: now, on: tx)
             }
+            database.eventsWritten.signal()
         }
         lastSample.withLock { $0 = now }
         try await evaluateAlerts(rows, records: records, now: now)
@@ -202,6 +203,7 @@ package final class HealthMonitor: Service, Sendable {
                 }
             }
         }
+        manager.database.eventsWritten.signal()
     }
 
     private func measure(_ personaId: String, containerId: String, client: Docker.Client, now: Date,

@@ -229,6 +229,7 @@ package struct RunEventSink: Sendable {
 
     package func emit(_ type: String, _ data: JSONValue) async throws {
         try await database.withConnection { try await runs.appendEvent(runId: runId, type: type, data: data, now: Date(), on: $0) }
+        database.eventsWritten.signal()
     }
 }
 

@@ -123,6 +123,7 @@ public struct RunWorker: Service {
                     "error": outcome.2.map { .string($0) } ?? .null,
                 ], now: Date(), on: tx)
             }
+            database.eventsWritten.signal()
             logger.info("run finished", metadata: ["status": .string(outcome.0.rawValue)])
         } catch {
             logger.error("recording a run's end failed", metadata: ["error": "\(String(reflecting: error))"])

@@ -167,6 +167,38 @@ struct WebSocketTests {
         }
     }
 
+    @Test("events this process writes reach sockets at once, without waiting for the hub's poll")
+    func inProcessWake() async throws {
+        // The LLM answers after a second, so the run ends while the socket follows it live.
+        let llm = ScriptedLLM([.stall(.seconds(1), then: .init(.text("Done.", pieces: 1)))])
+        try await llm.serve { url in
+            // A poll every 5 s: only the process's own signal can deliver within the bound below.
+            try await TestApp.run(.sqlite, setup: .live, configure: {
+                $0.events.pollInterval = .seconds(5)
+                $0.litellmProxyURL = url
+                $0.runWorker.pollInterval = .milliseconds(50)
+            }) { api, _ in
+                let admin = try await api.login().access
+                let persona = try #require(try await api.post("/api/personas", token: admin, json: ["name": "Quick"]).data?["id"]?.stringValue)
+                let agent = try #require(try await api.post("/api/personas/\(persona)/agents", token: admin, json: [
+                    "name": "Helper", "model": "gpt-4o-mini",
+                ]).data?["id"]?.stringValue)
+                let socket = try connect(api, token: admin)
+                defer { socket.finish() }
+                #expect(await socket.next()?["type"] == "ready")
+                let run = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "?"])
+                    .data?["id"]?.stringValue)
+                socket.send(["type": "subscribe", "topic": .string("run:\(run)")])
+                #expect(await socket.next(where: { $0["type"] == "subscribed" }) != nil)
+                let started = ContinuousClock.now
+                // The run's last events and the end arrive about a second later, well inside one poll.
+                let end = await socket.next(timeout: .seconds(3), where: { $0["type"] == "end" })
+                #expect(end != nil, "the run's end did not arrive before the hub's next poll")
+                #expect(ContinuousClock.now - started < .seconds(3))
+            }
+        }
+    }
+
     @Test("logout closes the socket with 4401")
     func logoutCloses() async throws {
         try await TestApp.run(.sqlite, setup: .live, configure: { $0.events.revalidateInterval = .milliseconds(200) }) { api, _ in

@@ -63,6 +63,7 @@ struct RunsController: Sendable {
                                                            personaId: agent.personaId, metadata: ["runId": run.id, "agentId": agent.id]), on: tx)
             }
             runWakeUp.signal()
+            database.eventsWritten.signal()
             return try JSONResponse.data(run, status: .created)
         }
         group.get { request, context in
@@ -112,6 +113,7 @@ struct RunsController: Sendable {
                 try await audit.insert(AuditEvent(context, type: "run.cancel_requested", category: "run", description: "Run cancellation requested",
                                                            personaId: run.personaId, metadata: ["runId": run.id]), on: tx)
             }
+            database.eventsWritten.signal()
             let fresh = try await database.withConnection { try await runs.find(id: run.id, on: $0) }
             return try JSONResponse.data(fresh ?? run, status: .accepted)
         }
@@ -141,6 +143,7 @@ struct RunsController: Sendable {
                 throw APIError(.conflict, code: "not_awaiting_approval", "The run is \(run.status.rawValue), not awaiting approval")
             }
             runWakeUp.signal()
+            database.eventsWritten.signal()
             let fresh = try await database.withConnection { try await runs.find(id: run.id, on: $0) }
             return try JSONResponse.data(fresh ?? run)
         }

@@ -7,9 +7,10 @@ import ServiceLifecycle
 import Synchronization
 
 /// Follows the two event logs (`run_events`, `persona_events`) for every live socket of this
-/// process and hands each new row to the sockets subscribed to it. One poll per interval for
-/// the whole process, not one per socket; the tables are the only channel, so events written
-/// by another replica on the same PostgreSQL arrive the same way as this process's own.
+/// process and hands each new row to the sockets subscribed to it. One read per interval for
+/// the whole process, not one per socket, and one at once when this process wrote events
+/// (``Database/eventsWritten``); the tables are the only channel, so events written by another
+/// replica on the same PostgreSQL arrive the same way, by the interval's read.
 ///
 /// PostgreSQL hands out `seq` values before commit, so a row can become visible after a row
 /// with a higher `seq`: each table's cursor therefore keeps the `seq` values it has seen above
@@ -24,7 +25,6 @@ package final class EventHub: Service, Sendable {
     private let gapWait: Duration
     private let sinks = Mutex<[Int: EventSink]>([:])
     private let nextId = Atomic<Int>(0)
-    private let wake = Wakeup()
     /// Set once the cursors stand at the tables' heads: subscriptions wait for it, so their
     /// replay and the live stream meet without a hole.
     private let ready = Gate()
@@ -52,7 +52,7 @@ package final class EventHub: Service, Sendable {
         let sink = EventSink(id: nextId.add(1, ordering: .relaxed).newValue, limit: limit, stallTimeout: settings.stallTimeout)
         sinks.withLock { $0[sink.id] = sink }
         connections.set(Double(connectionCount))
-        wake.signal()
+        database.eventsWritten.signal()
         return sink
     }
 
@@ -82,7 +82,7 @@ package final class EventHub: Service, Sendable {
             // Quick while someone listens, slow (the cursors stay current) while nobody does.
             let idle = sinks.withLock { $0.isEmpty }
             try? await cancelWhenGracefulShutdown {
-                await self.wake.wait(upTo: idle ? .seconds(1) : self.settings.pollInterval)
+                await self.database.eventsWritten.wait(upTo: idle ? .seconds(1) : self.settings.pollInterval)
             }
         }
         for sink in sinks.withLock({ Array($0.values) }) { sink.close() }

@@ -75,6 +75,7 @@ struct InternalAPIController: Sendable {
                     try await events.append(personaId: record.personaId, type: "sidecars", data: ["sidecars": .array(sidecars)],
                                             now: Date(), on: $0)
                 }
+                database.eventsWritten.signal()
             }
             return Response(status: .noContent)
         }
@@ -97,6 +98,7 @@ struct InternalAPIController: Sendable {
                     try await events.append(personaId: record.personaId, type: "tool.\(event.kind.rawValue)", data: .object(data), now: Date(), on: tx)
                 }
             }
+            database.eventsWritten.signal()
             return Response(status: .noContent)
         }
         router.get(RouterPath(SupervisorRoutes.secrets)) { request, context in

@@ -1,4 +1,5 @@
 import Logging
+import PersonaCore
 import PostgresKit
 import SQLKit
 import ServiceLifecycle
@@ -19,6 +20,10 @@ public struct Database: Sendable {
     package let logger: Logger
     /// PostgreSQL: the persona list's pages, batched across concurrent requests.
     package var personaPages: PersonaPageLoader? = nil
+    /// Signalled after this process committed rows to an event log (`run_events`,
+    /// `persona_events`), so the live hub reads them at once instead of at its next poll
+    /// (events from other processes and replicas arrive by the poll).
+    package let eventsWritten = Wakeup()
 
     package enum Backend: Sendable {
         case postgres(PostgresClient)
