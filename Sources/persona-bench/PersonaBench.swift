@@ -10,8 +10,9 @@ import PersonaStorage
 struct PersonaBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "persona-bench",
-        abstract: "Persona Platform benchmarks (scripts/bench-graph, scripts/bench-memory, scripts/bench-tools)",
-        subcommands: [Graph.self, MemorySearch.self, ToolSearchBench.self, EventsBench.self])
+        abstract: "Persona Platform benchmarks (scripts/bench-graph, scripts/bench-memory, scripts/bench-tools, scripts/bench-dashboard)",
+        subcommands: [Graph.self, MemorySearch.self, ToolSearchBench.self, DashboardSeedCommand.self, DashboardProfileCommand.self,
+                      EventsBench.self])
 }
 
 /// Options shared by the subcommands.
