@@ -94,6 +94,8 @@ public final class ContainerManager: Sendable {
                 if let record, record.desiredState == .running, record.state != .failed, let id = record.containerId,
                    let inspect = try? await client.inspectContainer(id), inspect.state.running {
                     guard record.state == .paused else { return }
+                    // An explicit start is activity too, or the next sweep would pause it again.
+                    await self.noteActivity(persona.id)
                     try await self.resumeLocked(record)
                     if try await self.find(persona.id)?.state != .stopped { return }
                 }

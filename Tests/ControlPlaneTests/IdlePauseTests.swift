@@ -107,20 +107,23 @@ struct IdlePauseTests {
         }
     }
 
-    @Test("a running tool call keeps a persona awake; past the stop period it is stopped (files kept, desired state running) and the next tool call starts it again")
+    @Test("a running tool call keeps a persona awake; start wakes a paused one, stop thaws it first; past the stop period it is stopped (files kept, desired state running) and the next tool call starts it again")
     func stopAfterIdle() async throws {
         let docker = try await ContainerTests.engine()
         defer { Task { try? await docker.shutdown() } }
         try await TestApp.run(.sqlite, configure: Self.seconds) { api, services in
             let admin = try await api.login().access
             let id = try await ContainerTests.persona(api, admin)
-            let started = try await ContainerTests.start(api, admin, id)
-            let containerId = try #require(started["containerId"]?.stringValue)
+            let first = try #require(try await ContainerTests.start(api, admin, id)["containerId"]?.stringValue)
             let written = try await ContainerTests.invoke(api, admin, id, "shell", ["arguments": ["command": "echo kept > notes.txt"]])
             #expect(written.data?["status"] == "succeeded", "\(written.body)")
+            let instance = try await services.containers.instanceId()
+            func containers() async throws -> [Docker.ContainerSummary] {
+                try await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.instance", instance).label("io.persona.persona-id", id))
+            }
 
-            // Pause after 2 s, stop after 6 s; a 4-s call holds it awake throughout.
-            try await Self.settings(api, admin, idle: 2, stop: 6)
+            // Pause after 2 s; a 4-s call holds it awake throughout.
+            try await Self.settings(api, admin, idle: 2, stop: 0)
             let long = Task { try await ContainerTests.invoke(api, admin, id, "shell", ["arguments": ["command": "sleep 4; echo done"]]) }
             try await Task.sleep(for: .seconds(3))
             let during = await IdleSweeper(manager: services.containers).sweep()
@@ -128,18 +131,32 @@ struct IdlePauseTests {
             #expect(try await Self.status(api, admin, id)["state"] == "ready")
             #expect(try await long.value.data?["output"]?["stdout"] == "done\n")
 
+            // An explicit start wakes a paused persona; an explicit stop thaws it first, so the
+            // supervisor exits on its SIGTERM instead of being killed after the 10-s timeout.
+            #expect(try await ContainerTests.eventually(20) { try await Self.status(api, admin, id)["state"] == "paused" })
+            let started = try await api.post("/api/personas/\(id)/container/start", token: admin)
+            #expect(started.status == .ok && started.data?["state"] == "ready", "\(started.body)")
+            #expect(try await docker.inspectContainer(first).state.paused == false)
+            #expect(try await ContainerTests.eventually(20) { try await Self.status(api, admin, id)["state"] == "paused" })
+            let clock = ContinuousClock.now
+            let stopped = try await api.post("/api/personas/\(id)/container/stop", token: admin)
+            #expect(stopped.data?["state"] == "stopped" && stopped.data?["desiredState"] == "stopped", "\(stopped.body)")
+            #expect(ContinuousClock.now - clock < .seconds(8), "not killed after the stop timeout")
+            #expect(try await containers().isEmpty)
+
+            // Stopped for idleness after 6 s: the container goes, desired state stays running.
+            try await Self.settings(api, admin, idle: 2, stop: 6)
+            let back = try await ContainerTests.invoke(api, admin, id, "shell", ["arguments": ["command": "cat notes.txt"]])
+            #expect(back.data?["output"]?["stdout"] == "kept\n", "\(back.body)")
+            let containerId = try #require(try await Self.status(api, admin, id)["containerId"]?.stringValue)
             #expect(try await ContainerTests.eventually(20) { try await Self.status(api, admin, id)["state"] == "paused" })
             #expect(try await ContainerTests.eventually(30) { try await Self.status(api, admin, id)["state"] == "stopped" })
             try await Self.settings(api, admin, idle: 0, stop: 0)
-            let stopped = try await Self.status(api, admin, id)
-            #expect(stopped["desiredState"] == "running", "the next use starts it again: \(stopped)")
-            #expect(stopped["idleStoppedAt"]?.stringValue != nil && (stopped["containerId"] == nil || stopped["containerId"] == .null), "\(stopped)")
+            let idle = try await Self.status(api, admin, id)
+            #expect(idle["desiredState"] == "running", "the next use starts it again: \(idle)")
+            #expect(idle["idleStoppedAt"]?.stringValue != nil && (idle["containerId"] == nil || idle["containerId"] == .null), "\(idle)")
             // The state moves first (the claim), then the container is stopped and removed.
-            let instance = try await services.containers.instanceId()
-            #expect(try await ContainerTests.eventually(15) {
-                try await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.instance", instance)
-                    .label("io.persona.persona-id", id)).isEmpty
-            }, "the container is gone")
+            #expect(try await ContainerTests.eventually(15) { try await containers().isEmpty }, "the container is gone")
             #expect(try await Self.states(services, id).suffix(3) == ["ready", "paused", "stopped"])
             let workspace = services.configuration.storagePath + "/personas/\(id)/workspace/notes.txt"
             #expect((try? String(contentsOfFile: workspace, encoding: .utf8)) == "kept\n", "files are kept")
@@ -154,7 +171,7 @@ struct IdlePauseTests {
         }
     }
 
-    @Test("on the desktop image an open VNC connection keeps a persona awake, a desktop request wakes it from a pause, eager sidecars keep it awake")
+    @Test("on the desktop image an open VNC connection keeps a persona awake, an artifact download and a desktop request wake it from a pause, eager sidecars keep it awake")
     func desktopKeepsAwake() async throws {
         let docker = try await ContainerTests.engine()
         defer { Task { try? await docker.shutdown() } }
@@ -168,6 +185,7 @@ struct IdlePauseTests {
             // A desktop tool call brings up Xvfb and x11vnc; the heartbeat reports them.
             let shot = try await ContainerTests.invoke(api, admin, id, "desktop_screenshot", ["arguments": [:]])
             #expect(shot.data?["status"] == "succeeded", "\(shot.body)")
+            let shotId = try #require(shot.data?["id"]?.stringValue)
             #expect(try await ContainerTests.eventually(20) {
                 try await Self.status(api, admin, id)["supervisor"]?["sidecars"]?.arrayValue?
                     .contains { $0["name"] == "x11vnc" && $0["state"] == "ready" } == true
@@ -193,6 +211,13 @@ struct IdlePauseTests {
             #expect(alone.paused == [id], "\(alone)")
             #expect(try await Self.status(api, admin, id)["state"] == "paused")
 
+            // An artifact download wakes it (the file comes from the supervisor)...
+            let artifact = try await api.get("/api/personas/\(id)/tool-runs/\(shotId)/artifacts/0", token: admin)
+            #expect(artifact.status == .ok && (try? PNGImage(artifact.bytes).width) == 1280)
+            #expect(try await Self.status(api, admin, id)["state"] == "ready")
+            try await Task.sleep(for: .seconds(3))
+            #expect(await sweeper.sweep().paused == [id])
+            // ...and so does a desktop request.
             let woken = try await api.get("/api/personas/\(id)/desktop", token: admin)
             #expect(woken.status == .ok, "\(woken.body)")
             #expect(try await Self.status(api, admin, id)["state"] == "ready")
