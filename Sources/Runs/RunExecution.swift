@@ -29,15 +29,22 @@ package struct RunExecution: Sendable {
     /// The persona's tool catalog, which gives the model each tool's description and input
     /// schema. A persona whose supervisor never registered has none yet: when the agent may use
     /// tools, its container is started on demand to learn it. If that fails the run goes on
-    /// with bare tool names; the tool calls then report why they cannot run.
+    /// with bare tool names; the tool calls then report why they cannot run. A persona with a
+    /// catalog is woken if idleness paused or stopped it.
     private func toolCatalog(agent: Agent, persona: Persona) async -> [PersonaToolDTO] {
         guard !agent.tools.isEmpty || agent.toolSelection.mode == .search else { return [] }
         func load() async -> [PersonaToolDTO] {
             (try? await database.withConnection { try await containers.tools.catalog(personaId: persona.id, on: $0) }) ?? []
         }
         let catalog = await load()
-        guard catalog.isEmpty, tools is SupervisorToolInvoker else { return catalog }
+        guard tools is SupervisorToolInvoker else { return catalog }
         let trace = TraceContext(traceId: run.traceId, spanId: run.spanId, parentSpanId: nil, flags: 1, traceState: nil)
+        guard catalog.isEmpty else {
+            // A run uses its persona: a container idleness paused (or stopped) is woken now, so
+            // the first tool call does not wait for it.
+            _ = try? await containers.wake(persona.id, trace: trace)
+            return catalog
+        }
         _ = try? await containers.ensureReady(persona, timeout: .seconds(60), trace: trace)
         return await load()
     }

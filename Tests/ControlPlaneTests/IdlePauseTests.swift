@@ -171,6 +171,37 @@ struct IdlePauseTests {
         }
     }
 
+    @Test("a run of an agent with tools wakes a paused persona as it starts, and its steps count as activity")
+    func runWakes() async throws {
+        let llm = ScriptedLLM([.text("Nothing to do.", pieces: 1)])
+        try await llm.serve { url in
+            try await TestApp.run(.sqlite, configure: {
+                Self.seconds(&$0)
+                $0.litellmProxyURL = url
+                $0.llmTimeoutSeconds = 5
+                $0.runWorker.pollInterval = .milliseconds(50)
+            }) { api, _ in
+                let admin = try await api.login().access
+                let id = try await ContainerTests.persona(api, admin)
+                _ = try await ContainerTests.start(api, admin, id)
+                try await Self.settings(api, admin, idle: 2, stop: 0)
+                #expect(try await ContainerTests.eventually(20) { try await Self.status(api, admin, id)["state"] == "paused" })
+                try await Self.settings(api, admin, idle: 0, stop: 0)  // nothing else moves it now
+                let idleSince = try #require(try await Self.status(api, admin, id)["idleSince"]?.stringValue)
+
+                let agent = try #require(try await api.post("/api/personas/\(id)/agents", token: admin, json: [
+                    "name": "Helper", "model": "gpt-4o-mini", "maxSteps": 3, "tools": ["shell"],
+                ]).data?["id"]?.stringValue)
+                let run = try #require(try await api.post("/api/runs", token: admin, json: ["agentId": .string(agent), "input": "hi"])
+                    .data?["id"]?.stringValue)
+                #expect(try await ContainerTests.eventually(20) { try await api.get("/api/runs/\(run)", token: admin).data?["status"] == "completed" })
+                let after = try await Self.status(api, admin, id)
+                #expect(after["state"] == "ready", "\(after)")
+                #expect((after["idleSince"]?.stringValue ?? "") > idleSince, "\(after)")
+            }
+        }
+    }
+
     @Test("on the desktop image an open VNC connection keeps a persona awake, an artifact download and a desktop request wake it from a pause, eager sidecars keep it awake")
     func desktopKeepsAwake() async throws {
         let docker = try await ContainerTests.engine()
