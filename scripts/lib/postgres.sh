@@ -224,6 +224,9 @@ fsync = on
 synchronous_commit = on
 full_page_writes = on
 logging_collector = off
+# The suites run many control planes at once (each pool up to 20 connections, live servers,
+# replicas, pg_dump): the default 100 ran out under a loaded full run.
+max_connections = 300
 EOF
     [[ $EUID -eq 0 ]] && chown "$_PERSONA_PG_USER:$_PERSONA_PG_USER" "$_PG_DATA/persona.conf"
     grep -q "^include_if_exists = 'persona.conf'" "$_PG_DATA/postgresql.conf" ||

@@ -6,6 +6,7 @@ import Logging
 import NIOWebSocket
 import PersonaKit
 import PersonaStorage
+import ServiceLifecycle
 import Synchronization
 
 /// `GET /api/ws`: the live event stream over WebSocket, the same events and ids as the runs'
@@ -72,6 +73,12 @@ struct EventSocketController: Sendable {
                 group.addTask { try await read(inbound, session: session, sink: sink) }
                 group.addTask { try await write(sink, outbound: outbound) }
                 group.addTask { try await watch(sink, session: session) }
+                // Shutdown closes the socket (1001) without waiting for a client that may not
+                // answer the library's own close frame.
+                group.addTask {
+                    try await gracefulShutdown()
+                    return .shutdown
+                }
                 defer { group.cancelAll() }
                 return try await group.next() ?? .clientClosed
             }
