@@ -109,7 +109,8 @@ extension BackupTests {
     }()
 
     @Test("a pg_dump older than the server is refused with both versions and what to do, and leaves no directory",
-          .enabled(if: BackupTests.olderPgDump != nil && TestBackend.postgresURL != nil))
+          .enabled(if: BackupTests.olderPgDump != nil && TestBackend.postgresURL != nil,
+                   "needs Debian's pg_dump 15 (apt: postgresql-client, which scripts/test installs) and the test PostgreSQL"))
     func oldPgDump() async throws {
         let backup = Self.temporary("backup")
         try await TestApp.run(.postgres) { _, services in
