@@ -30,6 +30,8 @@ public struct AppComponents: Sendable {
     package let toolSearch: ToolSearch
     /// Wakes the run worker when a run is queued in this process.
     public let runWakeUp = Wakeup()
+    /// Wakes the email trigger service when a connector is created, changed or deleted here.
+    public let connectorsChanged = Wakeup()
     /// Opened after migrations and the admin bootstrap; background services wait on it.
     public let startup: Gate
     /// Samples the running persona containers (`HEALTH_INTERVAL_SECONDS`).

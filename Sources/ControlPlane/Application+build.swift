@@ -134,6 +134,9 @@ public func buildRouter(_ components: AppComponents) -> Router<AppRequestContext
         .addRoutes(to: personas)
     MembersController(database: database).addRoutes(to: personas)
     SecretsController(database: database, secretBox: c.secretBox).addRoutes(to: personas)
+    ConnectorsController(configuration: configuration, database: database, secretBox: c.secretBox,
+                         tester: ConnectorTester(settings: configuration.connectors).test, changed: c.connectorsChanged)
+        .addRoutes(to: personas)
     AgentsController(configuration: configuration, database: database)
         .addRoutes(personas: personas, agents: authenticated.group("agents"))
     ContainersController(configuration: configuration, database: database, containers: c.containers, tools: c.tools)

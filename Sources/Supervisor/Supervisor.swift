@@ -56,6 +56,7 @@ public final class Supervisor: Sendable {
         defer { memoryCache?.close() }
         let reporter = ControlPlaneReporter(endpoint: configuration.controlPlane, token: token, outbox: outbox, logger: logger)
         let secrets = SecretStore()
+        secrets.setSource { [reporter] in await reporter.fetchSecrets() }
         let sidecars = try makeSidecars(secrets: secrets)
         let available = sidecars.available
         let loadCatalog: @Sendable () -> ToolCatalog = { [configuration, logger] in

@@ -107,6 +107,7 @@ extension AppConfiguration {
         }
         try c.loadMemory(env)
         try c.loadEvents(env)
+        try c.loadConnectors(env)
         try c.loadSecrets(env)
         return c
     }

@@ -47,6 +47,8 @@ public struct AppConfiguration: Sendable {
     public var events = EventSettings()
     /// Alert delivery to `ALERT_WEBHOOK_URL`.
     public var webhook = WebhookSettings()
+    /// Email connectors: the default sender and the email tools' limits.
+    public var connectors = ConnectorSettings()
     public var adminEmail: String?
     public var adminPassword: String?
     /// bcrypt cost for new password hashes.

@@ -23,6 +23,7 @@ struct InternalAPIController: Sendable {
     /// Opened once migrations ran; loops wait on it before their first query.
     let startup: Gate
     let secrets = SecretRepository()
+    let connectors = ConnectorRepository()
     let audit = AuditRepository()
     let events = PersonaEventRepository()
     var manager: ContainerManager { containers }
@@ -107,6 +108,15 @@ struct InternalAPIController: Sendable {
                 var out: [String: String] = [:]
                 for secret in try await self.secrets.sealedValues(personaId: record.personaId, on: db) {
                     out[secret.name] = try secretBox.open(secret.ciphertext, personaId: record.personaId, name: secret.name)
+                }
+                // The email connectors, as the one value the email tools declare (it wins over a
+                // persona secret of the same name).
+                let channel = try EmailChannel.value(try await connectors.list(personaId: record.personaId, on: db),
+                                                     secretBox: secretBox, settings: configuration.connectors)
+                if let json = channel.json { out[EmailChannel.secretName] = json }
+                if !channel.skipped.isEmpty {
+                    context.logger.warning("connector credentials do not open (ENCRYPTION_KEY changed?)",
+                                           metadata: ["connectors": "\(channel.skipped.joined(separator: ","))"])
                 }
                 try await audit.insert(AuditEvent(userId: nil, personaId: record.personaId, traceId: context.trace.traceId,
                                                            eventType: "secret.delivered", eventCategory: "secret",

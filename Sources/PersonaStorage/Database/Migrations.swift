@@ -63,5 +63,5 @@ extension Database {
 
     package static let migrations: [Migration] = [coreSchema, runsSchema, containersSchema, approvalsSchema, stepRecordSchema, memorySchema,
                                           runtimeSchema, toolRegistrySchema, toolSearchSchema, operationsIndexesSchema, healthMetricsSchema, alertsSchema,
-                                          eventsSchema, dashboardIndexesSchema, idlePauseSchema, dashboardUsageSchema]
+                                          eventsSchema, dashboardIndexesSchema, idlePauseSchema, dashboardUsageSchema, connectorsSchema]
 }

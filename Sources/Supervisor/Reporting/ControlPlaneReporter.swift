@@ -155,6 +155,13 @@ public final class ControlPlaneReporter: Sendable {
 
     /// Fetches the persona's secrets into `store`, retrying with backoff until it works or
     /// the task is cancelled.
+    /// One fetch of the persona's secrets (a tool that declares secrets asks before it starts).
+    public func fetchSecrets(timeout: Duration = .seconds(5)) async -> SecretsResponse? {
+        guard let response = try? await send(.GET, SupervisorRoutes.secrets, body: nil, timeout: timeout), response.status == 200
+        else { return nil }
+        return try? SupervisorJSON.decoder.decode(SecretsResponse.self, from: Data(response.body))
+    }
+
     public func loadSecrets(into store: SecretStore) async {
         var backoff: Duration = .milliseconds(500)
         while !Task.isCancelled {

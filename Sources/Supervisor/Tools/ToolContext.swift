@@ -124,6 +124,10 @@ public struct ToolContext: Sendable {
         }
         let executable = first.hasPrefix("/") ? first : "\(invocation.entry.directory)/\(first)"
         let output = try makeOutputDirectory(invocation)
+        // Secrets (connector credentials among them) may have changed since the supervisor
+        // started: a tool that declares any gets the current values, or the held ones when the
+        // control plane does not answer.
+        if !manifest.secrets.isEmpty { await secrets.refresh() }
         let stdin: [UInt8]
         do { stdin = Array(try JSONEncoder().encode(invocation.arguments)) } catch {
             throw SupervisorError("invalid_arguments", "arguments could not be encoded", status: 400, underlying: error)
