@@ -50,7 +50,7 @@
 # (`dovecot`, `postfix start`). Needs root. This file sets no shell options.
 
 _PERSONA_MAIL_DOMAIN=persona.test
-_PERSONA_MAIL_PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd)
+_PERSONA_MAIL_PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd iproute2 openssl)
 _PERSONA_MAIL_PORTS=(25 143 465 587 993)
 _PERSONA_MAIL_LOGDIR=/var/log/persona-mail
 _PERSONA_MAIL_HOME=/var/mail/persona
