@@ -266,12 +266,42 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Connectors: the email connector's protocol clients (IMAP, SMTP over swift-nio and
+        // swift-nio-ssl), the MIME reader, the connection probe and the email trigger service.
+        .target(
+            name: "Connectors",
+            dependencies: [
+                "PersonaCore",
+                "PersonaKit",
+                "PersonaStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ConnectorsTests",
+            dependencies: [
+                "Connectors",
+                "TestTraits",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ControlPlane",
             dependencies: [
                 "PersonaCore",
                 "PersonaKit",
                 "PersonaStorage",
+                "Connectors",
                 "Containers",
                 "Memory",
                 "Runs",
@@ -409,6 +439,7 @@ let package = Package(
             name: "ControlPlaneTests",
             dependencies: [
                 "ControlPlane",
+                "Connectors",
                 "Containers",
                 "Memory",
                 "Runs",
