@@ -15,6 +15,7 @@ import Runs
 import Tools
 import Memory
 import Containers
+import Connectors
 
 /// The control plane's HTTP application type.
 public typealias ControlPlaneApplication = Application<RouterResponder<AppRequestContext>>
@@ -63,7 +64,10 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
                    Reconciler(database: database, containers: components.containers, startup: startup, logger: logger),
                    RetentionService(database: database, startup: startup, logger: logger),
                    MemoryIngestionWorker(database: database, memory: components.memory, startup: startup, logger: logger),
-                   MemoryCurator(database: database, memory: components.memory, startup: startup, llm: llm, logger: logger)],
+                   MemoryCurator(database: database, memory: components.memory, startup: startup, llm: llm, logger: logger),
+                   EmailTriggerService(database: database, secretBox: components.secretBox, settings: configuration.connectors.trigger,
+                                       startup: startup, changed: components.connectorsChanged, runWakeUp: components.runWakeUp,
+                                       logger: logger)],
         logger: logger)
     if let port = configuration.websocketPort {
         app.addServices(Application(router: Router(context: BasicWebSocketRequestContext.self), server: server,

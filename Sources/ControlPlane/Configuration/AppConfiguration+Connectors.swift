@@ -1,3 +1,4 @@
+import Connectors
 import Foundation
 import PersonaCore
 
@@ -16,6 +17,8 @@ public struct ConnectorSettings: Sendable {
     public var maxRecipients = 50
     /// `CONNECTOR_TEST_TIMEOUT_SECONDS`: each server's connect-and-login in a connection test.
     public var testTimeoutSeconds = 15
+    /// The email trigger service (`EMAIL_TRIGGER_MODE`, `EMAIL_POLL_SECONDS`).
+    package var trigger = EmailTriggerSettings()
 
     public init() {}
 }
@@ -40,5 +43,12 @@ extension AppConfiguration {
         connectors.maxAttachmentBytes = try env.int("EMAIL_MAX_ATTACHMENT_MB", default: 20, range: 1...200) * 1_048_576
         connectors.maxRecipients = try env.int("EMAIL_MAX_RECIPIENTS", default: connectors.maxRecipients, range: 1...1000)
         connectors.testTimeoutSeconds = try env.int("CONNECTOR_TEST_TIMEOUT_SECONDS", default: connectors.testTimeoutSeconds, range: 1...120)
+        if let mode = env["EMAIL_TRIGGER_MODE"] {
+            guard let parsed = EmailTriggerSettings.Mode(rawValue: mode.lowercased()) else {
+                throw ConfigurationError("EMAIL_TRIGGER_MODE must be auto (IMAP IDLE when the server has it) or poll")
+            }
+            connectors.trigger.mode = parsed
+        }
+        connectors.trigger.pollInterval = .seconds(try env.int("EMAIL_POLL_SECONDS", default: 60, range: 1...86_400))
     }
 }
