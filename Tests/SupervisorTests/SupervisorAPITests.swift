@@ -93,11 +93,12 @@ struct SupervisorAPITests {
         #expect(health.status == 200)
         #expect(try JSONDecoder().decode(SupervisorHealth.self, from: Data(health.body)).status == "ok")
         #expect(info.personaId == "persona-1")
-        #expect(info.toolCount == 10)
+        #expect(info.toolCount == 16)
         #expect(info.rssBytes > 0)
         let names = try JSONDecoder().decode([String: [ToolManifest]].self, from: Data(tools.body))["tools"]?.map(\.name)
         // tools/ without the browser and desktop tools (no sidecars here).
-        #expect(names == ["generate_document", "generate_presentation", "generate_spreadsheet", "http_fetch", "list_files", "memory_search",
+        #expect(names == ["email_flag", "email_list", "email_move", "email_read", "email_runtime", "email_send",
+                          "generate_document", "generate_presentation", "generate_spreadsheet", "http_fetch", "list_files", "memory_search",
                           "office_runtime", "read_file", "shell", "write_file"])
         #expect(registered)
         #expect(heartbeat)
@@ -105,7 +106,7 @@ struct SupervisorAPITests {
         let register = try #require(requests.first { $0.path == SupervisorRoutes.register })
         let body = try SupervisorJSON.decoder.decode(RegisterRequest.self, from: Data(register.body))
         #expect(body.personaId == "persona-1")
-        #expect(body.tools.count == 10)
+        #expect(body.tools.count == 16)
         #expect(register.authorization == "Bearer \(sv.token)")
     }
 

@@ -1,0 +1,229 @@
+import Connectors
+import ControlPlane
+import DockerEngine
+import Foundation
+import PersonaKit
+import Testing
+import TestSupport
+
+/// The email tools in a real persona container against the real postfix and dovecot, with the
+/// credentials from a connector (the supervisor's secret channel).
+@Suite("Email tools in a persona container")
+struct EmailToolsTests {
+    /// A running persona with an email connector for `user` (made after the container started:
+    /// the tools see connectors added later); yields the persona and connector ids.
+    static func withMailPersona(_ mail: TestMail, user: String, configure: @escaping @Sendable (inout AppConfiguration) -> Void = { _ in },
+                                _ body: @Sendable (APIClient, AppComponents, String, String, String) async throws -> Void) async throws {
+        try await TestApp.run(.sqlite, configure: configure) { api, services in
+            let admin = try await api.login().access
+            let persona = try await ContainerTests.persona(api, admin, name: "Correspondent")
+            _ = try await ContainerTests.start(api, admin, persona)
+            let created = try await api.post("/api/personas/\(persona)/connectors", token: admin, json: [
+                "kind": "email", "name": "work", "fromName": "Ada's assistant",
+                "imap": ["host": .string(mail.gateway), "port": 993, "security": "tls", "username": .string(user),
+                         "password": .string(mail.password)],
+                "smtp": ["host": .string(mail.gateway), "port": 587, "security": "starttls"],
+                "caCertificate": .string(mail.caPEM),
+            ])
+            #expect(created.status == .created, "\(created.body)")
+            try await body(api, services, admin, persona, try #require(created.data?["id"]?.stringValue))
+        }
+    }
+
+    static func tool(_ api: APIClient, _ token: String, _ persona: String, _ name: String, _ arguments: JSONValue) async throws -> JSONValue {
+        let response = try await ContainerTests.invoke(api, token, persona, name, ["arguments": arguments])
+        #expect(response.status == .ok, "\(name): \(response.body)")
+        return try #require(response.data)
+    }
+
+    @Test("list, read and send through the real servers from a real container; replies thread; the copy lands in Sent")
+    func roundTrip() async throws {
+        let mail = try TestMail()
+        let user = mail.address("ada")
+        let friend = mail.address("grace")
+        try await mail.deliver(to: user, subject: "Lunch on Friday?", body: "Shall we meet at noon? — Grace")
+        try await Self.withMailPersona(mail, user: user) { api, _, admin, persona, _ in
+            let listed = try await Self.tool(api, admin, persona, "email_list", [:])
+            #expect(listed["status"] == "succeeded", "\(listed)")
+            let messages = listed["output"]?["messages"]?.arrayValue ?? []
+            #expect(messages.count == 1 && messages.first?["subject"] == "Lunch on Friday?", "\(listed)")
+            let uid = try #require(messages.first?["uid"]?.intValue)
+
+            let read = try await Self.tool(api, admin, persona, "email_read", ["uid": .number(Double(uid))])
+            #expect(read["output"]?["text"]?.stringValue?.contains("Shall we meet at noon?") == true, "\(read)")
+
+            _ = try await Self.tool(api, admin, persona, "write_file", ["path": "notes/menu.txt", "content": "Soup, bread."])
+            let sent = try await Self.tool(api, admin, persona, "email_send", [
+                "to": [.string(friend)], "text": "Noon works. Menu attached.", "replyToUid": .number(Double(uid)),
+                "attachments": ["notes/menu.txt"],
+            ])
+            #expect(sent["status"] == "succeeded", "\(sent)")
+            #expect(sent["output"]?["accepted"] == [.string(friend)], "\(sent)")
+            #expect(sent["output"]?["savedToSent"] == true)
+
+            // The friend's mailbox has it, threaded and from the connector's sender.
+            #expect(await ContainerTests.eventually(15) {
+                (try? await mail.withMailbox(friend) { try await $0.select("INBOX").exists }) == 1
+            })
+            let received = try await mail.withMailbox(friend) { client in
+                _ = try await client.select("INBOX")
+                let uids = try await client.uidSearch([.all])
+                let uid = try #require(uids.first)
+                let fetched = try await client.uidFetchMessage(uid)
+                return try #require(fetched).raw
+            }
+            let message = MailMessage(parsing: received)
+            #expect(message.subject == "Re: Lunch on Friday?")
+            #expect(message.from.first?.address == user && message.from.first?.name == "Ada's assistant", "\(message.from)")
+            #expect(!message.inReplyTo.isEmpty)
+            #expect(message.attachments.map(\.filename) == ["menu.txt"])
+            #expect(message.attachments.first?.data == Array("Soup, bread.".utf8))
+            let sentCopies = try await mail.withMailbox(user) { try await $0.select("Sent").exists }
+            #expect(sentCopies == 1)
+        }
+    }
+
+    @Test("credentials never reach responses, the container's Env or labels, its logs or a tool's output; bad ones fail clearly")
+    func credentialsAndFailures() async throws {
+        let mail = try TestMail()
+        let user = mail.address("secret")
+        try await Self.withMailPersona(mail, user: user) { api, services, admin, persona, _ in
+            let listed = try await Self.tool(api, admin, persona, "email_list", [:])
+            #expect(listed["status"] == "succeeded", "\(listed)")
+            // A second connector with a wrong password and a third that does not trust the test CA.
+            let wrong = "wrong-password-\(UUID().uuidString.prefix(6))"
+            for (name, password, ca) in [("bad-login", wrong, true), ("no-ca", mail.password, false)] {
+                var body: [String: JSONValue] = [
+                    "kind": "email", "name": .string(name),
+                    "imap": ["host": .string(mail.gateway), "username": .string(user), "password": .string(password)],
+                    "smtp": ["host": .string(mail.gateway)],
+                ]
+                if ca { body["caCertificate"] = .string(mail.caPEM) }
+                #expect(try await api.post("/api/personas/\(persona)/connectors", token: admin, json: .object(body)).status == .created)
+            }
+            // A failed tool exits non-zero with {error, code} as its output.
+            let denied = try await Self.tool(api, admin, persona, "email_list", ["connector": "bad-login"])
+            #expect(denied["status"] == "failed" && denied["output"]?["code"] == "auth_failed", "\(denied)")
+            let untrusted = try await Self.tool(api, admin, persona, "email_list", ["connector": "no-ca"])
+            #expect(untrusted["status"] == "failed" && untrusted["output"]?["code"] == "tls_failed", "\(untrusted)")
+            let ambiguous = try await Self.tool(api, admin, persona, "email_list", [:])
+            #expect(ambiguous["output"]?["code"] == "connector_required", "\(ambiguous)")
+
+            // Nowhere: the container's configuration, its logs, the connectors API, the tools' answers.
+            let containerId = try #require(try await api.get("/api/personas/\(persona)/container", token: admin).data?["containerId"]?.stringValue)
+            let inspect = try Self.docker(["inspect", containerId])
+            let logs = try Self.docker(["logs", containerId])
+            let connectors = try await api.get("/api/personas/\(persona)/connectors", token: admin)
+            let audit = try await api.get("/api/audit?personaId=\(persona)&limit=100", token: admin)
+            for secret in [mail.password, wrong] {
+                #expect(inspect.range(of: secret) == nil, "docker inspect shows a password: \(Self.around(secret, in: inspect))")
+                #expect(logs.range(of: secret) == nil, "the container's log shows a password: \(Self.around(secret, in: logs))")
+                #expect(!connectors.body.contains(secret) && !audit.body.contains(secret))
+                #expect(!"\(listed)\(denied)\(untrusted)".contains(secret))
+            }
+            // The name is in the image's tool manifests (label), never in the environment.
+            let env = try Self.docker(["inspect", "-f", "{{json .Config.Env}}", containerId])
+            #expect(!env.contains("PERSONA_EMAIL_CONNECTORS") && !env.contains("imapPassword"), "\(env)")
+            // The control plane's own log file (when one is configured) stays clean too.
+            if let file = services.configuration.logFile, let log = try? String(contentsOfFile: file, encoding: .utf8) {
+                #expect(!log.contains(mail.password) && !log.contains(wrong))
+            }
+        }
+    }
+
+    @Test("a 10 MB attachment goes out and comes back byte for byte, saved into the workspace")
+    func largeAttachment() async throws {
+        let mail = try TestMail()
+        let user = mail.address("big")
+        try await Self.withMailPersona(mail, user: user) { api, _, admin, persona, _ in
+            let made = try await Self.tool(api, admin, persona, "shell", [
+                "command": "mkdir -p out && head -c 10485760 /dev/urandom > out/data.bin && sha256sum out/data.bin | cut -d' ' -f1"])
+            let digest = try #require(made["output"]?["stdout"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines))
+            let sent = try await Self.tool(api, admin, persona, "email_send", [
+                "to": [.string(user)], "subject": "The data", "text": "Attached.", "attachments": ["out/data.bin"]])
+            #expect(sent["status"] == "succeeded", "\(sent)")
+            var uid: Int?
+            #expect(await ContainerTests.eventually(20) {
+                let listed = try? await Self.tool(api, admin, persona, "email_list", ["subjectContains": "The data"])
+                uid = listed?["output"]?["messages"]?[0]?["uid"]?.intValue
+                return uid != nil
+            })
+            let read = try await Self.tool(api, admin, persona, "email_read", [
+                "uid": .number(Double(try #require(uid))), "saveAttachments": true, "attachmentsDir": "inbox/big"])
+            #expect(read["status"] == "succeeded", "\(read)")
+            let saved = try #require(read["output"]?["saved"]?[0]?.stringValue)
+            let check = try await Self.tool(api, admin, persona, "shell", ["command": .string("sha256sum '\(saved)' | cut -d' ' -f1")])
+            #expect(check["output"]?["stdout"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines) == digest)
+        }
+    }
+
+    @Test("a 5,000-message mailbox pages by UID cursor with no gaps or repeats; malformed MIME and non-UTF-8 headers read without a crash")
+    func largeMailbox() async throws {
+        let mail = try TestMail()
+        let user = mail.address("many")
+        try Self.fill(user: user, count: 5000, malformed: true)
+        try await Self.withMailPersona(mail, user: user) { api, _, admin, persona, _ in
+            var seen: [Int] = []
+            var cursor: Int?
+            var total: Int?
+            for _ in 0..<30 {
+                var arguments: [String: JSONValue] = ["limit": 200]
+                if let cursor { arguments["cursor"] = .number(Double(cursor)) }
+                let page = try await Self.tool(api, admin, persona, "email_list", .object(arguments))
+                #expect(page["status"] == "succeeded", "\(page)")
+                total = page["output"]?["total"]?.intValue
+                seen += page["output"]?["messages"]?.arrayValue?.compactMap { $0["uid"]?.intValue } ?? []
+                cursor = page["output"]?["nextCursor"]?.intValue
+                if cursor == nil { break }
+            }
+            #expect(total == 5008)
+            #expect(seen.count == 5008 && Set(seen).count == 5008)
+            #expect(seen == seen.sorted(by: >), "newest first")
+            // The malformed ones were appended last: the highest UIDs.
+            for uid in seen.prefix(8) {
+                let read = try await Self.tool(api, admin, persona, "email_read", ["uid": .number(Double(uid))])
+                #expect(read["status"] == "succeeded", "uid \(uid): \(read)")
+            }
+        }
+    }
+
+    /// The text around `needle` in `haystack` (for a failure's message).
+    static func around(_ needle: String, in haystack: String) -> String {
+        guard let range = haystack.range(of: needle) else { return "" }
+        let start = haystack.index(range.lowerBound, offsetBy: -200, limitedBy: haystack.startIndex) ?? haystack.startIndex
+        let end = haystack.index(range.upperBound, offsetBy: 100, limitedBy: haystack.endIndex) ?? haystack.endIndex
+        return String(haystack[start..<end])
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `scripts/mail-fill`: APPENDs generated messages over one IMAPS connection.
+    static func fill(user: String, count: Int, malformed: Bool) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [repository.appendingPathComponent("scripts/mail-fill").path, "--user", user, "--count", String(count)]
+            + (malformed ? ["--malformed"] : [])
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestSetupError("mail-fill failed: \(text)") }
+    }
+
+    /// The `docker` command's output (the operator's view of the container).
+    static func docker(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["docker"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestSetupError("docker \(arguments.joined(separator: " ")) failed: \(text)") }
+        return text
+    }
+}
