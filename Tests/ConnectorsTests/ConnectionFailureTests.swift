@@ -1,6 +1,7 @@
 @testable import Connectors
 import Foundation
 import Testing
+import TestTraits
 
 /// Each way a connection fails gets its own code, for IMAP and SMTP, and the probe reports it.
 @Suite("Connection failures and the probe (real servers)", .timeLimit(.minutes(2)))
@@ -47,6 +48,18 @@ struct ConnectionFailureTests {
         let garbage = await imapError(MailServer(host: mail.host, port: 993, security: .tls, username: "u", password: "p",
                                                  trustedCAPEM: "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----"))
         #expect(garbage?.code == .tlsFailed)
+    }
+
+    @Test("a trusted certificate for another name is tls_failed, for an IP host (IP SANs) and a host name alike", .blocking)
+    func wrongName() async throws {
+        let server = try WrongNameTLSServer()
+        defer { server.stop() }
+        for host in ["127.0.0.1", "localhost"] {
+            let error = await imapError(MailServer(host: host, port: server.port, security: .tls, username: "u", password: "p",
+                                                   trustedCAPEM: server.caPEM, connectTimeout: .seconds(5), commandTimeout: .seconds(5)))
+            #expect(error?.code == .tlsFailed)
+            #expect(error?.message.contains("not valid for \(host)") == true, "\(String(describing: error))")
+        }
     }
 
     @Test("a closed port is unreachable; an unknown host name is unreachable")

@@ -58,6 +58,17 @@ func closedPort() throws -> Int {
     return try localPort(descriptor)
 }
 
+/// Whether something accepts TCP connections on 127.0.0.1:`port` (connects and closes).
+func probeConnect(port: Int) throws -> Bool {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw SocketFailure("socket") }
+    defer { close(descriptor) }
+    var address = loopback(port: port)
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
 struct SocketFailure: Error, CustomStringConvertible {
     var description: String
     init(_ call: String) { description = "\(call) failed: errno \(errno)" }
