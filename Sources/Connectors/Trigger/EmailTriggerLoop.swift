@@ -84,7 +84,9 @@ struct EmailTriggerLoop: Sendable {
             let capabilities = await client.capabilities
             let idles = settings.mode == .auto && capabilities.contains("IDLE")
             while !Task.isCancelled {
-                try await pass(record: record, trigger: trigger, cursor: &cursor, client: client)
+                // Again until a pass finds nothing: a message that arrived during a pass was
+                // announced (EXISTS) in the answer to one of its commands, which IDLE never sees.
+                while try await pass(record: record, trigger: trigger, cursor: &cursor, client: client) > 0 {}
                 failures = 0
                 try await setState(idles ? "idle" : "polling", message: nil, failures: 0, seenAt: Date())
                 if idles, case .changed = try await client.idle(timeout: settings.idleRenewal) { continue }
@@ -127,8 +129,9 @@ struct EmailTriggerLoop: Sendable {
         return cursor
     }
 
-    /// Finishes what a stop interrupted, then starts a run for each new matching message.
-    private func pass(record: ConnectorRecord, trigger: EmailTrigger, cursor: inout TriggerCursor, client: IMAPClient) async throws {
+    /// Finishes what a stop interrupted, then starts a run for each new matching message;
+    /// returns how many new messages it found.
+    private func pass(record: ConnectorRecord, trigger: EmailTrigger, cursor: inout TriggerCursor, client: IMAPClient) async throws -> Int {
         let place = cursor
         let pending = try await database.withConnection {
             try await connectors.pendingActions(connectorId: record.id, folder: place.folder, uidValidity: place.uidValidity, on: $0)
@@ -158,6 +161,7 @@ struct EmailTriggerLoop: Sendable {
             try await act(trigger, on: [uid], client: client)
             try await markDone(record, cursor, [Int64(uid)])
         }
+        return uids.count
     }
 
     /// Queues the message's run, records the message and moves the cursor, in one transaction.
