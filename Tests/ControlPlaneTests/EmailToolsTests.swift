@@ -5,6 +5,7 @@ import Foundation
 import PersonaKit
 import Testing
 import TestSupport
+@testable import LLM
 
 /// The email tools in a real persona container against the real postfix and dovecot, with the
 /// credentials from a connector (the supervisor's secret channel).
@@ -225,5 +226,73 @@ struct EmailToolsTests {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw TestSetupError("docker \(arguments.joined(separator: " ")) failed: \(text)") }
         return text
+    }
+}
+
+extension EmailToolsTests {
+    @Test("a message triggers a run that answers with email_send after a person approves it; the reply reaches the sender")
+    func triggeredRunReplies() async throws {
+        let mail = try TestMail()
+        let user = mail.address("desk")
+        let customer = mail.address("customer")
+        let reply = Chat.ToolCall(id: "send-1", name: "email_send", arguments: String(decoding: try JSONEncoder().encode(JSONValue.object([
+            "to": [.string(customer)], "subject": "Re: Where is my order?", "text": "It ships tomorrow.",
+        ])), as: UTF8.self))
+        let llm = ScriptedLLM([.toolCalls([reply]), .text("I answered the customer.")])
+        try await llm.serve { url in
+            try await TestApp.run(.sqlite, configure: {
+                $0.litellmProxyURL = url
+                $0.llmTimeoutSeconds = 10
+                $0.runWorker.pollInterval = .milliseconds(50)
+                $0.connectors.trigger.idleRenewal = .seconds(1)
+            }) { api, _ in
+                let admin = try await api.login().access
+                let persona = try await ContainerTests.persona(api, admin, name: "Support desk")
+                _ = try await ContainerTests.start(api, admin, persona)
+                let agent = try #require(try await api.post("/api/personas/\(persona)/agents", token: admin, json: [
+                    "name": "Support", "model": "scripted", "tools": ["email_send"],
+                ]).data?["id"]?.stringValue)
+                let created = try await api.post("/api/personas/\(persona)/connectors", token: admin, json: [
+                    "kind": "email", "name": "support",
+                    "imap": ["host": .string(mail.gateway), "username": .string(user), "password": .string(mail.password)],
+                    "smtp": ["host": .string(mail.gateway)], "caCertificate": .string(mail.caPEM),
+                    "trigger": ["agentId": .string(agent)],
+                ])
+                #expect(created.status == .created, "\(created.body)")
+                let connector = try #require(created.data?["id"]?.stringValue)
+                #expect(await ContainerTests.eventually(20) {
+                    (try? await api.get("/api/personas/\(persona)/connectors/\(connector)", token: admin))?.data?["triggerStatus"]?["state"] == "idle"
+                })
+                try await mail.deliver(to: user, subject: "Where is my order?", body: "Order 1234 has not arrived.")
+
+                var run: JSONValue?
+                #expect(await ContainerTests.eventually(30) {
+                    run = (try? await api.get("/api/runs?personaId=\(persona)", token: admin))?.data?[0]
+                    return run?["status"] == "awaiting_approval"
+                }, "\(String(describing: run))")
+                let id = try #require(run?["id"]?.stringValue)
+                #expect(run?["input"]?.stringValue?.contains("Order 1234 has not arrived.") == true)
+                let detail = try await api.get("/api/runs/\(id)", token: admin)
+                #expect(detail.data?["approvals"]?[0]?["tool"] == "email_send",
+                        "\(detail.body)")
+                // Nothing is sent before the approval.
+                #expect(try await mail.withMailbox(customer) { try await $0.select("INBOX").exists } == 0)
+                #expect(try await api.post("/api/runs/\(id)/approve", token: admin, json: ["approved": true]).status == .ok)
+                #expect(await ContainerTests.eventually(30) {
+                    (try? await api.get("/api/runs/\(id)", token: admin))?.data?["status"] == "completed"
+                })
+                #expect(await ContainerTests.eventually(15) {
+                    (try? await mail.withMailbox(customer) { try await $0.select("INBOX").exists }) == 1
+                })
+                let answer = try await mail.withMailbox(customer) { client in
+                    _ = try await client.select("INBOX")
+                    let uid = try #require(try await client.uidSearch([.all]).first)
+                    let fetched = try await client.uidFetchMessage(uid)
+                    return MailMessage(parsing: try #require(fetched).raw)
+                }
+                #expect(answer.subject == "Re: Where is my order?" && answer.text.contains("It ships tomorrow."))
+                #expect(answer.from.first?.address == user)
+            }
+        }
     }
 }
