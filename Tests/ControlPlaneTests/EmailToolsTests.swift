@@ -109,6 +109,11 @@ struct EmailToolsTests {
             #expect(untrusted["status"] == "failed" && untrusted["output"]?["code"] == "tls_failed", "\(untrusted)")
             let ambiguous = try await Self.tool(api, admin, persona, "email_list", [:])
             #expect(ambiguous["output"]?["code"] == "connector_required", "\(ambiguous)")
+            // Limits answer too_large before anything is sent (EMAIL_MAX_RECIPIENTS is 50).
+            let crowd = (1...51).map { JSONValue.string("r\($0)@persona.test") }
+            let tooMany = try await Self.tool(api, admin, persona, "email_send", [
+                "connector": "work", "to": .array(crowd), "subject": "Hi", "text": "Hello all."])
+            #expect(tooMany["status"] == "failed" && tooMany["output"]?["code"] == "too_large", "\(tooMany)")
 
             // Nowhere: the container's configuration, its logs, the connectors API, the tools' answers.
             let containerId = try #require(try await api.get("/api/personas/\(persona)/container", token: admin).data?["containerId"]?.stringValue)
