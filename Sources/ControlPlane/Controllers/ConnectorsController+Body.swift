@@ -5,110 +5,80 @@ import PersonaStorage
 /// The request bodies of `/api/personas/{id}/connectors` and how they become a stored email
 /// connector: defaults, checks and the PATCH merge.
 extension ConnectorsController {
-    /// A coding key for any member name: nested objects refuse members they do not know.
-    struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
+    /// A nested object of a request body: its members are decoded as usual, and a member it
+    /// does not know is refused (as `decodeJSON` refuses one at the top level).
+    protocol NestedBody: Decodable, Sendable {
+        static var fields: Set<String> { get }
     }
 
-    static func refuseUnknown(_ decoder: any Decoder, allowed: Set<String>) throws {
-        let container = try decoder.container(keyedBy: AnyKey.self)
-        let prefix = decoder.codingPath.map(\.stringValue).joined(separator: ".")
-        if let unknown = container.allKeys.map(\.stringValue).sorted().first(where: { !allowed.contains($0) }) {
-            throw APIError.validation("Unknown field '\(prefix.isEmpty ? "" : prefix + ".")\(unknown)'")
+    /// Wraps a ``NestedBody`` member: `imap`, `folders`, `trigger.filter`, ...
+    struct Strict<Body: NestedBody>: Decodable, Sendable {
+        var value: Body
+
+        struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: AnyKey.self)
+            let prefix = decoder.codingPath.map(\.stringValue).joined(separator: ".")
+            if let unknown = container.allKeys.map(\.stringValue).sorted().first(where: { !Body.fields.contains($0) }) {
+                throw APIError.validation("Unknown field '\(prefix.isEmpty ? "" : prefix + ".")\(unknown)'")
+            }
+            value = try Body(from: decoder)
         }
     }
 
     /// One mail server. On create `host` is required; the SMTP server's username and password
     /// default to the IMAP server's. On PATCH only the given members change; `password` is
     /// write-only.
-    struct ServerBody: Decodable, Sendable {
+    struct ServerBody: NestedBody {
         var host: String?
         var port: Int?
         var security: String?
         var username: String?
         var password: String?
-
-        enum CodingKeys: String, CodingKey, CaseIterable { case host, port, security, username, password }
-
-        init(from decoder: any Decoder) throws {
-            try ConnectorsController.refuseUnknown(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)))
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            host = try container.decodeIfPresent(String.self, forKey: .host)
-            port = try container.decodeIfPresent(Int.self, forKey: .port)
-            security = try container.decodeIfPresent(String.self, forKey: .security)
-            username = try container.decodeIfPresent(String.self, forKey: .username)
-            password = try container.decodeIfPresent(String.self, forKey: .password)
-        }
+        static let fields: Set<String> = ["host", "port", "security", "username", "password"]
     }
 
-    struct FoldersBody: Decodable, Sendable {
+    struct FoldersBody: NestedBody {
         var inbox: String?
         var sent: String?
         var archive: String?
         var trash: String?
-
-        enum CodingKeys: String, CodingKey, CaseIterable { case inbox, sent, archive, trash }
-
-        init(from decoder: any Decoder) throws {
-            try ConnectorsController.refuseUnknown(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)))
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            inbox = try container.decodeIfPresent(String.self, forKey: .inbox)
-            sent = try container.decodeIfPresent(String.self, forKey: .sent)
-            archive = try container.decodeIfPresent(String.self, forKey: .archive)
-            trash = try container.decodeIfPresent(String.self, forKey: .trash)
-        }
+        static let fields: Set<String> = ["inbox", "sent", "archive", "trash"]
     }
 
-    struct FilterBody: Decodable, Sendable {
+    struct FilterBody: NestedBody {
         var unseenOnly: Bool?
         var fromContains: String?
         var subjectContains: String?
-
-        enum CodingKeys: String, CodingKey, CaseIterable { case unseenOnly, fromContains, subjectContains }
-
-        init(from decoder: any Decoder) throws {
-            try ConnectorsController.refuseUnknown(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)))
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            unseenOnly = try container.decodeIfPresent(Bool.self, forKey: .unseenOnly)
-            fromContains = try container.decodeIfPresent(String.self, forKey: .fromContains)
-            subjectContains = try container.decodeIfPresent(String.self, forKey: .subjectContains)
-        }
+        static let fields: Set<String> = ["unseenOnly", "fromContains", "subjectContains"]
     }
 
-    struct TriggerBody: Decodable, Sendable {
+    struct TriggerBody: NestedBody {
         var agentId: String
         var folder: String?
-        var filter: FilterBody?
+        var filter: Strict<FilterBody>?
         var action: String?
         var moveTo: String?
-
-        enum CodingKeys: String, CodingKey, CaseIterable { case agentId, folder, filter, action, moveTo }
-
-        init(from decoder: any Decoder) throws {
-            try ConnectorsController.refuseUnknown(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)))
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            agentId = try container.decode(String.self, forKey: .agentId)
-            folder = try container.decodeIfPresent(String.self, forKey: .folder)
-            filter = try container.decodeIfPresent(FilterBody.self, forKey: .filter)
-            action = try container.decodeIfPresent(String.self, forKey: .action)
-            moveTo = try container.decodeIfPresent(String.self, forKey: .moveTo)
-        }
+        static let fields: Set<String> = ["agentId", "folder", "filter", "action", "moveTo"]
     }
 
     struct CreateBody: StrictBody {
         var kind: String
         var name: String
         var enabled: Bool?
-        var imap: ServerBody?
-        var smtp: ServerBody?
+        var imap: Strict<ServerBody>?
+        var smtp: Strict<ServerBody>?
         var fromAddress: String?
         var fromName: String?
-        var folders: FoldersBody?
+        var folders: Strict<FoldersBody>?
         var caCertificate: String?
-        var trigger: TriggerBody?
+        var trigger: Strict<TriggerBody>?
         static let fields: Set<String> = ["kind", "name", "enabled", "imap", "smtp", "fromAddress", "fromName", "folders",
                                           "caCertificate", "trigger"]
     }
@@ -116,13 +86,13 @@ extension ConnectorsController {
     struct UpdateBody: StrictBody {
         var name: String?
         var enabled: Bool?
-        var imap: ServerBody?
-        var smtp: ServerBody?
+        var imap: Strict<ServerBody>?
+        var smtp: Strict<ServerBody>?
         var fromAddress: String?
         var fromName: String?
-        var folders: FoldersBody?
+        var folders: Strict<FoldersBody>?
         var caCertificate: Patch<String>
-        var trigger: Patch<TriggerBody>
+        var trigger: Patch<Strict<TriggerBody>>
         static let fields: Set<String> = ["name", "enabled", "imap", "smtp", "fromAddress", "fromName", "folders",
                                           "caCertificate", "trigger"]
     }

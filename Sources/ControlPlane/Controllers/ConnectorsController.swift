@@ -146,8 +146,8 @@ struct ConnectorsController: Sendable {
     }
 
     private func newConnector(_ body: CreateBody, personaId: String, createdBy: String?) async throws -> ConnectorRecord {
-        let (imap, imapPassword) = try Self.newIMAP(body.imap)
-        let (smtp, smtpPassword) = try Self.newSMTP(body.smtp, imap: imap, imapPassword: imapPassword)
+        let (imap, imapPassword) = try Self.newIMAP(body.imap?.value)
+        let (smtp, smtpPassword) = try Self.newSMTP(body.smtp?.value, imap: imap, imapPassword: imapPassword)
         let fromAddress: String
         if let given = body.fromAddress {
             fromAddress = try Self.address(given, field: "fromAddress")
@@ -161,11 +161,11 @@ struct ConnectorsController: Sendable {
         let config = EmailConnectorConfig(
             imap: imap, smtp: smtp, fromAddress: fromAddress,
             fromName: try Self.displayName(body.fromName ?? configuration.connectors.fromName, field: "fromName"),
-            folders: try Self.folders(body.folders, current: .standard),
+            folders: try Self.folders(body.folders?.value, current: .standard),
             caCertificate: try body.caCertificate.map(Self.certificate))
         let id = Identifier.make()
         var trigger: EmailTrigger?
-        if let body = body.trigger { trigger = try await self.trigger(body, personaId: personaId, folders: config.folders) }
+        if let body = body.trigger?.value { trigger = try await self.trigger(body, personaId: personaId, folders: config.folders) }
         return ConnectorRecord(
             id: id, personaId: personaId, kind: .email, name: try Self.name(body.name), enabled: body.enabled ?? true, config: config,
             credentialsSealed: try seal(EmailCredentials(imapPassword: imapPassword, smtpPassword: smtpPassword), personaId: personaId, connectorId: id),
@@ -179,24 +179,24 @@ struct ConnectorsController: Sendable {
         var changes: [String] = []
         if let name = body.name { record.name = try Self.name(name) }
         if let enabled = body.enabled { record.enabled = enabled }
-        record.config.imap = try Self.merged(current.config.imap, body.imap, field: "imap", smtp: false)
-        record.config.smtp = try Self.merged(current.config.smtp, body.smtp, field: "smtp", smtp: true)
+        record.config.imap = try Self.merged(current.config.imap, body.imap?.value, field: "imap", smtp: false)
+        record.config.smtp = try Self.merged(current.config.smtp, body.smtp?.value, field: "smtp", smtp: true)
         if let address = body.fromAddress { record.config.fromAddress = try Self.address(address, field: "fromAddress") }
         if let name = body.fromName { record.config.fromName = try Self.displayName(name, field: "fromName") }
-        record.config.folders = try Self.folders(body.folders, current: current.config.folders)
+        record.config.folders = try Self.folders(body.folders?.value, current: current.config.folders)
         record.config.caCertificate = try body.caCertificate.apply(to: current.config.caCertificate).map(Self.certificate)
         switch body.trigger {
         case .unchanged: break
         case .clear: record.trigger = nil
-        case .set(let trigger): record.trigger = try await self.trigger(trigger, personaId: current.personaId, folders: record.config.folders)
+        case .set(let trigger): record.trigger = try await self.trigger(trigger.value, personaId: current.personaId, folders: record.config.folders)
         }
-        if body.imap?.password != nil || body.smtp?.password != nil {
+        if body.imap?.value.password != nil || body.smtp?.value.password != nil {
             var credentials = try openCredentials(current)
-            if let password = body.imap?.password {
+            if let password = body.imap?.value.password {
                 credentials.imapPassword = try Self.password(password, field: "imap")
                 changes.append("imap.password")
             }
-            if let password = body.smtp?.password {
+            if let password = body.smtp?.value.password {
                 credentials.smtpPassword = try Self.password(password, field: "smtp")
                 changes.append("smtp.password")
             }
@@ -231,9 +231,9 @@ struct ConnectorsController: Sendable {
         if action == .move, moveTo == folder { throw APIError.validation("trigger.moveTo must differ from trigger.folder") }
         if action == .markSeen, body.moveTo != nil { throw APIError.validation("trigger.moveTo is only for the move action") }
         let filter = EmailTrigger.Filter(
-            unseenOnly: body.filter?.unseenOnly ?? true,
-            fromContains: try Self.filterText(body.filter?.fromContains, field: "trigger.filter.fromContains"),
-            subjectContains: try Self.filterText(body.filter?.subjectContains, field: "trigger.filter.subjectContains"))
+            unseenOnly: body.filter?.value.unseenOnly ?? true,
+            fromContains: try Self.filterText(body.filter?.value.fromContains, field: "trigger.filter.fromContains"),
+            subjectContains: try Self.filterText(body.filter?.value.subjectContains, field: "trigger.filter.subjectContains"))
         return EmailTrigger(agentId: agent.id, folder: folder, filter: filter, action: action, moveTo: moveTo)
     }
 
