@@ -165,8 +165,19 @@ struct EmailTriggerLoop: Sendable {
     }
 
     /// Queues the message's run, records the message and moves the cursor, in one transaction.
-    /// Returns false (moving only the cursor) for a message that already started a run.
+    /// Returns false (moving only the cursor) for a message that already started a run, also
+    /// when another control plane recorded it in the same instant (the message's key is unique).
     private func start(record: ConnectorRecord, trigger: EmailTrigger, input: TriggerInput, uid: UInt32, cursor: TriggerCursor) async throws -> Bool {
+        do {
+            return try await queue(record: record, trigger: trigger, input: input, uid: uid, cursor: cursor)
+        } catch let error as StorageError where error.code == .conflict {
+            logger.info("email trigger: the message was recorded by another control plane", metadata: [
+                "connector_id": "\(record.id)", "uid": "\(uid)"])
+            return false
+        }
+    }
+
+    private func queue(record: ConnectorRecord, trigger: EmailTrigger, input: TriggerInput, uid: UInt32, cursor: TriggerCursor) async throws -> Bool {
         try await database.transaction { tx in
             if try await connectors.hasMessage(connectorId: record.id, folder: cursor.folder, uidValidity: cursor.uidValidity,
                                                uid: Int64(uid), messageId: input.messageId, on: tx) {
