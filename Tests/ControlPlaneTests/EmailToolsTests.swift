@@ -9,7 +9,7 @@ import TestSupport
 
 /// The email tools in a real persona container against the real postfix and dovecot, with the
 /// credentials from a connector (the supervisor's secret channel).
-@Suite("Email tools in a persona container")
+@Suite("Email tools in a persona container", .serialized)
 struct EmailToolsTests {
     /// A running persona with an email connector for `user` (made after the container started:
     /// the tools see connectors added later); yields the persona and connector ids.
