@@ -74,15 +74,9 @@ struct TestMail: Sendable {
 
     /// Opens `user`'s mailbox, logged in, for `body`.
     func withMailbox<T: Sendable>(_ user: String, _ body: @Sendable (IMAPClient) async throws -> T) async throws -> T {
-        let client = try await IMAPClient.connect(to: imap(user))
-        do {
+        try await IMAPClient.withConnection(to: imap(user)) { client in
             try await client.login()
-            let value = try await body(client)
-            await client.logout()
-            return value
-        } catch {
-            await client.close()
-            throw error
+            return try await body(client)
         }
     }
 }

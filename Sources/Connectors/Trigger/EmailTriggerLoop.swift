@@ -33,7 +33,7 @@ struct EmailTriggerLoop: Sendable {
                     "connector_id": "\(connectorId)", "failures": "\(failures)", "retry_in_s": "\(delay.components.seconds)",
                     "error": "\(String(reflecting: error))",
                 ])
-                let status = mail.map { Self.status($0.code) } ?? .error
+                let status = mail.map { ConnectorStatus($0.code) } ?? .error
                 let failed = failures
                 try? await database.withConnection { db in
                     try await connectors.setTriggerState(id: connectorId, state: "backoff", message: message, failures: failed,
@@ -52,29 +52,14 @@ struct EmailTriggerLoop: Sendable {
         return delay > settings.backoffMax ? settings.backoffMax : delay
     }
 
-    static func status(_ code: MailError.Code) -> ConnectorStatus {
-        switch code {
-        case .authFailed: .authFailed
-        case .tlsFailed: .tlsFailed
-        case .unreachable: .unreachable
-        case .timeout: .timeout
-        default: .error
-        }
-    }
-
     /// Loads the connector (gone, disabled or without a trigger: returns), opens its
     /// credentials and serves its folder until cancelled or a failure.
     private func session(failures: inout Int) async throws {
         guard let record = try await database.withConnection({ try await connectors.find(id: connectorId, on: $0) }),
               record.enabled, let trigger = record.trigger else { return }
-        let json = try service.secretBox.open(record.credentialsSealed, personaId: record.personaId,
-                                              name: ConnectorRecord.credentialsName(connectorId: record.id))
-        let credentials = try JSONCoding.decode(EmailCredentials.self, from: json)
-        let endpoint = record.config.imap
-        let server = MailServer(host: endpoint.host, port: endpoint.port, security: MailServer.Security(rawValue: endpoint.security.rawValue) ?? .tls,
-                                username: endpoint.username, password: credentials.imapPassword,
-                                trustedCAPEM: record.config.caCertificate, connectTimeout: settings.connectTimeout,
-                                commandTimeout: settings.commandTimeout)
+        let credentials = try service.secretBox.credentials(of: record)
+        let server = MailServer(record.config.imap, password: credentials.imapPassword, trustedCAPEM: record.config.caCertificate,
+                                connectTimeout: settings.connectTimeout, commandTimeout: settings.commandTimeout)
         try await setState("starting", message: nil, failures: failures)
         let client = try await IMAPClient.connect(to: server, logger: logger)
         do {

@@ -100,7 +100,7 @@ struct ConnectorsController: Sendable {
             let connectorId = try Self.connectorId(context)
             try Self.refuseView(connectorId)
             let current = try await load(connectorId, personaId: persona.id)
-            let credentials = try openCredentials(current)
+            let credentials = try secretBox.credentials(of: current)
             let result = await tester(current.config, credentials)
             let now = Date()
             try await database.transaction { tx in
@@ -134,17 +134,6 @@ struct ConnectorsController: Sendable {
         }
     }
 
-    func openCredentials(_ record: ConnectorRecord) throws -> EmailCredentials {
-        let json = try secretBox.open(record.credentialsSealed, personaId: record.personaId,
-                                      name: ConnectorRecord.credentialsName(connectorId: record.id))
-        return try JSONCoding.decode(EmailCredentials.self, from: json)
-    }
-
-    func seal(_ credentials: EmailCredentials, personaId: String, connectorId: String) throws -> String {
-        try secretBox.seal(try JSONCoding.encodeString(credentials), personaId: personaId,
-                           name: ConnectorRecord.credentialsName(connectorId: connectorId))
-    }
-
     private func newConnector(_ body: CreateBody, personaId: String, createdBy: String?) async throws -> ConnectorRecord {
         let (imap, imapPassword) = try Self.newIMAP(body.imap?.value)
         let (smtp, smtpPassword) = try Self.newSMTP(body.smtp?.value, imap: imap, imapPassword: imapPassword)
@@ -168,7 +157,7 @@ struct ConnectorsController: Sendable {
         if let body = body.trigger?.value { trigger = try await self.trigger(body, personaId: personaId, folders: config.folders) }
         return ConnectorRecord(
             id: id, personaId: personaId, kind: .email, name: try Self.name(body.name), enabled: body.enabled ?? true, config: config,
-            credentialsSealed: try seal(EmailCredentials(imapPassword: imapPassword, smtpPassword: smtpPassword), personaId: personaId, connectorId: id),
+            credentialsSealed: try secretBox.seal(EmailCredentials(imapPassword: imapPassword, smtpPassword: smtpPassword), personaId: personaId, connectorId: id),
             trigger: trigger, createdBy: createdBy, now: Date())
     }
 
@@ -191,7 +180,7 @@ struct ConnectorsController: Sendable {
         case .set(let trigger): record.trigger = try await self.trigger(trigger.value, personaId: current.personaId, folders: record.config.folders)
         }
         if body.imap?.value.password != nil || body.smtp?.value.password != nil {
-            var credentials = try openCredentials(current)
+            var credentials = try secretBox.credentials(of: current)
             if let password = body.imap?.value.password {
                 credentials.imapPassword = try Self.password(password, field: "imap")
                 changes.append("imap.password")
@@ -200,7 +189,7 @@ struct ConnectorsController: Sendable {
                 credentials.smtpPassword = try Self.password(password, field: "smtp")
                 changes.append("smtp.password")
             }
-            record.credentialsSealed = try seal(credentials, personaId: current.personaId, connectorId: current.id)
+            record.credentialsSealed = try secretBox.seal(credentials, personaId: current.personaId, connectorId: current.id)
         }
         if record.name != current.name { changes.append("name") }
         if record.enabled != current.enabled { changes.append("enabled") }

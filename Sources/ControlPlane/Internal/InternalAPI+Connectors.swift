@@ -49,9 +49,7 @@ enum EmailChannel {
         var connectors: [Connector] = []
         var skipped: [String] = []
         for record in records where record.kind == .email && record.enabled {
-            guard let json = try? secretBox.open(record.credentialsSealed, personaId: record.personaId,
-                                                 name: ConnectorRecord.credentialsName(connectorId: record.id)),
-                  let credentials = try? JSONCoding.decode(EmailCredentials.self, from: json) else {
+            guard let credentials = try? secretBox.credentials(of: record) else {
                 skipped.append(record.id)
                 continue
             }

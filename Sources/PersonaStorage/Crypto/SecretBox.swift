@@ -27,3 +27,18 @@ package struct SecretBox: Sendable {
         return String(decoding: plain, as: UTF8.self)
     }
 }
+
+extension SecretBox {
+    /// An email connector's passwords, sealed under the connector's own name.
+    package func seal(_ credentials: EmailCredentials, personaId: String, connectorId: String) throws -> String {
+        try seal(try JSONCoding.encodeString(credentials), personaId: personaId,
+                 name: ConnectorRecord.credentialsName(connectorId: connectorId))
+    }
+
+    /// The passwords of a stored email connector.
+    package func credentials(of record: ConnectorRecord) throws -> EmailCredentials {
+        let json = try open(record.credentialsSealed, personaId: record.personaId,
+                            name: ConnectorRecord.credentialsName(connectorId: record.id))
+        return try JSONCoding.decode(EmailCredentials.self, from: json)
+    }
+}
