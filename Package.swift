@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", exact: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", exact: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", exact: "3.36.0"),
@@ -295,9 +296,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The web console: server-rendered pages (swift-mustache templates) and the static
+        // files they load, addressed by content hash. Templates and files live in
+        // Sources/Console/Resources and are found at run time (ConsoleSite.locate), not bundled.
+        .target(
+            name: "Console",
+            dependencies: [
+                "SystemZlib",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["Resources"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ControlPlane",
             dependencies: [
+                "Console",
                 "PersonaCore",
                 "PersonaKit",
                 "PersonaStorage",
@@ -439,6 +456,7 @@ let package = Package(
             name: "ControlPlaneTests",
             dependencies: [
                 "ControlPlane",
+                "Console",
                 "Connectors",
                 "Containers",
                 "Memory",
@@ -458,6 +476,8 @@ let package = Package(
                 // zlib, to decode the PNGs browser and desktop tools produce.
                 "SystemZlib",
             ],
+            // The browser tests' Playwright harness (run by ConsoleBrowserTests).
+            exclude: ["Console"],
             swiftSettings: swiftSettings
         ),
     ]

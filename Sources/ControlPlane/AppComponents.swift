@@ -1,3 +1,4 @@
+import Console
 import AsyncHTTPClient
 import Foundation
 import HummingbirdBcrypt
@@ -45,6 +46,9 @@ public struct AppComponents: Sendable {
     let requestLimiter: RateLimiter
     /// Login, refresh, logout and the per-request session check.
     let auth: AuthService
+    /// The web console's pages and files; nil when its folder cannot be found (the API still
+    /// serves).
+    public let console: ConsoleSite?
 
     init(configuration: AppConfiguration, database: Database, searchPath: String?, logger: Logger) async {
         self.configuration = configuration
@@ -78,6 +82,18 @@ public struct AppComponents: Sendable {
             // A bcrypt hash (at the configured cost) of a random password, verified against when
             // the email is unknown so a wrong email costs the same time as a wrong password.
             decoyPasswordHash: Bcrypt.hash(DevelopmentSecrets.randomHex(bytes: 16), cost: configuration.bcryptCost))
+        if let directory = ConsoleSite.locate(configured: configuration.consoleDirectory,
+                                              executablePath: CommandLine.arguments.first) {
+            do {
+                self.console = try await ConsoleSite(directory: directory, fontsDirectory: configuration.consoleFontsDirectory)
+            } catch {
+                logger.error("The web console could not be loaded from \(directory): \(error)")
+                self.console = nil
+            }
+        } else {
+            logger.warning("The web console's files were not found (set CONSOLE_DIR): only the API is served")
+            self.console = nil
+        }
     }
 
     /// Opens a sealed persona secret. For the server's own use (tools, tests); never for a response.

@@ -16,6 +16,7 @@ import Tools
 import Memory
 import Containers
 import Connectors
+import Console
 
 /// The control plane's HTTP application type.
 public typealias ControlPlaneApplication = Application<RouterResponder<AppRequestContext>>
@@ -121,6 +122,10 @@ public func buildRouter(_ components: AppComponents) -> Router<AppRequestContext
                                                    trustProxy: configuration.trustProxy))
     }
     OpsController(configuration: configuration, database: database, metrics: c.metrics).addRoutes(to: router)
+    if let site = c.console {
+        ConsoleRoutes(site: site, trustProxy: configuration.trustProxy, secureCookies: configuration.cookieSecure)
+            .addRoutes(to: router)
+    }
 
     let api = router.group("api")
     let auth = c.auth
@@ -129,6 +134,8 @@ public func buildRouter(_ components: AppComponents) -> Router<AppRequestContext
     authController.addPublicRoutes(to: api.group("auth"))
     let authenticated = api.group().add(middleware: AuthMiddleware(auth: auth))
     authController.addAuthenticatedRoutes(auth: authenticated.group("auth"), users: authenticated.group("users"))
+    authController.addSessionRoutes(public: api.group("auth"), authenticated: authenticated.group("auth"),
+                                    secureCookies: configuration.cookieSecure)
     AdminUsersController(database: database, passwords: c.passwords, sessions: c.sessions)
         .addRoutes(to: authenticated.group("admin/users"))
     AdminSettingsController(database: database)

@@ -1,3 +1,4 @@
+import Console
 import ControlPlane
 import Foundation
 import PersonaKit
@@ -31,7 +32,11 @@ struct OpsTests {
             let served = try await api.get("/openapi.json")
             #expect(served.json?["openapi"] == "3.1.0")
             let router = buildRouter(services)
+            // The console's pages and files are HTML for browsers, not API: ConsoleTests covers them.
+            let console = Set(ConsolePage.all.map { "get /" + $0.path } + ["get /", "get /console/static/{version}/**", "get /favicon.ico"])
             let routes = Set(router.routes.map { "\($0.method.rawValue.lowercased()) \($0.path.description.hasPrefix("/") ? "" : "/")\($0.path)" })
+                .subtracting(console)
+            #expect(router.routes.count - routes.count == ConsolePage.all.count + 2)
             var documented: Set<String> = []
             for (path, item) in served.json?["paths"]?.objectValue ?? [:] {
                 for method in item.objectValue?.keys ?? [:].keys { documented.insert("\(method) \(path)") }

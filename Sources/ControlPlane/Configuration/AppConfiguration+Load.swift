@@ -52,6 +52,9 @@ extension AppConfiguration {
         c.adminPassword = env["PERSONA_ADMIN_PASSWORD"]
         c.bcryptCost = UInt8(try env.int("BCRYPT_COST", default: Int(c.bcryptCost), range: 4...31))
         c.trustProxy = try env.bool("TRUST_PROXY", default: false)
+        c.consoleDirectory = env["CONSOLE_DIR"]
+        c.consoleFontsDirectory = env["CONSOLE_FONTS_DIR"]
+        c.cookieSecure = try env.bool("COOKIE_SECURE", default: false)
         do {
             c.containers.dockerEndpoint = try Docker.Endpoint.fromEnvironment(env.values)
         } catch {

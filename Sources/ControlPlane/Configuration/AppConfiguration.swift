@@ -55,6 +55,12 @@ public struct AppConfiguration: Sendable {
     public var bcryptCost: UInt8 = 12
     /// Trust `X-Forwarded-For` for the client address (only behind a proxy you run).
     public var trustProxy = false
+    /// The web console: where its files are (`CONSOLE_DIR`; found beside the executable or in
+    /// the source tree when unset), the fonts `scripts/fetch-fonts` fetched (`CONSOLE_FONTS_DIR`),
+    /// and `Secure` on its cookies (`COOKIE_SECURE`; also when a trusted proxy says https).
+    public var consoleDirectory: String?
+    public var consoleFontsDirectory: String?
+    public var cookieSecure = false
     /// How long a verified session stays cached before it is checked against the database again.
     public var sessionCacheTTL: Double = 1.0
     /// Persona containers: the engine, images, control channel, run directories and timings.

@@ -73,6 +73,10 @@ enum OpenAPISchemas {
             "accessToken": ["type": "string"], "refreshToken": ["type": "string"],
             "tokenType": ["const": "Bearer"], "expiresIn": ["type": "integer", "minimum": 1], "user": ref("User"),
         ]),
+        "SessionTokens": object([
+            "accessToken": ["type": "string"], "tokenType": ["const": "Bearer"], "expiresIn": ["type": "integer", "minimum": 1],
+            "user": ref("User"),
+        ]),
         "Persona": object([
             "id": id, "name": ["type": "string"], "description": nullableString, "systemPrompt": nullableString,
             "theme": ["type": ["object", "null"]], "ownerId": id, "isActive": ["type": "boolean"],

@@ -425,8 +425,181 @@ def scenario_shell(run):
                   f"refresh statuses {refreshes}")
 
 
+def scenario_journey(run):
+    """The issue's walk through the console with a real container and the scripted LLM:
+    create a persona, start it and watch it become ready live, demand approval for shell,
+    keep a secret, add a viewer, make an agent, start a run and watch its timeline fill in
+    live, approve its step, upload a document and search memory, visit every page
+    (screenshots, axe), then sign in as the viewer: no secret, no start, no approve."""
+    page = run.page
+    params = run.args.params
+    secret_value = params.get("secret_value", "s3cr3t-console-value-4821")
+    document = params["document"]
+
+    def marked():
+        page.evaluate("() => { window.__stillHere = 1; }")
+
+    def still_here():
+        return page.evaluate("() => window.__stillHere === 1")
+
+    def visit(path, name, ready_selector):
+        with run.step(f"{name}: {path} loads", fatal=False):
+            run.goto(path)
+            page.wait_for_selector(ready_selector, state="attached")
+            run.check(f"{name}: {path} shows its content", True)
+        run.screenshot(name)
+        run.axe(name)
+
+    with run.step("sign in as the admin", fatal=True):
+        run.login(run.args.email, run.args.password)
+
+    with run.step("create a persona from the personas page", fatal=True):
+        run.goto("/personas")
+        page.click("[data-action=create-persona]")
+        page.fill("#persona-name", "Console journey")
+        page.fill("#persona-description", "Made in the browser")
+        page.click("#persona-form [type=submit]")
+        tile = page.wait_for_selector(".persona-tile[data-persona-id]:has-text('Console journey')")
+        persona = tile.get_attribute("data-persona-id")
+        run.check("the new persona's tile shows the stopped state", tile.get_attribute("data-state") == "stopped",
+                  tile.get_attribute("data-state"))
+    run.screenshot("personas")
+    run.axe("personas")
+
+    with run.step("start the container and see it become ready without a reload", fatal=True):
+        page.click(f".persona-tile[data-persona-id='{persona}']")
+        run.wait_for_path(f"/personas/{persona}")
+        page.wait_for_selector("[data-bind=container-state][data-state=stopped]")
+        marked()
+        page.click("[data-action=container-start]")
+        page.wait_for_selector("[data-bind=container-state][data-state=starting], [data-bind=container-state][data-state=ready]",
+                               timeout=60000)
+        page.wait_for_selector("[data-bind=container-state][data-state=ready]", timeout=90000)
+        run.check("container became ready live (same page, no reload)", still_here())
+        run.check("stop is offered once it runs", page.is_visible("[data-action=container-stop]"))
+
+    with run.step("demand approval for shell from the tools table", fatal=True):
+        box = page.locator("input[aria-label='Require approval for shell']")
+        box.wait_for()
+        with page.expect_response(lambda r: r.url.endswith("/tools/shell") and r.request.method == "PATCH") as patched:
+            box.check()
+        run.check("PATCH of shell's approval answered 200", patched.value.status == 200, patched.value.status)
+
+    with run.step("store a secret: its name shows, its value never", fatal=False):
+        page.fill("#secret-name", "CONSOLE_TOKEN")
+        page.fill("#secret-value", secret_value)
+        page.click("[data-bind=secret-form] [type=submit]")
+        page.wait_for_selector("[data-bind=secrets] li:has-text('CONSOLE_TOKEN')")
+        run.check("the secret's value is nowhere in the page", secret_value not in page.content())
+
+    with run.step("add the viewer as a member", fatal=False):
+        page.fill("#member-email", params["viewer_email"])
+        page.select_option("#member-role", "viewer")
+        page.click("[data-bind=member-form] [type=submit]")
+        page.wait_for_selector(f"[data-bind=members] tr:has-text('{params['viewer_email']}')")
+
+    with run.step("create an agent with shell", fatal=True):
+        page.click("[data-bind=agent-panel] summary")
+        page.fill("#agent-name", "Helper")
+        page.fill("#agent-tools", "shell")
+        page.click("[data-bind=agent-form] [type=submit]")
+        page.wait_for_selector("[data-bind=agents] li:has-text('Helper')")
+    run.screenshot("persona")
+    run.axe("persona")
+
+    def start_run(text):
+        run.goto(f"/runs?persona={persona}")
+        page.wait_for_selector("[data-bind=start-panel]:not([hidden])")
+        page.fill("#run-input", text)
+        page.click("[data-bind=start-form] [type=submit]")
+        page.wait_for_url(lambda url: urlparse(url).path.startswith("/runs/"), timeout=WAIT_MS)
+        return urlparse(page.url).path.rsplit("/", 1)[-1]
+
+    with run.step("start a run and watch its timeline fill in live", fatal=True):
+        first = start_run("Write hello.txt")
+        marked()
+        page.wait_for_selector("[data-bind=timeline] li[data-step]", timeout=30000)
+        page.wait_for_selector("[data-bind=approval]:not([hidden])", timeout=30000)
+        run.check("the run waits for approval with shell's arguments shown",
+                  "echo hello" in page.text_content("[data-bind=approval-calls]"))
+        run.check("timeline and approval arrived without a reload", still_here())
+    run.screenshot("run-waiting")
+    run.axe("run-waiting")
+
+    with run.step("approve the step; the run completes live", fatal=True):
+        page.fill("#approval-comment", "fine by me")
+        page.click("[data-action=approve]")
+        page.wait_for_selector("[data-bind=run-status][data-state=completed]", timeout=30000)
+        run.check("the run's output is on the page", params.get("output", "Wrote hello.txt.") in page.text_content("[data-bind=run-facts]"))
+        page.wait_for_selector("[data-bind=timeline] li[data-step] >> text=shell")
+        timeline = page.text_content("[data-bind=timeline]")
+        run.check("the tool step shows its status and output", "shell · ok" in timeline and '"stdout": "hello' in timeline,
+                  timeline[:600])
+        run.check("approval and completion arrived without a reload", still_here())
+        trace = page.get_attribute("[data-bind=run-facts] a[href^='/audit?traceId=']", "href")
+    run.screenshot("run")
+    run.axe("run")
+
+    with run.step("a second run waits for approval (for the viewer)", fatal=False):
+        second = start_run("Write it again")
+        page.wait_for_selector("[data-bind=approval]:not([hidden])", timeout=30000)
+
+    with run.step("upload a document with a progress bar and see it complete", fatal=True):
+        run.goto(f"/personas/{persona}/memory")
+        page.wait_for_selector("[data-bind=upload-panel]:not([hidden])")
+        page.set_input_files("#memory-file", document)
+        page.click("[data-bind=upload-form] [type=submit]")
+        page.wait_for_selector("[data-bind=uploads] li[data-done] progress")
+        run.check("the progress bar reached the end", page.get_attribute("[data-bind=uploads] li[data-done] progress", "value") == "1")
+        page.wait_for_selector("[data-bind=documents] tr[data-status=completed]", timeout=60000)
+
+    with run.step("search memory: the matching chunk comes with the words marked", fatal=False):
+        page.fill("#memory-query", params.get("query", "lighthouse keeper"))
+        page.click("[data-bind=search-form] [type=submit]")
+        page.wait_for_selector("[data-bind=results] li mark")
+        run.check("the best chunk is from the uploaded document", os.path.basename(document) in page.text_content("[data-bind=results] li"))
+    run.screenshot("memory")
+    run.axe("memory")
+
+    visit("/", "dashboard", ".card .card-figure")
+    visit("/runs", "runs", f"[data-run-id='{first}']")
+    visit("/tools", "tools", "[data-bind=tools] tr[data-tool=shell]")
+    visit("/tools?q=run+a+command", "tools-search", "[data-bind=tools] tr[data-tool]")
+    visit(trace, "audit", "[data-bind=events] tr")
+    visit("/admin/users", "users", "[data-bind=users] tr")
+    visit("/admin/settings", "settings", "[data-bind=settings-form] input")
+    visit("/admin/health", "health", "[data-bind=health] tr")
+
+    with run.step("log out", fatal=True):
+        page.click("[data-action=logout]")
+        run.wait_for_path("/login")
+
+    with run.step("the viewer sees no secret, no start and no approve", fatal=False):
+        run.login(params["viewer_email"], params["viewer_password"])
+        run.goto(f"/personas/{persona}")
+        page.wait_for_selector("[data-bind=container-state][data-state=ready]")
+        page.wait_for_selector("[data-bind=members] tr, [data-bind=secrets] li", state="attached")
+        page.wait_for_timeout(300)
+        run.check("viewer: no start or stop button", not page.is_visible("[data-action=container-start]")
+                  and not page.is_visible("[data-action=container-stop]"))
+        run.check("viewer: no secret value on the page", secret_value not in page.content())
+        run.check("viewer: no secret form", not page.is_visible("[data-bind=secret-form]"))
+        run.check("viewer: no agent form", not page.is_visible("[data-bind=agent-panel]"))
+        run.check("viewer: tool switches are disabled",
+                  page.eval_on_selector_all("[data-bind=tools] input", "els => els.length > 0 && els.every(e => e.disabled)"))
+        run.screenshot("persona-viewer")
+        run.axe("persona-viewer")
+        run.goto(f"/runs/{second}")
+        page.wait_for_selector("[data-bind=approval]:not([hidden])")
+        run.check("viewer: the waiting run shows no approve button", not page.is_visible("[data-action=approve]"))
+        run.check("viewer: no cancel button", not page.is_visible("[data-action=cancel-run]"))
+        page.click("[data-action=logout]")
+        run.wait_for_path("/login")
+
+
 SCENARIOS = {
     "shell": scenario_shell,
+    "journey": scenario_journey,
 }
 
 
