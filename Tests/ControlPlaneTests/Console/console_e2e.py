@@ -131,6 +131,12 @@ class Run:
 
     def goto(self, path):
         self.page.goto(self.url(path), wait_until="load")
+        self.ready()
+
+    def ready(self, timeout=WAIT_MS):
+        """Waits until the page's module has mounted (html[data-ready]): before that, clicks find
+        no handlers."""
+        self.page.wait_for_selector("html[data-ready]", state="attached", timeout=timeout)
 
     def wait_for_path(self, path, timeout=WAIT_MS):
         self.page.wait_for_url(lambda url: urlparse(url).path == path, timeout=timeout)
@@ -148,6 +154,7 @@ class Run:
         page.click("#login-form [type=submit]")
         if expect_success:
             page.wait_for_url(lambda url: urlparse(url).path != "/login", timeout=WAIT_MS)
+            self.ready()
 
     def settle(self):
         """Waits for web fonts and two animation frames, so a screenshot shows the laid-out page."""
@@ -469,6 +476,7 @@ def scenario_journey(run):
     with run.step("start the container and see it become ready without a reload", fatal=True):
         page.click(f".persona-tile[data-persona-id='{persona}']")
         run.wait_for_path(f"/personas/{persona}")
+        run.ready()
         page.wait_for_selector("[data-bind=container-state][data-state=stopped]")
         marked()
         page.click("[data-action=container-start]")
@@ -513,6 +521,7 @@ def scenario_journey(run):
         page.fill("#run-input", text)
         page.click("[data-bind=start-form] [type=submit]")
         page.wait_for_url(lambda url: urlparse(url).path.startswith("/runs/"), timeout=WAIT_MS)
+        run.ready()
         return urlparse(page.url).path.rsplit("/", 1)[-1]
 
     with run.step("start a run and watch its timeline fill in live", fatal=True):

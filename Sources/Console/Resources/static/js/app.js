@@ -33,6 +33,8 @@ export const context = { user, live, activity, id: document.body.dataset.id };
 try {
   const module = await import(`./pages/${page}.js`);
   await module.mount(context);
+  // When the page became usable (tests and scripts/bench-console read it).
+  document.documentElement.dataset.ready = String(Math.round(performance.now()));
 } catch (error) {
   toast(describe(error), 'error');
   throw error;

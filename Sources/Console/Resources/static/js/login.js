@@ -25,3 +25,5 @@ form.addEventListener('submit', async (event) => {
     button.disabled = false;
   }
 });
+
+document.documentElement.dataset.ready = String(Math.round(performance.now()));
