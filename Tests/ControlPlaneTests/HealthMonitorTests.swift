@@ -24,22 +24,35 @@ struct HealthMonitorTests {
             #expect((first.memoryMb ?? 0) > 0)
             #expect((first.pids ?? 0) >= 1)
 
-            // 400 MB held and two spinning loops for 6 s, in one tool call (two, so the container
+            // 400 MB held and two spinning loops for 15 s, in one tool call (two, so the container
             // keeps a fair share of the CPU while a full run loads both cores).
             let hog = Task {
                 try await ContainerTests.invoke(api, admin, id, "shell", ["arguments": ["command": """
-                    python3 -c 'import time; b = bytearray(400 << 20); b[::4096] = b"x" * len(b[::4096]); time.sleep(7)' &
-                    timeout 6 sh -c 'while :; do :; done' & timeout 6 sh -c 'while :; do :; done'; wait
-                    """], "timeoutMs": 30000])
+                    python3 -c 'import time; b = bytearray(400 << 20); b[::4096] = b"x" * len(b[::4096]); time.sleep(16)' &
+                    timeout 15 sh -c 'while :; do :; done' & timeout 15 sh -c 'while :; do :; done'; wait; true
+                    """], "timeoutMs": 60000])
             }
             #expect(try await ContainerTests.eventually(10) {
                 try await api.get("/api/personas/\(id)/tool-runs", token: admin).data?.arrayValue?.contains { $0["status"] == "running" } == true
             })
-            try await Task.sleep(for: .seconds(1))
-            _ = try await services.health.sample()
+            // Samples once a second until one is over the alert threshold (10 %): under a full run
+            // the hog's processes can take seconds to start (a fixed wait saw 4.5 % CPU and 3.5 MB).
+            var over: HealthSample?
+            for _ in 0..<12 where over == nil {
+                try await Task.sleep(for: .seconds(1))
+                let sample = try await services.health.sample().first { $0.personaId == id }
+                if (sample?.cpuPercent ?? 0) > 10 { over = sample }
+            }
+            #expect(over != nil, "the hog never showed in a sample within 12 s")
             #expect(try await api.get("/api/personas/\(id)/alerts?status=open", token: admin).data == [], "one busy sample is not enough")
-            try await Task.sleep(for: .seconds(2))
-            let busy = try #require(try await services.health.sample().first { $0.personaId == id })
+            // Then until the hog holds its memory and both loops spin.
+            var busySample: HealthSample?
+            for _ in 0..<10 where busySample == nil {
+                try await Task.sleep(for: .seconds(1))
+                let sample = try await services.health.sample().first { $0.personaId == id }
+                if (sample?.cpuPercent ?? 0) > 20 && (sample?.memoryMb ?? 0) > 350 { busySample = sample }
+            }
+            let busy = try #require(busySample, "no sample showed the whole hog (above 20 % CPU and 350 MB) within 10 s")
             // Two loops spun (up to 200 % alone; the other tests of a full run share the two cores),
             // where an idle supervisor uses under 2 %.
             #expect((busy.cpuPercent ?? 0) > 20, "cpu \(busy.cpuPercent ?? -1)")
@@ -56,6 +69,8 @@ struct HealthMonitorTests {
             let entry = overview.data?["personas"]?.arrayValue?.first { $0["personaId"]?.stringValue == id }
             #expect(entry?["openAlerts"]?.arrayValue?.count == 1, "\(overview.body.prefix(400))")
             #expect(entry?["latest"]?["cpuPercent"] != nil)
+            // Done with it: the loops stop now rather than hold both cores for the rest of 15 s.
+            _ = try await ContainerTests.invoke(api, admin, id, "shell", ["arguments": ["command": "pkill -f 'while :' ; pkill -f bytearray; true"]])
             let finished = try await hog.value
             #expect(finished.data?["status"] == "succeeded", "\(finished.body)")
 
