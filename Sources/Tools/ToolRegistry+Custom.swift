@@ -123,7 +123,7 @@ extension ToolRegistry {
 
     /// Serializes catalog changes across replicas (SQLite's BEGIN IMMEDIATE already does).
     func lockCatalog(on db: any SQLDatabase) async throws {
-        if database.kind == .postgres { try await db.lock(.toolCatalog) }
+        if database.kind == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(7346013)").run() }
     }
 
     static func makeRoot(_ root: String) throws {

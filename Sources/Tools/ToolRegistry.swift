@@ -62,7 +62,7 @@ package struct ToolRegistry: Sendable {
             // One registration at a time across replicas (transaction-scoped): each resolves
             // against the whole catalog it read, so two at once could both insert a version.
             // SQLite's BEGIN IMMEDIATE already serializes writers.
-            try await db.lock(.toolCatalog)
+            try await db.raw("SELECT pg_advisory_xact_lock(7346013)").run()
         }
         var result = Registration()
         var candidates: [ToolManifest] = []

@@ -5,14 +5,11 @@ import Foundation
 import PersonaKit
 import Testing
 import TestSupport
-import TestTraits
 @testable import LLM
 
 /// The email tools in a real persona container against the real postfix and dovecot, with the
-/// credentials from a connector (the supervisor's secret channel). `.blocking`: filling a mailbox
-/// with 5,000 messages waits seconds for `scripts/mail-fill`, which on the cooperative pool stalled
-/// every other test's control plane (supervisors' heartbeats went unanswered).
-@Suite("Email tools in a persona container", .serialized, .blocking)
+/// credentials from a connector (the supervisor's secret channel).
+@Suite("Email tools in a persona container", .serialized)
 struct EmailToolsTests {
     /// A running persona with an email connector for `user` (made after the container started:
     /// the tools see connectors added later); yields the persona and connector ids.

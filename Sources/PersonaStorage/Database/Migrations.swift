@@ -40,7 +40,7 @@ extension Database {
             try await transaction { db in
                 if kind == .postgres {
                     // Transaction-scoped, so it is released with the commit on the same connection.
-                    try await db.lock(.migrations)
+                    try await db.raw("SELECT pg_advisory_xact_lock(7346012)").run()
                 }
                 try await db.raw("""
                     CREATE TABLE IF NOT EXISTS schema_migrations (
