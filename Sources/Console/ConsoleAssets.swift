@@ -39,15 +39,24 @@ public struct ConsoleAssets: Sendable {
         for (path, data) in sources {
             whole.update(data: Data(path.utf8))
             whole.update(data: data)
-            let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-            let type = Self.contentType(path)
-            let compressed = Self.compressible(type) ? Self.gzip(data) : nil
-            files[path] = ConsoleAsset(body: ByteBuffer(data: data),
-                                       gzip: compressed.flatMap { $0.count < data.count ? ByteBuffer(data: $0) : nil },
-                                       contentType: type, etag: "\"\(digest.prefix(32))\"")
+            files[path] = Self.asset(path: path, data: data)
         }
-        self.version = whole.finalize().map { String(format: "%02x", $0) }.joined().prefix(16).description
+        self.version = String(Self.hex(whole.finalize()).prefix(16))
         self.files = files
+    }
+
+    /// One file as served: its type, gzip form (when compressing helps) and ETag.
+    static func asset(path: String, data: Data) -> ConsoleAsset {
+        let type = contentType(path)
+        let compressed = compressible(type) ? gzip(data) : nil
+        return ConsoleAsset(body: ByteBuffer(data: data),
+                            gzip: compressed.flatMap { $0.count < data.count ? ByteBuffer(data: $0) : nil },
+                            contentType: type, etag: "\"\(hex(SHA256.hash(data: data)).prefix(32))\"")
+    }
+
+    /// Lower-case hex of `bytes`.
+    static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     /// The font files present (`fonts/<name>`), for the generated `@font-face` rules.

@@ -38,7 +38,7 @@ public enum ConsoleSession {
 
     /// A new CSRF value: 32 random bytes, hex.
     public static func makeCSRFToken() -> String {
-        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined()
+        ConsoleAssets.hex(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
     }
 
     /// Whether cookies should carry `Secure`: the request came over TLS to a proxy we trust
@@ -96,7 +96,7 @@ public struct ConsoleRoutes: Sendable {
             .cacheControl: "no-cache",
             HTTPField.Name("Content-Security-Policy")!: Self.contentSecurityPolicy,
         ]
-        let etag = "\"" + SHA256.hash(data: Data(html.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined() + "\""
+        let etag = "\"" + ConsoleAssets.hex(SHA256.hash(data: Data(html.utf8)).prefix(16)) + "\""
         headers[.eTag] = etag
         var response: Response
         if request.headers[.ifNoneMatch] == etag {

@@ -133,9 +133,7 @@ extension ConsoleAssets {
     /// the others).
     func adding(path: String, data: Data) -> ConsoleAssets {
         var files = self.files
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-        files[path] = ConsoleAsset(body: ByteBuffer(data: data), gzip: Self.gzip(data).map { ByteBuffer(data: $0) },
-                                   contentType: Self.contentType(path), etag: "\"\(digest.prefix(32))\"")
+        files[path] = Self.asset(path: path, data: data)
         return ConsoleAssets(version: version, files: files)
     }
 

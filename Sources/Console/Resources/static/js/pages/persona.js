@@ -133,6 +133,9 @@ export async function mount({ live, id }) {
       toast(describe(error), 'error');
     }
   });
+  const showMembers = (list) => bind('members').replaceChildren(...(list.length
+    ? list.map((m) => h('tr', {}, h('td', {}, m.name ? `${m.name} (${m.email})` : m.email), h('td', {}, m.role)))
+    : [h('tr', {}, h('td', { colspan: '2', class: 'empty' }, 'Only the owner has access.'))]));
   const memberForm = bind('member-form');
   memberForm.hidden = persona.role !== 'owner';
   memberForm.addEventListener('submit', async (event) => {
@@ -143,12 +146,12 @@ export async function mount({ live, id }) {
       await api(`/api/personas/${id}/members`, { method: 'POST', body: { email: memberForm.email.value.trim(), role: memberForm.role.value } });
       memberForm.reset();
       const list = (await api(`/api/personas/${id}/members`)).data ?? [];
-      bind('members').replaceChildren(...list.map((m) => h('tr', {}, h('td', {}, m.name ? `${m.name} (${m.email})` : m.email), h('td', {}, m.role))));
+      showMembers(list);
     } catch (failure) {
       error.textContent = describe(failure);
       error.hidden = false;
     }
   });
-  bind('members').replaceChildren(...(members.length ? [] : [h('tr', {}, h('td', { colspan: '2', class: 'empty' }, 'Only the owner has access.'))]), ...members.map((m) => h('tr', {}, h('td', {}, m.name ? `${m.name} (${m.email})` : m.email), h('td', {}, m.role))));
+  showMembers(members);
   bind('connectors').replaceChildren(...connectors.map((c) => h('tr', {}, h('td', {}, c.name ?? c.id), h('td', {}, c.kind), h('td', { title: c.status?.message ?? '' }, c.status?.state ?? ''))));
 }
