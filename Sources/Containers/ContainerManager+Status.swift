@@ -17,11 +17,16 @@ extension ContainerManager {
     /// Live status: the record, checked against the engine (state, health, ports and, with
     /// `resources`, usage: the engine's stats can take up to its 1 s collection interval for a
     /// new container, so start and stop answer without them).
+    ///
+    /// The heartbeat's age is judged as of the moment the record was read: an engine that
+    /// takes seconds to answer the inspect (it does, under load) must not make a heartbeat
+    /// that was fresh when read look missed.
     package func status(_ personaId: String, trace: TraceContext, resources withResources: Bool = false) async throws -> ContainerStatusDTO {
         guard let record = try await find(personaId) else {
             return ContainerStatusDTO(personaId: personaId, state: .stopped, desiredState: DesiredState.stopped.rawValue,
                                       restartCount: 0, hostPorts: .init())
         }
+        let readAt = Date()
         let client = try await docker.get()
         var inspect: Docker.ContainerInspect?
         if let id = record.containerId {
@@ -56,7 +61,7 @@ extension ContainerManager {
                                   pids: stats.pidsStats?.current.map(Int.init), sampledAt: Date())
             }
         }
-        return Self.describe(record, inspect: inspect, resources: resources, now: Date())
+        return Self.describe(record, inspect: inspect, resources: resources, now: readAt)
     }
 
     /// The health monitor's newest sample of `containerId`, if it is at most two and a half

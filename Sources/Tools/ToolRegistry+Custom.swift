@@ -121,9 +121,12 @@ extension ToolRegistry {
         }
     }
 
-    /// Serializes catalog changes across replicas (SQLite's BEGIN IMMEDIATE already does).
+    /// Serializes catalog changes across replicas (SQLite's BEGIN IMMEDIATE already does):
+    /// until the transaction ends, `tools` takes no other writer and no other such lock, while
+    /// reads go on. A table lock, so it is the installation's own (its schema's `tools`): an
+    /// advisory lock's number is shared by every schema of the database.
     func lockCatalog(on db: any SQLDatabase) async throws {
-        if database.kind == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(7346013)").run() }
+        if database.kind == .postgres { try await db.raw("LOCK TABLE tools IN SHARE ROW EXCLUSIVE MODE").run() }
     }
 
     static func makeRoot(_ root: String) throws {

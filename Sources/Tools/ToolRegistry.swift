@@ -58,12 +58,13 @@ package struct ToolRegistry: Sendable {
 
     private func register(_ manifests: [ToolManifest], source: ToolSource?, strict: Bool,
                           on db: any SQLDatabase) async throws -> Registration {
-        if database.kind == .postgres {
-            // One registration at a time across replicas (transaction-scoped): each resolves
-            // against the whole catalog it read, so two at once could both insert a version.
-            // SQLite's BEGIN IMMEDIATE already serializes writers.
-            try await db.raw("SELECT pg_advisory_xact_lock(7346013)").run()
-        }
+        // A supervisor reporting the tools its image had last time (every start of every
+        // container) changes nothing: answered from the catalog without the lock or a write,
+        // so a hundred containers starting at once do not queue behind each other.
+        if !strict, let known = try await unchanged(manifests, source: source, on: db) { return known }
+        // One registration at a time across replicas (transaction-scoped): each resolves
+        // against the whole catalog it read, so two at once could both insert a version.
+        try await lockCatalog(on: db)
         var result = Registration()
         var candidates: [ToolManifest] = []
         for manifest in Dictionary(manifests.map { ("\($0.name)@\($0.version)", $0) }, uniquingKeysWith: { $1 }).values
@@ -130,6 +131,21 @@ package struct ToolRegistry: Sendable {
             }
         }
         if !accepted.isEmpty { changed.signal() }
+        return result
+    }
+
+    /// The catalog ids of `manifests` when every one is stored already, identical (and from
+    /// `source`, when given); `nil` when anything would change or be refused.
+    private func unchanged(_ manifests: [ToolManifest], source: ToolSource?, on db: any SQLDatabase) async throws -> Registration? {
+        guard !manifests.isEmpty else { return nil }
+        let stored = try await catalog.all(on: db)
+        let storedByKey = Dictionary(stored.map { ("\($0.name)@\($0.version)", $0) }, uniquingKeysWith: { a, _ in a })
+        var result = Registration()
+        for manifest in manifests {
+            guard let tool = storedByKey["\(manifest.name)@\(manifest.version)"], tool.manifest == manifest,
+                  source == nil || tool.source == source, manifest.problems().isEmpty else { return nil }
+            result.ids[manifest.name] = tool.id
+        }
         return result
     }
 

@@ -44,7 +44,7 @@ struct BackupTests {
             let documents = try await MemoryTests.waitForIngestion(api, persona: persona, token: admin, count: 1)
             #expect(documents.first?["status"] == "completed", "\(documents)")
             fixture.documentSha = try #require(documents.first?["sha256"]?.stringValue)
-            let tool = try await CustomToolTests.upload(api, admin, try CustomToolTests.package(
+            let tool = try await CustomToolTests.upload(api, admin, try await CustomToolTests.package(
                 name: Self.tool, version: "1.0.0", script: CustomToolTests.echo("1.0.0")))
             #expect(tool.status == .created, "\(tool.body)")
             fixture.toolRun = try #require(FileManager.default.contents(atPath: services.configuration.storagePath + "/tools/\(Self.tool)/1.0.0/bin/run")).map { $0 }

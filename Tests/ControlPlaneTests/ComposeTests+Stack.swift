@@ -4,6 +4,7 @@ import LLM
 import PersonaKit
 import Testing
 import TestSupport
+import TestTraits
 
 /// compose/docker-compose.yml up for real: the control-plane and PostgreSQL images
 /// scripts/build-images builds, the persona image the control plane starts, and the scripted
@@ -18,40 +19,43 @@ extension ComposeTests {
         var environment: [String: String] = [:]
         let files = ["-f", "docker-compose.yml", "-f", "docker-compose.host-llm.yml"]
 
-        func compose(_ test: ComposeTests, _ arguments: [String]) throws -> (Int32, String) {
-            try test.run("/usr/bin/docker-compose", ["-p", project] + files + arguments, environment: environment)
+        func compose(_ test: ComposeTests, _ arguments: [String]) async throws -> (Int32, String) {
+            try await test.run("/usr/bin/docker-compose", ["-p", project] + files + arguments, environment: environment)
         }
 
-        func docker(_ test: ComposeTests, _ arguments: [String]) throws -> String {
-            let (status, output) = try test.run("/usr/bin/docker", arguments, environment: environment)
+        func docker(_ test: ComposeTests, _ arguments: [String]) async throws -> String {
+            let (status, output) = try await test.run("/usr/bin/docker", arguments, environment: environment)
             guard status == 0 else { throw ComposeError("docker \(arguments.joined(separator: " ")): \(output)") }
             return output.trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
         /// Every container, network and volume of the project, and every container that mounts
         /// one of its host directories (persona containers the control plane started).
-        func leftovers(_ test: ComposeTests) throws -> [String] {
+        func leftovers(_ test: ComposeTests) async throws -> [String] {
             let label = "label=com.docker.compose.project=\(project)"
-            var found = try docker(test, ["ps", "-aq", "--filter", label]).split(separator: "\n").map { "container \($0)" }
-            found += try docker(test, ["network", "ls", "-q", "--filter", label]).split(separator: "\n").map { "network \($0)" }
-            found += try docker(test, ["volume", "ls", "-q", "--filter", label]).split(separator: "\n").map { "volume \($0)" }
-            let all = try docker(test, ["ps", "-aq"]).split(separator: "\n").map(String.init)
+            var found = try await docker(test, ["ps", "-aq", "--filter", label]).split(separator: "\n").map { "container \($0)" }
+            found += try await docker(test, ["network", "ls", "-q", "--filter", label]).split(separator: "\n").map { "network \($0)" }
+            found += try await docker(test, ["volume", "ls", "-q", "--filter", label]).split(separator: "\n").map { "volume \($0)" }
+            let all = try await docker(test, ["ps", "-aq"]).split(separator: "\n").map(String.init)
             if !all.isEmpty {
-                let mounts = try docker(test, ["inspect", "-f", "{{.Id}} {{range .Mounts}}{{.Source}} {{end}}"] + all)
+                // Not `docker(...)`: a container another test removes between the two calls makes
+                // inspect fail for it alone, and the others' lines are still printed.
+                let (_, mounts) = try await test.run("/usr/bin/docker", ["inspect", "-f", "{{.Id}} {{range .Mounts}}{{.Source}} {{end}}"] + all,
+                                                     environment: environment)
                 found += mounts.split(separator: "\n").filter { $0.contains(" \(root)/") }.map { "container mounting \(root): \($0.prefix(12))" }
             }
             return found
         }
 
         /// Removes what `leftovers` finds, whatever state the test left.
-        func tearDown(_ test: ComposeTests) {
-            if let mounts = try? docker(test, ["ps", "-aq"]), !mounts.isEmpty,
-               let lines = try? docker(test, ["inspect", "-f", "{{.Id}} {{range .Mounts}}{{.Source}} {{end}}"] + mounts.split(separator: "\n").map(String.init)) {
+        func tearDown(_ test: ComposeTests) async {
+            if let mounts = try? await docker(test, ["ps", "-aq"]), !mounts.isEmpty,
+               let lines = try? await docker(test, ["inspect", "-f", "{{.Id}} {{range .Mounts}}{{.Source}} {{end}}"] + mounts.split(separator: "\n").map(String.init)) {
                 for line in lines.split(separator: "\n") where line.contains(" \(root)/") {
-                    _ = try? docker(test, ["rm", "-f", "-v", String(line.prefix(64))])
+                    _ = try? await docker(test, ["rm", "-f", "-v", String(line.prefix(64))])
                 }
             }
-            _ = try? compose(test, ["down", "-v", "--remove-orphans", "--timeout", "10"])
+            _ = try? await compose(test, ["down", "-v", "--remove-orphans", "--timeout", "10"])
             try? FileManager.default.removeItem(atPath: root)
         }
     }
@@ -84,11 +88,11 @@ extension ComposeTests {
         environment["PERSONA_IMAGE"] = images[2]
         stack.environment = environment
         for image in images {
-            let missing = (try? stack.docker(self, ["image", "inspect", "-f", "{{.Id}}", image])) == nil
+            let missing = (try? await stack.docker(self, ["image", "inspect", "-f", "{{.Id}}", image])) == nil
             try #require(!missing, "image \(image) is missing: run scripts/build-images (PERSONA_SKIP_DEPLOYMENT_IMAGES=1 skips this test)")
         }
         // host-gateway is the default bridge's gateway (docker0); the scripted LLM listens there.
-        let gateway = try stack.docker(self, ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"])
+        let gateway = try await stack.docker(self, ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"])
         for directory in ["s", "r", "c"] {
             try FileManager.default.createDirectory(atPath: "\(stack.root)/\(directory)", withIntermediateDirectories: true)
         }
@@ -103,7 +107,7 @@ extension ComposeTests {
                 try await exercise(stack, http: http, llm: llm)
             }
         } catch {
-            stack.tearDown(self)
+            await stack.tearDown(self)
             try? await http.shutdown()
             throw error
         }
@@ -112,13 +116,13 @@ extension ComposeTests {
 
     /// Up, the API walk-through, down, and the check that nothing is left.
     func exercise(_ stack: Stack, http: HTTPClient, llm: ScriptedLLM) async throws {
-        let (upStatus, upOutput) = try stack.compose(self, ["up", "-d", "control-plane"])
+        let (upStatus, upOutput) = try await stack.compose(self, ["up", "-d", "control-plane"])
         try #require(upStatus == 0, "docker-compose up: \(upOutput)")
         let api = RemoteAPIClient(baseURL: "http://127.0.0.1:\(stack.port)", http: http)
         do {
             try await walkThrough(api, stack)
         } catch {
-            let (_, logs) = try stack.compose(self, ["logs", "--no-color", "--tail", "40", "control-plane"])
+            let (_, logs) = try await stack.compose(self, ["logs", "--no-color", "--tail", "40", "control-plane"])
             Issue.record("control plane's last log lines:\n\(logs)")
             throw error
         }
@@ -127,10 +131,10 @@ extension ComposeTests {
         #expect(toolResults.first?.contains("deployed") == true, "\(toolResults)")
         #expect(await llm.requests.count == 2)
 
-        let (downStatus, downOutput) = try stack.compose(self, ["down", "-v", "--remove-orphans"])
+        let (downStatus, downOutput) = try await stack.compose(self, ["down", "-v", "--remove-orphans"])
         #expect(downStatus == 0, "docker-compose down: \(downOutput)")
-        #expect(try stack.leftovers(self) == [])
-        stack.tearDown(self)
+        #expect(try await stack.leftovers(self) == [])
+        await stack.tearDown(self)
     }
 
     func walkThrough(_ api: RemoteAPIClient, _ stack: Stack) async throws {
@@ -183,21 +187,21 @@ extension ComposeTests {
 
         // The image's pg_dump is PostgreSQL 16's: a backup from inside the container works
         // against the 16 server (Debian's pg_dump 15 would refuse).
-        let (backupStatus, backup) = try stack.compose(self, ["exec", "-T", "control-plane", "persona-control-plane", "backup", "--to", "/tmp/backup"])
+        let (backupStatus, backup) = try await stack.compose(self, ["exec", "-T", "control-plane", "persona-control-plane", "backup", "--to", "/tmp/backup"])
         #expect(backupStatus == 0, "\(backup)")
         #expect(backup.contains("backup /tmp/backup: postgres database"), "\(backup)")
 
         // The image's health check (curl on /readyz) reports the container healthy.
-        let container = try stack.compose(self, ["ps", "-q", "control-plane"]).1.trimmingCharacters(in: .whitespacesAndNewlines)
+        let container = try await stack.compose(self, ["ps", "-q", "control-plane"]).1.trimmingCharacters(in: .whitespacesAndNewlines)
         var health = ""
         for _ in 0..<60 where health != "healthy" {
-            health = try stack.docker(self, ["inspect", "-f", "{{.State.Health.Status}}", container])
+            health = try await stack.docker(self, ["inspect", "-f", "{{.State.Health.Status}}", container])
             if health != "healthy" { try await Task.sleep(for: .milliseconds(500)) }
         }
         #expect(health == "healthy")
 
         // The persona's container goes with the persona; compose knows nothing of it.
         #expect(try await api.delete("/api/personas/\(persona)", token: admin).status == .noContent)
-        #expect(try stack.docker(self, ["ps", "-aq", "--filter", "label=io.persona.persona-id=\(persona)"]) == "")
+        #expect(try await stack.docker(self, ["ps", "-aq", "--filter", "label=io.persona.persona-id=\(persona)"]) == "")
     }
 }

@@ -11,19 +11,10 @@ struct ComposeTests {
     static let compose = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("compose").path
 
-    func run(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: Self.compose)
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// Standard output and error together (compose reports problems on either).
+    func run(_ executable: String, _ arguments: [String], environment: [String: String]) async throws -> (Int32, String) {
+        let result = try await TestCommand.run(executable, arguments, environment: environment, directory: Self.compose)
+        return (result.status, result.transcript)
     }
 
     static let required = ["POSTGRES_PASSWORD": "pg-secret", "JWT_SECRET": String(repeating: "j", count: 40),
@@ -31,17 +22,17 @@ struct ComposeTests {
                            "PERSONA_ADMIN_PASSWORD": "a long admin password"]
 
     /// `docker-compose config` of `files` under `environment` (plus PATH), as JSON.
-    func config(_ environment: [String: String], files: [String] = ["docker-compose.yml"]) throws -> JSONValue {
+    func config(_ environment: [String: String], files: [String] = ["docker-compose.yml"]) async throws -> JSONValue {
         var env = environment
         env["PATH"] = "/usr/bin:/bin"
-        let (status, output) = try run("/usr/bin/docker-compose", files.flatMap { ["-f", $0] } + ["config"], environment: env)
+        let (status, output) = try await run("/usr/bin/docker-compose", files.flatMap { ["-f", $0] } + ["config"], environment: env)
         try #require(status == 0, "\(output)")
-        return try JSONDecoder().decode(JSONValue.self, from: Data(try convertYAML(output).utf8))
+        return try JSONDecoder().decode(JSONValue.self, from: Data(try await convertYAML(output).utf8))
     }
 
     @Test("docker-compose config resolves the stack: the local PostgreSQL with pgvector and control-plane images, the LiteLLM proxy, the control plane on loopback")
-    func composeConfig() throws {
-        let json = try config(Self.required)
+    func composeConfig() async throws {
+        let json = try await config(Self.required)
         let services = try #require(json["services"]?.objectValue)
         #expect(Set(services.keys) == ["postgres", "litellm", "control-plane"])
         #expect(json["services"]?["postgres"]?["image"] == "persona-platform/postgres-pgvector:16")
@@ -65,14 +56,14 @@ struct ComposeTests {
     }
 
     @Test("the host paths move together with STORAGE_PATH, PERSONA_RUN_DIR and PERSONA_CONTROL_SOCKET_DIR; the host-LLM override points LITELLM_PROXY_URL at the Docker host")
-    func hostPathsAndHostLLM() throws {
+    func hostPathsAndHostLLM() async throws {
         var env = Self.required
         env["STORAGE_PATH"] = "/tmp/pc-x/s"
         env["PERSONA_RUN_DIR"] = "/tmp/pc-x/r"
         env["PERSONA_CONTROL_SOCKET_DIR"] = "/tmp/pc-x/c"
         env["PERSONA_HTTP_PORT"] = "23999"
         env["HOST_LLM_URL"] = "http://host.docker.internal:4100"
-        let json = try config(env, files: ["docker-compose.yml", "docker-compose.host-llm.yml"])
+        let json = try await config(env, files: ["docker-compose.yml", "docker-compose.host-llm.yml"])
         let cp = try #require(json["services"]?["control-plane"])
         let volumes = Set((cp["volumes"]?.arrayValue ?? []).compactMap { $0.stringValue })
         for (name, path) in [("STORAGE_PATH", "/tmp/pc-x/s"), ("PERSONA_RUN_DIR", "/tmp/pc-x/r"), ("PERSONA_CONTROL_SOCKET_DIR", "/tmp/pc-x/c")] {
@@ -85,26 +76,26 @@ struct ComposeTests {
 
         env["HOST_LLM_URL"] = nil
         env["PATH"] = "/usr/bin:/bin"
-        let (status, output) = try run("/usr/bin/docker-compose", ["-f", "docker-compose.yml", "-f", "docker-compose.host-llm.yml", "config"],
+        let (status, output) = try await run("/usr/bin/docker-compose", ["-f", "docker-compose.yml", "-f", "docker-compose.host-llm.yml", "config"],
                                        environment: env)
         #expect(status != 0)
         #expect(output.contains("HOST_LLM_URL"))
     }
 
     @Test("a missing required secret is refused by name")
-    func missingSecret() throws {
+    func missingSecret() async throws {
         var env = Self.required
         env["PATH"] = "/usr/bin:/bin"
         env["JWT_SECRET"] = nil
-        let (status, output) = try run("/usr/bin/docker-compose", ["-f", "docker-compose.yml", "config"], environment: env)
+        let (status, output) = try await run("/usr/bin/docker-compose", ["-f", "docker-compose.yml", "config"], environment: env)
         #expect(status != 0)
         #expect(output.contains("JWT_SECRET"))
     }
 
     @Test("litellm_config.yaml lists models with provider routes and keys taken from the environment")
-    func litellmConfig() throws {
+    func litellmConfig() async throws {
         let text = try String(contentsOfFile: Self.compose + "/litellm_config.yaml", encoding: .utf8)
-        let json = try JSONDecoder().decode(JSONValue.self, from: Data(try convertYAML(text).utf8))
+        let json = try JSONDecoder().decode(JSONValue.self, from: Data(try await convertYAML(text).utf8))
         let models = try #require(json["model_list"]?.arrayValue)
         #expect(models.count >= 3)
         for model in models {
@@ -116,11 +107,11 @@ struct ComposeTests {
     }
 
     /// YAML to JSON with Python's PyYAML (docker-compose depends on it, so it is installed).
-    func convertYAML(_ yaml: String) throws -> String {
+    func convertYAML(_ yaml: String) async throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("compose-\(UUID().uuidString).yaml").path
         try yaml.write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let (status, output) = try run("/usr/bin/python3", ["-c", "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", file],
+        let (status, output) = try await run("/usr/bin/python3", ["-c", "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", file],
                                        environment: ["PATH": "/usr/bin:/bin"])
         guard status == 0 else { throw ComposeError(output) }
         return output

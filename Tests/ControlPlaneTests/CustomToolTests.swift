@@ -4,6 +4,7 @@ import Foundation
 import PersonaKit
 import Testing
 import TestSupport
+import TestTraits
 
 /// Custom tools end to end: packages made with Python's `tarfile`/`zipfile`, uploaded through
 /// the API, run in a real persona container from the real image (its supervisor picks them up
@@ -11,7 +12,7 @@ import TestSupport
 @Suite("Custom tools", .serialized)
 struct CustomToolTests {
     /// A tool package (`.tar.gz`) whose `run` is `script`; `manifest` extra members are merged in.
-    static func package(name: String, version: String, script: String, extra: String = "", zip: Bool = false) throws -> [UInt8] {
+    static func package(name: String, version: String, script: String, extra: String = "", zip: Bool = false) async throws -> [UInt8] {
         let manifest = """
             {"name": "\(name)", "version": "\(version)", "description": "Echoes its input with the tool's version and uid (test tool \(name))", \
             "category": "testing", "command": ["bin/run"], "timeoutMs": 20000, \
@@ -38,16 +39,9 @@ struct CustomToolTests {
             \(writer)
             sys.stdout.buffer.write(out.getvalue())
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
-        return Array(data)
+        let result = try await TestCommand.run("/usr/bin/python3", ["-c", script])
+        try #require(result.succeeded, "\(result.errors)")
+        return Array(result.data)
     }
 
     static func echo(_ version: String) -> String {
@@ -69,7 +63,7 @@ struct CustomToolTests {
             _ = try await ContainerTests.start(api, admin, id)
 
             // Upload: 201, stored, in the catalog as custom, delivered to the running container.
-            let first = try await Self.upload(api, admin, try Self.package(name: "echo_tool", version: "1.0.0", script: Self.echo("1.0.0")))
+            let first = try await Self.upload(api, admin, try await Self.package(name: "echo_tool", version: "1.0.0", script: Self.echo("1.0.0")))
             #expect(first.status == .created, "\(first.body)")
             #expect(first.data?["tool"]?["source"] == "custom")
             #expect(first.data?["package"]?["format"] == "tar.gz")
@@ -107,16 +101,16 @@ struct CustomToolTests {
             #expect(write.data?["output"]?["stdout"]?.stringValue?.contains("Read-only file system") == true, "\(write.body)")
 
             // The same name and version again, a built-in's name: refused.
-            let again = try await Self.upload(api, admin, try Self.package(name: "echo_tool", version: "1.0.0", script: Self.echo("1.0.0")))
+            let again = try await Self.upload(api, admin, try await Self.package(name: "echo_tool", version: "1.0.0", script: Self.echo("1.0.0")))
             #expect(again.status == .conflict)
             #expect(again.json?["code"] == "tool_version_exists")
-            let clash = try await Self.upload(api, admin, try Self.package(name: "shell", version: "9.0.0", script: Self.echo("9")))
+            let clash = try await Self.upload(api, admin, try await Self.package(name: "shell", version: "9.0.0", script: Self.echo("9")))
             #expect(clash.status == .conflict)
             #expect(clash.json?["code"] == "tool_exists")
 
             // A new version (as a zip this time) replaces it in the running container; the switch stays on.
             let second = try await Self.upload(api, admin,
-                                               try Self.package(name: "echo_tool", version: "1.1.0", script: Self.echo("1.1.0"), zip: true))
+                                               try await Self.package(name: "echo_tool", version: "1.1.0", script: Self.echo("1.1.0"), zip: true))
             #expect(second.status == .created, "\(second.body)")
             #expect(second.data?["package"]?["format"] == "zip")
             #expect(second.data?["tool"]?["versions"]?.arrayValue?.count == 2)
@@ -148,7 +142,7 @@ struct CustomToolTests {
         try await TestApp.run(.sqlite) { api, services in
             let admin = try await api.login().access
             let user = try await api.makeUser("toolmaker@example.com", adminToken: admin)
-            let refused = try await Self.upload(api, user.token, try Self.package(name: "mine", version: "1.0.0", script: Self.echo("1")))
+            let refused = try await Self.upload(api, user.token, try await Self.package(name: "mine", version: "1.0.0", script: Self.echo("1")))
             #expect(refused.status == .forbidden)
 
             // A package that is not a package: 422 with the problem named.
@@ -162,7 +156,7 @@ struct CustomToolTests {
                                              headers: [.contentType: "text/plain"])
             #expect(text.status == .unsupportedMediaType)
             let raw = try await api.request(.post, "/api/tools", token: admin,
-                                            rawBytes: try Self.package(name: "raw_upload", version: "0.1.0", script: Self.echo("0.1.0")),
+                                            rawBytes: try await Self.package(name: "raw_upload", version: "0.1.0", script: Self.echo("0.1.0")),
                                             headers: [.contentType: "application/gzip"])
             #expect(raw.status == .created, "\(raw.body)")
             #expect(raw.data?["delivery"]?["reloaded"] == 0)
@@ -174,7 +168,7 @@ struct CustomToolTests {
                 ("sleeps", "#!/bin/sh\nsleep 30\n", ""),
             ]
             for (name, script, extra) in tools {
-                let up = try await Self.upload(api, admin, try Self.package(name: name, version: "1.0.0", script: script, extra: extra))
+                let up = try await Self.upload(api, admin, try await Self.package(name: name, version: "1.0.0", script: script, extra: extra))
                 #expect(up.status == .created, "\(name): \(up.body)")
             }
             // Uploaded before the container existed: loaded when it starts.

@@ -4,6 +4,7 @@ import DockerEngine
 import Foundation
 import PersonaKit
 import Testing
+import TestTraits
 import TestSupport
 @testable import LLM
 
@@ -117,8 +118,8 @@ struct EmailToolsTests {
 
             // Nowhere: the container's configuration, its logs, the connectors API, the tools' answers.
             let containerId = try #require(try await api.get("/api/personas/\(persona)/container", token: admin).data?["containerId"]?.stringValue)
-            let inspect = try Self.docker(["inspect", containerId])
-            let logs = try Self.docker(["logs", containerId])
+            let inspect = try await Self.docker(["inspect", containerId])
+            let logs = try await Self.docker(["logs", containerId])
             let connectors = try await api.get("/api/personas/\(persona)/connectors", token: admin)
             let audit = try await api.get("/api/audit?personaId=\(persona)&limit=100", token: admin)
             for secret in [mail.password, wrong] {
@@ -128,7 +129,7 @@ struct EmailToolsTests {
                 #expect(!"\(listed)\(denied)\(untrusted)".contains(secret))
             }
             // The name is in the image's tool manifests (label), never in the environment.
-            let env = try Self.docker(["inspect", "-f", "{{json .Config.Env}}", containerId])
+            let env = try await Self.docker(["inspect", "-f", "{{json .Config.Env}}", containerId])
             #expect(!env.contains("PERSONA_EMAIL_CONNECTORS") && !env.contains("imapPassword"), "\(env)")
             // The control plane's own log file (when one is configured) stays clean too.
             if let file = services.configuration.logFile, let log = try? String(contentsOfFile: file, encoding: .utf8) {
@@ -167,7 +168,7 @@ struct EmailToolsTests {
     func largeMailbox() async throws {
         let mail = try TestMail()
         let user = mail.address("many")
-        try Self.fill(user: user, count: 5000, malformed: true)
+        try await Self.fill(user: user, count: 5000, malformed: true)
         try await Self.withMailPersona(mail, user: user) { api, _, admin, persona, _ in
             var seen: [Int] = []
             var cursor: Int?
@@ -204,33 +205,16 @@ struct EmailToolsTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// `scripts/mail-fill`: APPENDs generated messages over one IMAPS connection.
-    static func fill(user: String, count: Int, malformed: Bool) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [repository.appendingPathComponent("scripts/mail-fill").path, "--user", user, "--count", String(count)]
-            + (malformed ? ["--malformed"] : [])
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSetupError("mail-fill failed: \(text)") }
+    static func fill(user: String, count: Int, malformed: Bool) async throws {
+        try await TestCommand.output("/usr/bin/python3", [repository.appendingPathComponent("scripts/mail-fill").path, "--user", user,
+                                                          "--count", String(count)] + (malformed ? ["--malformed"] : []))
     }
 
     /// The `docker` command's output (the operator's view of the container).
-    static func docker(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["docker"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSetupError("docker \(arguments.joined(separator: " ")) failed: \(text)") }
-        return text
+    static func docker(_ arguments: [String]) async throws -> String {
+        let result = try await TestCommand.run("/usr/bin/env", ["docker"] + arguments)
+        guard result.succeeded else { throw TestSetupError("docker \(arguments.joined(separator: " ")) failed: \(result.transcript)") }
+        return result.transcript
     }
 }
 

@@ -122,11 +122,19 @@ struct IdlePauseTests {
                 try await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.instance", instance).label("io.persona.persona-id", id))
             }
 
-            // Pause after 2 s; a 4-s call holds it awake throughout.
+            // Pause after 2 s; an 8-s call holds it awake throughout: sweeps while it runs never
+            // pause it, and once the idle period has passed they say why (the call may start a
+            // little late on a loaded machine, so the sweeps go on until then).
             try await Self.settings(api, admin, idle: 2, stop: 0)
-            let long = Task { try await ContainerTests.invoke(api, admin, id, "shell", ["arguments": ["command": "sleep 4; echo done"]]) }
-            try await Task.sleep(for: .seconds(3))
-            let during = await IdleSweeper(manager: services.containers).sweep()
+            let long = Task { try await ContainerTests.invoke(api, admin, id, "shell", ["arguments": ["command": "sleep 8; echo done"]]) }
+            try await Task.sleep(for: .seconds(1))
+            var during = await IdleSweeper(manager: services.containers).sweep()
+            let sweepsEnd = ContinuousClock.now + .seconds(7)
+            while during.keptAwake[id] == nil, ContinuousClock.now < sweepsEnd {
+                try await Task.sleep(for: .milliseconds(500))
+                during = await IdleSweeper(manager: services.containers).sweep()
+                #expect(!during.paused.contains(id), "paused during a running call: \(during)")
+            }
             #expect(during.keptAwake[id] == "tool call running", "\(during)")
             #expect(try await Self.status(api, admin, id)["state"] == "ready")
             #expect(try await long.value.data?["output"]?["stdout"] == "done\n")

@@ -7,6 +7,7 @@ import NIOHTTP1
 import PersonaKit
 import Testing
 import TestSupport
+import TestTraits
 
 extension ServerProcessTests {
     @Test("an email trigger starts exactly one run per message across a SIGKILL of the control plane (mail delivered before, during and after)")
@@ -57,24 +58,30 @@ extension ServerProcessTests {
                 for _ in 0..<200 where try await state() != "idle" { try await Task.sleep(for: .milliseconds(100)) }
                 #expect(try await state() == "idle")
 
-                // Mail keeps arriving while the control plane is killed and comes back.
-                let delivery = Task {
-                    for n in 1...count {
+                // Mail arrives in three batches: before the kill (the kill lands while those
+                // are being handled), while the control plane is down, and after it is back.
+                func deliver(_ range: ClosedRange<Int>) async throws {
+                    for n in range {
                         try await mail.deliver(to: user, subject: "m-\(n)", body: "Message number \(n).")
-                        try await Task.sleep(for: .milliseconds(100))
+                        try await Task.sleep(for: .milliseconds(50))
                     }
                 }
-                for _ in 0..<300 where (try? await runs().count) ?? 0 < 5 { try await Task.sleep(for: .milliseconds(20)) }
+                try await deliver(1...10)
+                // Kill once half of them have runs (a minute bounds how long a loaded machine may
+                // take to start five).
+                let firstFive = ContinuousClock.now + .seconds(60)
+                while (try? await runs().count) ?? 0 < 5, ContinuousClock.now < firstFive { try await Task.sleep(for: .milliseconds(20)) }
                 #expect(try await runs().count >= 5)
                 kill(server.process.processIdentifier, SIGKILL)
-                server.process.waitUntilExit()
+                await TestCommand.exit(of: server.process)
                 #expect(server.process.terminationReason == .uncaughtSignal)
-                try await Task.sleep(for: .milliseconds(500))
+                try await deliver(11...20)
                 server = try Server(environment: env, port: port)
                 try await waitUntilHealthy(client, port: port, server: server)
-                try await delivery.value
+                try await deliver(21...count)
 
-                for _ in 0..<300 where (try? await runs().count) ?? 0 < count { try await Task.sleep(for: .milliseconds(100)) }
+                let allStarted = ContinuousClock.now + .seconds(120)
+                while (try? await runs().count) ?? 0 < count, ContinuousClock.now < allStarted { try await Task.sleep(for: .milliseconds(100)) }
                 try await Task.sleep(for: .seconds(2))  // nothing more may come
                 let all = try await runs()
                 #expect(all.count == count, "\(all.count) runs for \(count) messages")
@@ -89,7 +96,7 @@ extension ServerProcessTests {
                 }
                 #expect(unseen.isEmpty, "unseen after the restart: \(unseen)")
                 server.process.terminate()
-                server.process.waitUntilExit()
+                await TestCommand.exit(of: server.process)
             } catch {
                 if server.process.isRunning { server.process.terminate() }
                 try? await client.shutdown()

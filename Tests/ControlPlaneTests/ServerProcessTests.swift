@@ -157,7 +157,7 @@ struct ServerProcessTests {
             #expect(try JSONDecoder().decode(JSONValue.self, from: Data(ready.utf8))["embedder"] == "all-MiniLM-L6-v2", "\(ready)")
 
             server.process.terminate()
-            server.process.waitUntilExit()
+            await TestCommand.exit(of: server.process)
             #expect(server.process.terminationReason == .exit)
             #expect(server.process.terminationStatus == 0)
 
@@ -178,7 +178,7 @@ struct ServerProcessTests {
             #expect(stillOK == 200)
             #expect(!again.collectOutput().contains("password:"))
             again.process.interrupt()
-            again.process.waitUntilExit()
+            await TestCommand.exit(of: again.process)
             #expect(again.process.terminationStatus == 0)
         } catch {
             if server.process.isRunning { server.process.terminate() }
@@ -216,7 +216,7 @@ struct ServerProcessTests {
             let containerId = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(started.utf8))["data"]?["containerId"]?.stringValue)
 
             kill(server.process.processIdentifier, SIGKILL)
-            server.process.waitUntilExit()
+            await TestCommand.exit(of: server.process)
             server = try Server(environment: env, port: port)
             try await waitUntilHealthy(client, port: port, server: server)
 
@@ -242,7 +242,7 @@ struct ServerProcessTests {
             #expect(deleted == 204)
             #expect(try await docker.listContainers(all: true, filters: Docker.Filters.label("io.persona.persona-id", id)).isEmpty)
             server.process.terminate()
-            server.process.waitUntilExit()
+            await TestCommand.exit(of: server.process)
             #expect(server.process.terminationStatus == 0)
         } catch {
             if server.process.isRunning { server.process.terminate() }
@@ -315,7 +315,7 @@ struct ServerProcessTests {
                 }
                 #expect(running == runCount)
                 kill(server.process.processIdentifier, SIGKILL)
-                server.process.waitUntilExit()
+                await TestCommand.exit(of: server.process)
 
                 server = try Server(environment: env, port: port)
                 try await waitUntilHealthy(client, port: port, server: server)
@@ -335,7 +335,7 @@ struct ServerProcessTests {
                 #expect(toolRuns.allSatisfy { $0["status"] == "succeeded" }, "\(toolRuns.map { $0["status"] })")
                 _ = try await call(.DELETE, "/api/personas/\(persona)", token: token)
                 server.process.terminate()
-                server.process.waitUntilExit()
+                await TestCommand.exit(of: server.process)
             }
         } catch {
             await cleanUp(docker: docker, client: client, personaId: personaId.value)
@@ -345,11 +345,11 @@ struct ServerProcessTests {
     }
 
     @Test("production mode refuses to start without strong secrets")
-    func productionRefusesWeakSecrets() throws {
+    func productionRefusesWeakSecrets() async throws {
         let storage = FileManager.default.temporaryDirectory.appendingPathComponent("persona-proc-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: storage) }
         let server = try Server(environment: environment(storage: storage, port: 1, extra: ["PERSONA_ENV": "production", "JWT_SECRET": "short"]), port: 1)
-        server.process.waitUntilExit()
+        await TestCommand.exit(of: server.process)
         #expect(server.process.terminationStatus != 0)
         let output = server.collectOutput()
         #expect(output.contains("JWT_SECRET"))

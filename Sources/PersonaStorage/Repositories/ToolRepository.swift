@@ -8,25 +8,37 @@ package struct ToolRepository: Sendable {
     /// reported), carrying each tool's switch and approval override over by name (new tools
     /// start enabled, but those named in `offByDefault`: uploaded tools are switched on per
     /// persona).
+    ///
+    /// Only what differs is written: a tool whose version changed has its row moved to the new
+    /// version in place (its switches stay in the row), a new tool gets a row, a tool gone loses
+    /// its row. A registration that reports what was there already writes nothing, so it cannot
+    /// overwrite a switch someone changed meanwhile.
     package func syncCatalog(personaId: String, toolIds: [String: String], offByDefault: Set<String> = [], now: Date,
                              on db: any SQLDatabase) async throws {
-        var enabledByName: [String: Bool] = [:]
-        var approvalByName: [String: Bool] = [:]
+        var current: [String: String] = [:]  // name -> tool id
         for row in try await db.raw("""
-            SELECT t.name AS name, pt.enabled AS enabled, pt.requires_approval AS requires_approval
+            SELECT t.name AS name, pt.tool_id AS tool_id
             FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id WHERE pt.persona_id = \(bind: personaId)
             """).all() {
-            let name = try row.decode(column: "name", as: String.self)
-            enabledByName[name] = try row.decode(column: "enabled", as: Bool.self)
-            approvalByName[name] = try row.decode(column: "requires_approval", as: Bool?.self)
+            current[try row.decode(column: "name", as: String.self)] = try row.decode(column: "tool_id", as: String.self)
         }
-        try await db.delete(from: "persona_tools").where("persona_id", .equal, personaId).run()
+        for (name, id) in current where toolIds[name] == nil {
+            try await db.delete(from: "persona_tools").where("persona_id", .equal, personaId).where("tool_id", .equal, id).run()
+        }
         for (name, id) in toolIds.sorted(by: { $0.key < $1.key }) {
-            try await db.insert(into: "persona_tools")
-                .columns("persona_id", "tool_id", "enabled", "requires_approval", "created_at", "updated_at")
-                .values(SQLBind(personaId), SQLBind(id), SQLBind(enabledByName[name] ?? !offByDefault.contains(name)),
-                        SQLBind(approvalByName[name] ?? nil), SQLBind(now), SQLBind(now))
-                .run()
+            switch current[name] {
+            case id:
+                continue
+            case let old?:
+                try await db.update("persona_tools").set("tool_id", to: id).set("updated_at", to: now)
+                    .where("persona_id", .equal, personaId).where("tool_id", .equal, old).run()
+            case nil:
+                try await db.insert(into: "persona_tools")
+                    .columns("persona_id", "tool_id", "enabled", "requires_approval", "created_at", "updated_at")
+                    .values(SQLBind(personaId), SQLBind(id), SQLBind(!offByDefault.contains(name)), SQLLiteral.null,
+                            SQLBind(now), SQLBind(now))
+                    .run()
+            }
         }
     }
 
