@@ -23,8 +23,9 @@ public struct ConsoleAssets: Sendable {
     public let files: [String: ConsoleAsset]
 
     /// Reads every regular file under `directory` (and, when given, the font files of
-    /// `fontsDirectory` as `fonts/<name>`).
-    public init(directory: String, fontsDirectory: String? = nil) throws {
+    /// `fontsDirectory` as `fonts/<name>`, and noVNC's modules under `noVNCDirectory` as
+    /// `novnc/core/...` and `novnc/vendor/pako/...`).
+    public init(directory: String, fontsDirectory: String? = nil, noVNCDirectory: String? = nil) throws {
         var sources: [(path: String, data: Data)] = []
         let root = URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL
         sources += try Self.read(root)
@@ -32,6 +33,12 @@ public struct ConsoleAssets: Sendable {
             let fonts = URL(fileURLWithPath: fontsDirectory, isDirectory: true).standardizedFileURL
             sources += try Self.read(fonts).filter { Self.fontTypes[($0.path as NSString).pathExtension] != nil }
                 .map { ("fonts/" + $0.path, $0.data) }
+        }
+        if let noVNCDirectory, FileManager.default.fileExists(atPath: noVNCDirectory + "/core/rfb.js") {
+            for part in ["core", "vendor/pako"] {
+                let root = URL(fileURLWithPath: noVNCDirectory + "/" + part, isDirectory: true).standardizedFileURL
+                sources += try Self.read(root).filter { $0.path.hasSuffix(".js") }.map { ("novnc/\(part)/" + $0.path, $0.data) }
+            }
         }
         sources.sort { $0.path < $1.path }
         var whole = SHA256()

@@ -30,6 +30,7 @@ public struct ConsolePage: Sendable {
         ConsolePage("personas", template: "personas", title: "Personas", section: "personas"),
         ConsolePage("personas/{id}", template: "persona", title: "Persona", section: "personas"),
         ConsolePage("personas/{id}/memory", template: "memory", title: "Memory", section: "personas"),
+        ConsolePage("personas/{id}/desktop", template: "desktop", title: "Desktop", section: "personas"),
         ConsolePage("runs", template: "runs", title: "Runs", section: "runs"),
         ConsolePage("runs/{id}", template: "run", title: "Run", section: "runs"),
         ConsolePage("tools", template: "tools", title: "Tools", section: "tools"),
@@ -78,8 +79,10 @@ public struct ConsoleSite: Sendable {
     ///   - directory: the console's folder (`templates/`, `static/`).
     ///   - fontsDirectory: where `scripts/fetch-fonts` put the fonts; the system's fonts stand
     ///     in when it is absent.
-    public init(directory: String, fontsDirectory: String?) async throws {
-        var assets = try ConsoleAssets(directory: directory + "/static", fontsDirectory: fontsDirectory)
+    ///   - noVNCDirectory: noVNC's folder (`core/`, `vendor/pako/`); the desktop page says the
+    ///     viewer is missing when it is absent.
+    public init(directory: String, fontsDirectory: String?, noVNCDirectory: String? = nil) async throws {
+        var assets = try ConsoleAssets(directory: directory + "/static", fontsDirectory: fontsDirectory, noVNCDirectory: noVNCDirectory)
         assets = assets.adding(path: "fonts.css", data: Data(Self.fontFaces(assets.fonts, version: assets.version).utf8))
         self.assets = assets
         self.library = try await MustacheLibrary(directory: directory + "/templates")

@@ -88,6 +88,12 @@ package struct SupervisorClient: Sendable {
         return try SupervisorJSON.decoder.decode(SupervisorHealth.self, from: Data(buffer: buffer))
     }
 
+    /// Starts a sidecar (and what it depends on) and waits until it is ready.
+    package func startSidecar(_ name: String, trace: TraceContext) async throws {
+        let (status, buffer) = try await send(.POST, "/v1/sidecars/\(name)/start", trace: trace, timeout: .seconds(60))
+        guard status == 200 else { throw Self.error(status: status, buffer: buffer) }
+    }
+
     /// The bytes of a workspace file (at most 32 MiB).
     package func readFile(_ path: String, trace: TraceContext) async throws -> ByteBuffer {
         var components = URLComponents()

@@ -85,7 +85,8 @@ public struct AppComponents: Sendable {
         if let directory = ConsoleSite.locate(configured: configuration.consoleDirectory,
                                               executablePath: CommandLine.arguments.first) {
             do {
-                self.console = try await ConsoleSite(directory: directory, fontsDirectory: configuration.consoleFontsDirectory)
+                self.console = try await ConsoleSite(directory: directory, fontsDirectory: configuration.consoleFontsDirectory,
+                                                     noVNCDirectory: configuration.consoleNoVNCDirectory ?? "/usr/share/novnc")
             } catch {
                 logger.error("The web console could not be loaded from \(directory): \(error)")
                 self.console = nil

@@ -46,10 +46,12 @@ public func buildApplication(configuration: AppConfiguration, searchPath: String
     let internalAPI = InternalAPIController(configuration: configuration, database: database, containers: components.containers,
                                             memory: components.memory, tools: components.tools, secretBox: components.secretBox,
                                             startup: startup)
-    // `/api/ws` upgrades on the main port (and on WEBSOCKET_PORT when set); every other
-    // request goes to the router.
+    // `/api/ws` and the desktop's `/api/personas/{id}/desktop/vnc` upgrade on the main port
+    // (and on WEBSOCKET_PORT when set); every other request goes to the router.
     let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
     EventSocketController(database: database, auth: components.auth, hub: components.hub, settings: configuration.events)
+        .addRoutes(to: webSocketRouter)
+    DesktopSocketController(database: database, auth: components.auth, containers: components.containers)
         .addRoutes(to: webSocketRouter)
     let server = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: webSocketRouter, configuration: .init(
         ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5))))

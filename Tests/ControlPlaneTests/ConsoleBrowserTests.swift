@@ -25,6 +25,15 @@ struct ConsoleBrowserTests {
         return cache + "/fonts"
     }
 
+    /// Where `scripts/fetch-novnc` puts noVNC: `CONSOLE_NOVNC_DIR`, else the cache's `novnc/`.
+    static var noVNCDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let configured = environment["CONSOLE_NOVNC_DIR"], !configured.isEmpty { return configured }
+        let cache = environment["PERSONA_CACHE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? repository.appendingPathComponent(".cache").path
+        return cache + "/novnc"
+    }
+
     /// True when both fonts are there (WOFF2, or the TTFs fetch-fonts falls back to).
     static func fontsPresent(in directory: String) -> Bool {
         ["inter", "space-grotesk"].allSatisfy { family in
@@ -194,6 +203,48 @@ struct ConsoleBrowserTests {
                     #expect(outcome.screenshots.contains { $0.contains("/\(page)-1440x900.png") }, "no screenshot of \(page)")
                 }
             }
+        }
+    }
+
+    @Test("desktop: an editor opens a desktop persona's screen in noVNC through the control plane's proxy and the canvas draws what the persona's headed browser shows; a viewer gets no desktop")
+    func desktop() async throws {
+        _ = try Self.browserPython()
+        let noVNC = Self.noVNCDirectory
+        guard FileManager.default.fileExists(atPath: noVNC + "/core/rfb.js") else {
+            throw TestSetupError("noVNC is not in \(noVNC): run scripts/fetch-novnc (scripts/test does)")
+        }
+        let fonts = Self.fontsDirectory
+        let docker = try await ContainerTests.engine()
+        defer { Task { try? await docker.shutdown() } }
+        try await TestApp.run(.sqlite, setup: .live, configure: {
+            $0.consoleFontsDirectory = fonts
+            $0.consoleNoVNCDirectory = noVNC
+        }) { api, _ in
+            let port = try #require(api.port)
+            let admin = try await api.login().access
+            let viewer = try await api.makeUser("desk-viewer@example.com", adminToken: admin)
+            let id = try await ContainerTests.persona(api, admin, name: "Console desktop")
+            #expect(try await api.post("/api/personas/\(id)/members", token: admin,
+                                       json: ["userId": .string(viewer.id), "role": "viewer"]).status == .created)
+            try await DesktopContainerTests.useDesktopImage(api, admin, id, ["browserHeaded": true])
+            _ = try await ContainerTests.start(api, admin, id)
+            // Something on the screen: a headed chromium showing a page of coloured bands.
+            let bands = (0..<12).map { "<div style='height:60px;background:hsl(\($0 * 30),80%,50%)'></div>" }.joined()
+            let written = try await ContainerTests.invoke(api, admin, id, "write_file", ["arguments": [
+                "path": "site/bands.html", "content": .string("<!doctype html><html><body style='margin:0'>\(bands)</body></html>")]])
+            #expect(written.data?["status"] == "succeeded", "\(written.body)")
+            let opened = try await ContainerTests.invoke(api, admin, id, "browser_navigate", ["arguments": ["url": "file:///workspace/site/bands.html"]])
+            #expect(opened.data?["status"] == "succeeded", "\(opened.body)")
+            let outcome = try await Self.drive("desktop", port: port, email: TestApp.adminEmail, password: TestApp.adminPassword,
+                                               arguments: ["--param", "persona=\(id)", "--param", "viewer_email=desk-viewer@example.com",
+                                                           "--param", "viewer_password=password-for-desk-viewer@example.com"],
+                                               timeout: .seconds(180))
+            Self.expectPassed(outcome)
+            for page in ["desktop", "desktop-viewer"] {
+                #expect(outcome.axe[page] != nil, "axe did not run on \(page)")
+            }
+            let opened2 = try await api.get("/api/audit?type=desktop.session_opened", token: admin)
+            #expect(opened2.data?.arrayValue?.count == 1, "\(opened2.body)")
         }
     }
 }

@@ -54,6 +54,7 @@ extension AppConfiguration {
         c.trustProxy = try env.bool("TRUST_PROXY", default: false)
         c.consoleDirectory = env["CONSOLE_DIR"]
         c.consoleFontsDirectory = env["CONSOLE_FONTS_DIR"]
+        c.consoleNoVNCDirectory = env["CONSOLE_NOVNC_DIR"]
         c.cookieSecure = try env.bool("COOKIE_SECURE", default: false)
         do {
             c.containers.dockerEndpoint = try Docker.Endpoint.fromEnvironment(env.values)

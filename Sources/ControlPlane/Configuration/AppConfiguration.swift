@@ -60,6 +60,9 @@ public struct AppConfiguration: Sendable {
     /// and `Secure` on its cookies (`COOKIE_SECURE`; also when a trusted proxy says https).
     public var consoleDirectory: String?
     public var consoleFontsDirectory: String?
+    /// noVNC's ES modules for the desktop page (`CONSOLE_NOVNC_DIR`, what `scripts/fetch-novnc`
+    /// writes; Debian's `/usr/share/novnc` when unset and present).
+    public var consoleNoVNCDirectory: String?
     public var cookieSecure = false
     /// How long a verified session stays cached before it is checked against the database again.
     public var sessionCacheTTL: Double = 1.0

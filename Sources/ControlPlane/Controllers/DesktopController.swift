@@ -103,32 +103,41 @@ struct DesktopController: Sendable {
     }
 
     private func desktop(_ persona: Persona, context: AppRequestContext) async throws -> DesktopDTO {
-        let runtime = try await database.withConnection { try await manager.runtimes.find(personaId: persona.id, on: $0) }
+        let endpoint = try await Self.vncEndpoint(persona.id, manager: manager, database: database, trace: context.trace)
+        // The desktop sidecars start with the request, so the answer is usable at once.
+        var sidecars: [SidecarHealth] = []
+        if endpoint.record.state == .ready {
+            let supervisor = try await manager.supervisor(for: endpoint.record)
+            sidecars = (try? await supervisor.health(trace: context.trace).sidecars.filter { ["xvfb", "x11vnc"].contains($0.name) }) ?? []
+        }
+        return DesktopDTO(host: endpoint.host, port: endpoint.port, password: endpoint.password,
+                          url: "vnc://\(endpoint.host):\(endpoint.port)", display: ":1", sidecars: sidecars)
+    }
+
+    /// Where the persona's VNC server listens (host loopback, a port the engine chose) and its
+    /// password, waking the persona first (a desktop request is activity).
+    /// - Throws: ``APIError`` 409 `desktop_unavailable` for the standard image or a container
+    ///   started before the desktop was chosen, 409 `container_not_ready`.
+    static func vncEndpoint(_ personaId: String, manager: ContainerManager, database: Database,
+                            trace: TraceContext) async throws -> (host: String, port: Int, password: String, record: PersonaContainerRecord) {
+        let runtime = try await database.withConnection { try await manager.runtimes.find(personaId: personaId, on: $0) }
         guard runtime.image == .desktop else {
             throw APIError(.conflict, code: "desktop_unavailable",
-                           "This persona runs the standard image, which has no desktop: PUT /api/personas/\(persona.id)/runtime {\"image\": \"desktop\"} and restart its container")
+                           "This persona runs the standard image, which has no desktop: PUT /api/personas/\(personaId)/runtime {\"image\": \"desktop\"} and restart its container")
         }
-        // A desktop request is activity, and wakes a persona idleness paused or stopped.
-        try await manager.wake(persona.id, trace: context.trace)
-        guard let record = try await manager.find(persona.id), record.desiredState == .running, let id = record.containerId,
+        try await manager.wake(personaId, trace: trace)
+        guard let record = try await manager.find(personaId), record.desiredState == .running, let id = record.containerId,
               record.state == .ready || record.state == .starting
-        else { throw ContainerManager.notReady(persona.id) }
+        else { throw ContainerManager.notReady(personaId) }
         let inspect = try await manager.docker.get().inspectContainer(id)
         guard let binding = inspect.networkSettings?.ports?["\(ContainerManager.vncPort)/tcp"]??.first,
               let port = binding.hostPort.flatMap(Int.init) else {
             throw APIError(.conflict, code: "desktop_unavailable",
                            "The persona's container was started before it chose the desktop image: restart its container")
         }
-        let token = try manager.secretBox.open(record.tokenSealed, personaId: persona.id, name: ContainerManager.tokenSecretName)
-        // The desktop sidecars start with the request, so the answer is usable at once.
-        var sidecars: [SidecarHealth] = []
-        if record.state == .ready {
-            let supervisor = try await manager.supervisor(for: record)
-            sidecars = (try? await supervisor.health(trace: context.trace).sidecars.filter { ["xvfb", "x11vnc"].contains($0.name) }) ?? []
-        }
+        let token = try manager.secretBox.open(record.tokenSealed, personaId: personaId, name: ContainerManager.tokenSecretName)
         let host = binding.hostIP.flatMap { $0.isEmpty || $0 == "0.0.0.0" ? nil : $0 } ?? "127.0.0.1"
-        return DesktopDTO(host: host, port: port, password: PersonaRuntime.vncPassword(containerToken: token),
-                          url: "vnc://\(host):\(port)", display: ":1", sidecars: sidecars)
+        return (host, port, PersonaRuntime.vncPassword(containerToken: token), record)
     }
 
     private func artifact(_ persona: Persona, context: AppRequestContext) async throws -> Response {

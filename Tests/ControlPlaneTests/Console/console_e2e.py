@@ -606,9 +606,72 @@ def scenario_journey(run):
         run.wait_for_path("/login")
 
 
+def scenario_desktop(run):
+    """The desktop page of a desktop persona that shows a headed browser: noVNC connects through
+    the control plane's proxy (no VNC password in the page), the canvas draws the persona's
+    screen, disconnect ends it; a viewer gets no desktop."""
+    page = run.page
+    params = run.args.params
+    persona = params["persona"]
+
+    with run.step("sign in as the admin", fatal=True):
+        run.login(run.args.email, run.args.password)
+
+    with run.step("the persona page links to its desktop", fatal=False):
+        run.goto(f"/personas/{persona}")
+        page.wait_for_selector("[data-bind=desktop-link]:not([hidden]) a", timeout=20000)
+        run.check("the desktop link is shown", True)
+
+    with run.step("the desktop connects and the canvas draws the persona's screen", fatal=True):
+        run.goto(f"/personas/{persona}/desktop")
+        page.wait_for_selector("html[data-desktop=ready]", state="attached", timeout=60000)
+        run.check("noVNC reports the session connected", page.text_content("[data-bind=desktop-state]") == "ready")
+        colours = 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            colours = page.evaluate("""() => {
+                const canvas = document.querySelector('.desktop-screen canvas');
+                if (!canvas || !canvas.width) return 0;
+                const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+                const seen = new Set();
+                for (let i = 0; i < data.length; i += 4 * 97) seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+                return seen.size;
+            }""")
+            if colours >= 8:
+                break
+            page.wait_for_timeout(250)
+        run.check("the VNC canvas drew the coloured page (8 or more colours sampled)", colours >= 8, f"{colours} colours")
+        run.check("the page holds no VNC password field", page.query_selector("input[type=password]") is None)
+    run.screenshot("desktop")
+    run.axe("desktop")
+
+    with run.step("disconnect ends the session and offers to reconnect", fatal=False):
+        page.click("[data-action=desktop-disconnect]")
+        page.wait_for_selector("html[data-desktop=stopped]", state="attached")
+        run.check("reconnect is offered", page.is_visible("[data-action=desktop-reconnect]"))
+
+    with run.step("log out", fatal=True):
+        page.click("[data-action=logout]")
+        run.wait_for_path("/login")
+
+    with run.step("a viewer gets no desktop", fatal=False):
+        run.login(params["viewer_email"], params["viewer_password"])
+        run.goto(f"/personas/{persona}")
+        page.wait_for_selector("[data-bind=container-state][data-state]", state="attached")
+        page.wait_for_timeout(300)
+        run.check("viewer: no desktop link", not page.is_visible("[data-bind=desktop-link]"))
+        run.goto(f"/personas/{persona}/desktop")
+        page.wait_for_selector("html[data-desktop=failed]", state="attached")
+        run.check("viewer: the page says the desktop needs the editor role", "editor" in page.text_content("[data-bind=desktop-note]"))
+        run.check("viewer: no canvas", page.query_selector(".desktop-screen canvas") is None)
+        run.screenshot("desktop-viewer")
+        run.axe("desktop-viewer")
+
+
 SCENARIOS = {
     "shell": scenario_shell,
     "journey": scenario_journey,
+    "desktop": scenario_desktop,
 }
 
 

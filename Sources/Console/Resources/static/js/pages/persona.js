@@ -31,6 +31,10 @@ export async function mount({ live, id }) {
   bind('persona-name').textContent = persona.name;
   bind('persona-description').textContent = persona.description ?? '';
   const canWrite = writeRoles.has(persona.role);
+  // The desktop is for editors and owners of a persona on the desktop image.
+  if (canWrite) {
+    api(`/api/personas/${id}/runtime`).then(({ data }) => { bind('desktop-link').hidden = data.image !== 'desktop'; }, () => {});
+  }
 
   let status = (await api(`/api/personas/${id}/container`)).data;
   const start = $('[data-action="container-start"]');
