@@ -506,6 +506,15 @@ def scenario_journey(run):
         page.click("[data-bind=member-form] [type=submit]")
         page.wait_for_selector(f"[data-bind=members] tr:has-text('{params['viewer_email']}')")
 
+    with run.step("edit the persona from its page: the PATCH answers and the new description shows", fatal=False):
+        page.click("[data-bind=edit-panel] summary")
+        page.fill("#edit-description", "Edited in the browser")
+        with page.expect_response(lambda r: r.url.endswith(f"/api/personas/{persona}") and r.request.method == "PATCH") as saved:
+            page.click("[data-bind=edit-form] [type=submit]")
+        run.check("PATCH of the persona answered 200", saved.value.status == 200, saved.value.status)
+        page.wait_for_selector("[data-bind=persona-description]:has-text('Edited in the browser')")
+        page.click("[data-bind=edit-panel] summary")
+
     with run.step("create an agent with shell", fatal=True):
         page.click("[data-bind=agent-panel] summary")
         page.fill("#agent-name", "Helper")

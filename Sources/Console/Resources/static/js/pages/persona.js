@@ -105,6 +105,31 @@ export async function mount({ live, id }) {
     ? list.map((a) => h('li', {}, h('a', { href: `/runs?persona=${id}` }, a.name), h('span', { class: 'step-meta' }, ` · ${a.model} · ${(a.tools ?? []).join(', ') || 'no tools'}`)))
     : [h('li', { class: 'empty' }, 'No agents yet')]));
   showAgents(agents);
+  // Editors and owners change the name, description, system prompt and theme (PATCH).
+  const editForm = bind('edit-form');
+  bind('edit-panel').hidden = !canWrite;
+  editForm.name.value = persona.name;
+  editForm.description.value = persona.description ?? '';
+  editForm.systemPrompt.value = persona.systemPrompt ?? '';
+  if (persona.theme?.primaryColor) editForm.themeColor.value = persona.theme.primaryColor;
+  editForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const error = bind('edit-error');
+    error.hidden = true;
+    try {
+      const body = { name: editForm.name.value.trim(), description: editForm.description.value.trim(),
+        systemPrompt: editForm.systemPrompt.value, theme: { ...(persona.theme ?? {}), primaryColor: editForm.themeColor.value } };
+      const saved = (await api(`/api/personas/${id}`, { method: 'PATCH', body })).data;
+      Object.assign(persona, saved);
+      bind('persona-name').textContent = saved.name;
+      bind('persona-description').textContent = saved.description ?? '';
+      document.title = `${saved.name} · Persona Platform`;
+      toast('Saved');
+    } catch (failure) {
+      error.textContent = describe(failure);
+      error.hidden = false;
+    }
+  });
   const agentForm = bind('agent-form');
   bind('agent-panel').hidden = !canWrite;
   agentForm.addEventListener('submit', async (event) => {
