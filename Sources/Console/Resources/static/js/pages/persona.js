@@ -36,6 +36,14 @@ export async function mount({ live, id }) {
     api(`/api/personas/${id}/runtime`).then(({ data }) => { bind('desktop-link').hidden = data.image !== 'desktop'; }, () => {});
   }
 
+  // The lists load while the container's status (an engine inspect) is asked for.
+  const lists = Promise.all([
+    all(`/api/personas/${id}/agents`).catch(() => []),
+    api(`/api/personas/${id}/secrets`).then((r) => r.data ?? []).catch(() => null),
+    api(`/api/personas/${id}/members`).then((r) => r.data ?? []).catch(() => []),
+    api(`/api/personas/${id}/connectors`).then((r) => r.data ?? []).catch(() => []),
+    loadTools(),
+  ]);
   let status = (await api(`/api/personas/${id}/container`)).data;
   const start = $('[data-action="container-start"]');
   const stop = $('[data-action="container-stop"]');
@@ -94,13 +102,7 @@ export async function mount({ live, id }) {
     bind('tools-empty').hidden = tools.length > 0;
   }
 
-  const [agents, secrets, members, connectors] = await Promise.all([
-    all(`/api/personas/${id}/agents`).catch(() => []),
-    api(`/api/personas/${id}/secrets`).then((r) => r.data ?? []).catch(() => null),
-    api(`/api/personas/${id}/members`).then((r) => r.data ?? []).catch(() => []),
-    api(`/api/personas/${id}/connectors`).then((r) => r.data ?? []).catch(() => []),
-    loadTools(),
-  ]);
+  const [agents, secrets, members, connectors] = await lists;
   const showAgents = (list) => bind('agents').replaceChildren(...(list.length
     ? list.map((a) => h('li', {}, h('a', { href: `/runs?persona=${id}` }, a.name), h('span', { class: 'step-meta' }, ` · ${a.model} · ${(a.tools ?? []).join(', ') || 'no tools'}`)))
     : [h('li', { class: 'empty' }, 'No agents yet')]));

@@ -81,15 +81,27 @@ export async function mount({ live, id, user }) {
   }
   render();
 
-  let timer = null;
-  const reload = () => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      run = (await api(`/api/runs/${id}`)).data;
-      render();
-    }, 50);
+  // One fetch at a time, started at once: events that come while it runs ask for one more
+  // (a burst of events costs two fetches, and the first shows without waiting).
+  let loading = false;
+  let again = false;
+  const reload = async () => {
+    if (loading) { again = true; return; }
+    loading = true;
+    try {
+      do {
+        again = false;
+        run = (await api(`/api/runs/${id}`)).data;
+        render();
+      } while (again);
+    } catch (error) {
+      toast(describe(error), 'error');
+    } finally {
+      loading = false;
+    }
   };
-  live.subscribe(`run:${id}`, (frame) => {
+  // A finished run has nothing more to say (its topic would only replay what the page shows).
+  if (!finished.has(run.status)) live.subscribe(`run:${id}`, (frame) => {
     if (frame.type === 'end') { reload(); return; }
     if (frame.type !== 'event') return;
     if (frame.event === 'token' && streaming) {
