@@ -17,21 +17,19 @@ struct ConsoleBrowserTests {
     static let screenshots = repository.appendingPathComponent(".build/console-screenshots")
 
     /// Where `scripts/fetch-fonts` puts the fonts: `CONSOLE_FONTS_DIR`, else the cache's `fonts/`.
-    static var fontsDirectory: String {
-        let environment = ProcessInfo.processInfo.environment
-        if let configured = environment["CONSOLE_FONTS_DIR"], !configured.isEmpty { return configured }
-        let cache = environment["PERSONA_CACHE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? repository.appendingPathComponent(".cache").path
-        return cache + "/fonts"
-    }
+    static var fontsDirectory: String { configuredOrCached("CONSOLE_FONTS_DIR", "fonts") }
 
     /// Where `scripts/fetch-novnc` puts noVNC: `CONSOLE_NOVNC_DIR`, else the cache's `novnc/`.
-    static var noVNCDirectory: String {
+    static var noVNCDirectory: String { configuredOrCached("CONSOLE_NOVNC_DIR", "novnc") }
+
+    /// The directory `variable` names, else `folder` in `PERSONA_CACHE_DIR` (the repository's
+    /// `.cache` by default), where the fetch scripts write.
+    static func configuredOrCached(_ variable: String, _ folder: String) -> String {
         let environment = ProcessInfo.processInfo.environment
-        if let configured = environment["CONSOLE_NOVNC_DIR"], !configured.isEmpty { return configured }
+        if let configured = environment[variable], !configured.isEmpty { return configured }
         let cache = environment["PERSONA_CACHE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? repository.appendingPathComponent(".cache").path
-        return cache + "/novnc"
+        return cache + "/" + folder
     }
 
     /// True when both fonts are there (WOFF2, or the TTFs fetch-fonts falls back to).
