@@ -134,6 +134,9 @@ extension DesktopContainerTests {
             #expect(try await ContainerTests.eventually(10) {
                 try await api.get("/api/audit?type=desktop.session_closed", token: admin).data?.arrayValue?.count == 1
             })
+            let closedRow = try await api.get("/api/audit?type=desktop.session_closed", token: admin).data?.arrayValue?.first
+            #expect(closedRow?["metadata"]?["outcome"] == "ended", "\(String(describing: closedRow))")
+            #expect((closedRow?["metadata"]?["bytesToBrowser"]?.doubleValue ?? 0) >= Double(pixels.count), "\(String(describing: closedRow))")
             let opened = try await api.get("/api/audit?type=desktop.session_opened", token: admin)
             #expect(opened.data?.arrayValue?.count == 1, "\(opened.body)")
             let password = try #require(try await api.get("/api/personas/\(id)/desktop", token: admin).data?["password"]?.stringValue)

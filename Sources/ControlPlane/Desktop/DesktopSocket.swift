@@ -21,7 +21,8 @@ import PersonaStorage
 /// socket is accepted and then closed with a reason when it may not go on: 4401 (no valid
 /// token), 4403 (a viewer), 4404 (no such persona, or not visible), 4409 (no desktop: the
 /// standard image, or the container is not ready), 4502 (the desktop's VNC server failed).
-/// Opening and closing are audited (`desktop.session_opened`, `desktop.session_closed`).
+/// Opening and closing are audited (`desktop.session_opened`; `desktop.session_closed` with how it
+/// ended, seconds and bytes each way).
 struct DesktopSocketController: Sendable {
     typealias Context = BasicWebSocketRequestContext
     let database: Database
@@ -72,14 +73,28 @@ struct DesktopSocketController: Sendable {
             let started = ContinuousClock.now
             try await record(AuditEvent(userId: user.id, personaId: personaId, traceId: trace.traceId, eventType: "desktop.session_opened",
                                         eventCategory: "container", description: "Desktop opened in the console"))
-            let counts = try await RFBProxy(host: endpoint.host, port: endpoint.port, password: endpoint.password,
+            // Every session that was opened is closed in the audit log, however it ended.
+            func closed(_ outcome: String, _ counts: RFBProxy.Counts) async {
+                let seconds = Int((ContinuousClock.now - started).components.seconds)
+                try? await record(AuditEvent(userId: user.id, personaId: personaId, traceId: trace.traceId, eventType: "desktop.session_closed",
+                                             eventCategory: "container", description: "Desktop closed",
+                                             metadata: ["outcome": .string(outcome), "seconds": .number(Double(seconds)),
+                                                        "bytesToBrowser": .number(Double(counts.toBrowser)),
+                                                        "bytesFromBrowser": .number(Double(counts.fromBrowser))]))
+            }
+            let counts: RFBProxy.Counts
+            do {
+                counts = try await RFBProxy(host: endpoint.host, port: endpoint.port, password: endpoint.password,
                                             handshakeTimeout: Self.handshakeTimeout, logger: logger)
-                .run(inbound: inbound, outbound: outbound)
-            let seconds = Int((ContinuousClock.now - started).components.seconds)
-            try? await record(AuditEvent(userId: user.id, personaId: personaId, traceId: trace.traceId, eventType: "desktop.session_closed",
-                                         eventCategory: "container", description: "Desktop closed",
-                                         metadata: ["seconds": .number(Double(seconds)), "bytesToBrowser": .number(Double(counts.toBrowser)),
-                                                    "bytesFromBrowser": .number(Double(counts.fromBrowser))]))
+                    .run(inbound: inbound, outbound: outbound)
+            } catch let refusal as Refusal {
+                await closed("refused \(refusal.code)", RFBProxy.Counts())
+                throw refusal
+            } catch {
+                await closed("failed", RFBProxy.Counts())
+                throw error
+            }
+            await closed("ended", counts)
         } catch let refusal as Refusal {
             logger.info("desktop socket refused", metadata: ["code": "\(refusal.code)", "reason": "\(refusal.reason)"])
             try? await outbound.close(.unknown(refusal.code), reason: String(refusal.reason.prefix(120)))

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOWebSocket
+import Synchronization
 
 /// One desktop session: a TCP connection to the persona's VNC server, spliced to a browser's
 /// WebSocket after two RFB 3.8 handshakes (RFC 6143 §7.1-7.2):
@@ -106,35 +107,34 @@ struct RFBProxy {
         try await outbound.write(.binary(ByteBuffer(bytes: [0, 0, 0, 0])))
     }
 
-    /// Both directions until either ends; what either reader already holds goes first.
+    /// Both directions until either ends; what either reader already holds goes first. The
+    /// bytes are tallied as they pass (the side that did not end is cancelled mid-read).
     private func splice<A, B>(server: ByteReader<A>, browser: ByteReader<B>, vncOutbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
                               outbound: WebSocketOutboundWriter) async throws -> Counts {
-        try await withThrowingTaskGroup(of: Counts.self) { group in
+        let tally = Tally()
+        await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                var sent = 0
                 while let buffer = try await server.next() {
-                    sent += buffer.readableBytes
+                    tally.toBrowser.add(buffer.readableBytes, ordering: .relaxed)
                     try await outbound.write(.binary(buffer))
                 }
-                return Counts(toBrowser: sent, fromBrowser: 0)
             }
             group.addTask {
-                var received = 0
                 while let buffer = try await browser.next() {
-                    received += buffer.readableBytes
+                    tally.fromBrowser.add(buffer.readableBytes, ordering: .relaxed)
                     try await vncOutbound.write(buffer)
                 }
-                return Counts(toBrowser: 0, fromBrowser: received)
             }
-            // Either side ending ends the session.
-            var counts = (try? await group.next()) ?? Counts()
+            // Either side ending (or failing) ends the session.
+            _ = try? await group.next()
             group.cancelAll()
-            while let more = try? await group.next() {
-                counts.toBrowser += more.toBrowser
-                counts.fromBrowser += more.fromBrowser
-            }
-            return counts
         }
+        return Counts(toBrowser: tally.toBrowser.load(ordering: .relaxed), fromBrowser: tally.fromBrowser.load(ordering: .relaxed))
+    }
+
+    private final class Tally: Sendable {
+        let toBrowser = Atomic<Int>(0)
+        let fromBrowser = Atomic<Int>(0)
     }
 }
 

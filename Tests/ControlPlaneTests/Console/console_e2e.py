@@ -515,6 +515,16 @@ def scenario_journey(run):
         page.wait_for_selector("[data-bind=persona-description]:has-text('Edited in the browser')")
         page.click("[data-bind=edit-panel] summary")
 
+    with run.step("the runtime form: standard image; a browser on it is refused with the API's reason", fatal=False):
+        page.wait_for_function("() => document.querySelector('[data-bind=runtime-form]').dataset.image")
+        run.check("the runtime form shows the standard image", page.input_value("#runtime-image") == "standard")
+        page.check("[data-bind=runtime-form] input[name=eagerBrowser]")
+        page.click("[data-bind=runtime-form] [type=submit]")
+        page.wait_for_selector("[data-bind=runtime-error]:not([hidden])")
+        run.check("the refusal names the desktop image", "desktop" in page.text_content("[data-bind=runtime-error]"),
+                  page.text_content("[data-bind=runtime-error]"))
+        page.uncheck("[data-bind=runtime-form] input[name=eagerBrowser]")
+
     with run.step("create an agent with shell", fatal=True):
         page.click("[data-bind=agent-panel] summary")
         page.fill("#agent-name", "Helper")
@@ -603,6 +613,8 @@ def scenario_journey(run):
         run.check("viewer: no secret value on the page", secret_value not in page.content())
         run.check("viewer: no secret form", not page.is_visible("[data-bind=secret-form]"))
         run.check("viewer: no agent form", not page.is_visible("[data-bind=agent-panel]"))
+        run.check("viewer: the runtime form is read-only", page.is_disabled("#runtime-image")
+                  and not page.is_visible("[data-bind=runtime-form] [type=submit]"))
         run.check("viewer: tool switches are disabled",
                   page.eval_on_selector_all("[data-bind=tools] input", "els => els.length > 0 && els.every(e => e.disabled)"))
         run.screenshot("persona-viewer")
@@ -626,9 +638,10 @@ def scenario_desktop(run):
     with run.step("sign in as the admin", fatal=True):
         run.login(run.args.email, run.args.password)
 
-    with run.step("the persona page links to its desktop", fatal=False):
+    with run.step("the persona page shows the desktop runtime and links to the desktop", fatal=False):
         run.goto(f"/personas/{persona}")
         page.wait_for_selector("[data-bind=desktop-link]:not([hidden]) a", timeout=20000)
+        run.check("the runtime form shows the desktop image", page.input_value("#runtime-image") == "desktop")
         run.check("the desktop link is shown", True)
 
     with run.step("the desktop connects and the canvas draws the persona's screen", fatal=True):

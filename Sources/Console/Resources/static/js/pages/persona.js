@@ -31,10 +31,35 @@ export async function mount({ live, id }) {
   bind('persona-name').textContent = persona.name;
   bind('persona-description').textContent = persona.description ?? '';
   const canWrite = writeRoles.has(persona.role);
+  // The runtime: which image and sidecars the next container start uses (viewers read it).
   // The desktop is for editors and owners of a persona on the desktop image.
-  if (canWrite) {
-    api(`/api/personas/${id}/runtime`).then(({ data }) => { bind('desktop-link').hidden = data.image !== 'desktop'; }, () => {});
-  }
+  const runtimeForm = bind('runtime-form');
+  const showRuntime = (runtime) => {
+    runtimeForm.image.value = runtime.image;
+    runtimeForm.eagerBrowser.checked = runtime.eagerSidecars.includes('browser');
+    runtimeForm.eagerDesktop.checked = runtime.eagerSidecars.includes('desktop');
+    runtimeForm.browserHeaded.checked = runtime.browserHeaded;
+    runtimeForm.dataset.image = runtime.image;
+    bind('runtime-note').textContent = runtime.restartRequired ? 'The running container started with other settings: they apply when it next starts.' : '';
+    bind('desktop-link').hidden = !canWrite || runtime.image !== 'desktop';
+  };
+  for (const field of runtimeForm.elements) if (field.name) field.disabled = !canWrite;
+  runtimeForm.querySelector('[type=submit]').hidden = !canWrite;
+  api(`/api/personas/${id}/runtime`).then(({ data }) => showRuntime(data), () => {});
+  runtimeForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const error = bind('runtime-error');
+    error.hidden = true;
+    const eagerSidecars = [['browser', runtimeForm.eagerBrowser], ['desktop', runtimeForm.eagerDesktop]].filter(([, box]) => box.checked).map(([name]) => name);
+    try {
+      showRuntime((await api(`/api/personas/${id}/runtime`, { method: 'PUT',
+        body: { image: runtimeForm.image.value, eagerSidecars, browserHeaded: runtimeForm.browserHeaded.checked } })).data);
+      toast('Runtime saved');
+    } catch (failure) {
+      error.textContent = describe(failure);
+      error.hidden = false;
+    }
+  });
 
   // The lists load while the container's status (an engine inspect) is asked for.
   const lists = Promise.all([
